@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each target first finds a JDK >= 21 and installs Leiningen and Debian's
+# libnippy-clojure when missing (scripts/env.sh).
+SHELL := /bin/bash
+ENV := set -eo pipefail; source scripts/env.sh;
+
+.PHONY: demo test test-continuation test-vthread stress check bench clean
+
+demo:
+	@$(ENV) lein demo
+
+test: check test-continuation test-vthread
+
+# The suite on the default (continuation) strand.
+test-continuation:
+	@$(ENV) lein test
+
+# The same suite on the virtual-thread strand.
+test-vthread:
+	@$(ENV) lein with-profile +vthread test
+
+stress:
+	@$(ENV) lein test :stress
+
+# Fails on any reflection warning in tasklet.* (src-clj and bench).
+check:
+	@$(ENV) out=$$(lein check 2>&1); echo "$$out" | tail -3; \
+	  if echo "$$out" | grep -E 'Reflection warning, (tasklet|.*/tasklet/)' ; then echo "reflection warnings above" >&2; exit 1; fi
+
+bench:
+	@$(ENV) lein bench
+
+clean:
+	rm -rf target

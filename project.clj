@@ -1,0 +1,34 @@
+;; The source of truth for the build. deps.edn mirrors the :dependencies below
+;; (test/tasklet/build_test.clj fails when the two drift apart).
+(defproject tasklet/tasklet "0.1.0-SNAPSHOT"
+  :description "Erlang's concurrency model for Clojure on the JVM: lightweight processes, selective receive, links, monitors, supervisors, distribution."
+  :license {:name "Eclipse Public License 2.0" :url "https://www.eclipse.org/legal/epl-2.0/"}
+  ;; Debian's libnippy-clojure serves nippy 3.1.3 (and its deps) from this file
+  ;; repository; elsewhere the same coordinate comes from Clojars.
+  :repositories [["debian" {:url "file:///usr/share/maven-repo" :snapshots false :checksum :ignore}]]
+  :dependencies [[org.clojure/clojure "1.12.6"]
+                 [org.clojure/core.match "1.1.0"]
+                 [com.taoensso/nippy "3.1.3" :exclusions [org.clojure/clojure]]
+                 [io.netty/netty-handler "4.2.18.Final"]
+                 [io.netty/netty-transport-native-epoll "4.2.18.Final" :classifier "linux-x86_64"]]
+  :source-paths ["src-clj"]
+  :java-source-paths ["src-java"]
+  :test-paths ["test"]
+  ;; --add-exports cannot be combined with --release, hence -source/-target.
+  :javac-options ["-source" "21" "-target" "21" "-Xlint:-options" "-encoding" "UTF-8"
+                  "--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"]
+  :jvm-opts ["--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"
+             "-XX:+UseParallelGC" "-Xss2m"]
+  :global-vars {*warn-on-reflection* true}
+  :test-selectors {:default (complement :stress)
+                   :stress :stress
+                   :all (constantly true)}
+  :profiles {:dev {:dependencies [[org.clojure/test.check "1.1.3"]
+                                  [org.clojure/core.async "1.9.865"]]
+                   :source-paths ["bench"]}
+             ;; the whole suite also runs on the virtual-thread strand (CI does both)
+             :vthread {:jvm-opts ["-Dtasklet.strand=virtual"]}
+             :demo {:main tasklet.demo :source-paths ["examples"]}
+             :bench {:jvm-opts ["-Xms4g" "-Xmx8g"]}}
+  :aliases {"demo" ["with-profile" "+demo" "run" "-m" "tasklet.demo"]
+            "bench" ["with-profile" "+bench" "run" "-m" "tasklet.bench"]})
