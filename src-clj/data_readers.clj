@@ -1,0 +1,2 @@
+{tasklet/pid tasklet.core/read-pid
+ tasklet/ref tasklet.core/read-ref}

@@ -1,0 +1,450 @@
+(ns tasklet.core
+  "Erlang's processes for Clojure: spawn lightweight tasklets, send them
+  messages with `!`, take messages with the pattern-matching `receive`, and
+  build fault tolerance from links, monitors and exit signals (API.md §1-2).
+
+  Strands. A tasklet runs on one of three strands, chosen once per node when
+  the node is made (see `runtime-info`):
+  - continuation: a raw jdk.internal.vm.Continuation on the kernel's own
+    work-stealing scheduler; the default when the JVM runs with
+    --add-exports java.base/jdk.internal.vm=ALL-UNNAMED.
+  - virtual: one virtual thread per tasklet; the fallback without that flag.
+  - thread: a plain thread (the REPL, a future, -main) gets its own pid and
+    mailbox the first time it calls `self` or `receive`.
+
+  Dynamic bindings belong to the tasklet: `spawn` conveys the caller's
+  bindings (as `future` does), and a `binding` made inside a tasklet holds
+  across `receive` on whichever worker resumes it. Other ThreadLocals do not
+  travel: on the continuation strand they belong to the worker thread that
+  runs the tasklet at that moment (so never keep one across a `receive`); on
+  the virtual strand they belong to the tasklet's own virtual thread. `set!`
+  of a binding made before a `receive` may fail after it on the continuation
+  strand, since Clojure ties a binding's box to the thread that made it.
+
+  System properties, read once when the node is made (first use):
+  - tasklet.strand       \"continuation\" | \"virtual\" (default: continuation
+                         when available)
+  - tasklet.workers      scheduler threads (default: available processors)
+  - tasklet.max-workers  ceiling with compensation for blocked workers (256)
+  - tasklet.reductions   messages a tasklet may take before it yields (2000)"
+  (:refer-clojure :exclude [flush])
+  (:require [clojure.core.match]
+            [tasklet.impl.receive :as rcv])
+  (:import [clojure.lang IFn Var]
+           [java.util List Map]
+           [tasklet.kernel Context Mailbox Node Pid Ref Signals Tasklet TaskletExit Terms]))
+
+;; ---------------------------------------------------------------------------
+;; The terms the kernel speaks, installed before the first node is made.
+
+(defn- error-data [kind kvs]
+  (into {:tasklet/error (keyword kind)}
+        (map (fn [[k v]] [(keyword k) v]))
+        (partition 2 kvs)))
+
+(def ^:private terms
+  (reify Terms
+    (normal [_] :normal)
+    (kill [_] :kill)
+    (killed [_] :killed)
+    (noproc [_] :noproc)
+    (noconnection [_] :noconnection)
+    (exitMessage [_ from reason] [:EXIT from reason])
+    (downMessage [_ ref who reason] [:DOWN ref :process who reason])
+    (error [_ kind message kvs] (ex-info message (error-data kind kvs)))))
+
+(def ^:private bindings-context
+  (reify Context
+    (capture [_] (Var/getThreadBindingFrame))
+    (install [_ frame] (when frame (Var/resetThreadBindingFrame frame)))))
+
+(Node/install terms bindings-context)
+
+(defn- badarg [message data]
+  (ex-info message (assoc data :tasklet/error :badarg)))
+
+;; ---------------------------------------------------------------------------
+;; Identity
+
+(defn- node ^Node [] (Node/current))
+
+(defn- me
+  "The calling tasklet (a plain thread adopts a pid on first use)."
+  ^Tasklet []
+  (let [t (Node/currentTasklet)]
+    (if (and t (.isAlive t)) t (.self (Node/local)))))
+
+(defn self
+  "The calling tasklet's pid. On a plain thread (the REPL, a future, -main) it
+  is that thread's own pid, with a mailbox, so `receive` works there too."
+  ^Pid []
+  (.pid (me)))
+
+(defn make-ref
+  "A fresh reference, unique on this node incarnation: tag a request with it so
+  its reply can be matched (a local bound in a receive pattern matches by value)."
+  ^Ref []
+  (.makeRef (node)))
+
+(defn pid?
+  "True when x is a pid."
+  [x]
+  (instance? Pid x))
+
+(defn runtime-info
+  "How this node runs tasklets: {:strand :continuation|:virtual, :node name,
+  :scheduler stats-or-nil, :java version}."
+  []
+  (let [n (node)]
+    {:strand (keyword (.strandName n))
+     :node (keyword (.-name n))
+     :processes (.processCount n)
+     :scheduler (some->> (.schedulerStats n) (into {} (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))))
+     :java (System/getProperty "java.version")}))
+
+;; ---------------------------------------------------------------------------
+;; Spawning
+
+(defn- check-fn [f what]
+  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+    (throw (badarg (str what " needs a function (a fn, a defn's var or a multimethod), got "
+                        (pr-str f) "; wrap data in (fn [] ...)")
+                   {:fn f}))))
+
+(defn- body ^IFn [f args]
+  (if (seq args) (fn [] (apply f args)) f))
+
+(defn spawn-fn
+  "The function under `spawn`: starts a tasklet running (apply f args) with
+  the given options map {:link bool, :monitor bool}. Returns the pid, or
+  [pid ref] with :monitor."
+  [f args {:keys [link monitor]}]
+  (check-fn f "spawn")
+  (let [n (node)
+        caller (when (or link monitor) (me))
+        ref (when monitor (.makeRef n))
+        pid (.spawn n (body f args) f (Var/cloneThreadBindingFrame)
+                    (when link caller) (when monitor caller) ref)]
+    (if monitor [pid ref] pid)))
+
+(defn spawn
+  "Start a tasklet running (apply f args) on this node; returns its pid at once.
+  f is a fn, a defn's var, or a multimethod. The caller's dynamic bindings are
+  conveyed. Throws ex-info {:tasklet/error :badarg} when f is not a function."
+  ^Pid [f & args]
+  (spawn-fn f args nil))
+
+(defn spawn-link
+  "As `spawn`, and atomically link the caller to the new tasklet (it cannot end
+  before the link exists)."
+  ^Pid [f & args]
+  (spawn-fn f args {:link true}))
+
+(defn spawn-monitor
+  "As `spawn`, and atomically monitor it; returns [pid ref]."
+  [f & args]
+  (spawn-fn f args {:monitor true}))
+
+;; ---------------------------------------------------------------------------
+;; Messages
+
+(defn- node-name ^String [n]
+  (cond (keyword? n) (name n) (string? n) n
+        :else (throw (badarg (str "a node is named by a keyword, got " (pr-str n)) {:node n}))))
+
+(defn send-msg
+  "The function under `!`: send msg to dest (a pid, a registered keyword, or
+  [name node]); returns msg."
+  [dest msg]
+  (cond
+    (instance? Pid dest) (Node/send dest msg)
+    (keyword? dest) (.sendNamed (node) dest msg)
+    (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
+    (.sendNamed (node) (nth dest 0) (node-name (nth dest 1)) msg)
+    :else (throw (badarg (str "! sends to a pid, a registered keyword or [name node], not "
+                              (pr-str dest))
+                         {:dest dest})))
+  msg)
+
+(defn !
+  "Send msg to dest asynchronously and return msg. dest is a pid, a registered
+  name (keyword), or [name node]. Never blocks on a local destination. A dead
+  pid drops the message silently (as in Erlang); a name nobody registered
+  throws ex-info {:tasklet/error :noproc, :name name}."
+  {:inline (fn [dest msg] `(send-msg ~dest ~msg))}
+  [dest msg]
+  (send-msg dest msg))
+
+(def ^:no-doc timeout-marker
+  "Returned by receive-fn on timeout; used by the expansion of `receive`."
+  (Object.))
+
+(defn- timeout-nanos ^long [ms]
+  (cond
+    (or (nil? ms) (= :infinity ms)) -1
+    (and (number? ms) (not (neg? (double ms)))) (long (* 1000000.0 (double ms)))
+    :else (throw (badarg (str "receive: after's timeout must be milliseconds (a non-negative number), "
+                              "nil or :infinity, got " (pr-str ms))
+                         {:timeout ms}))))
+
+(defn receive-fn
+  "The function under `receive`: takes the first message (oldest first) for
+  which (matcher msg) is non-nil, removes it and returns the matcher's result.
+  With timeout-ms (nil or :infinity: for ever) returns `timeout-value` when
+  nothing matched in time. With :from-mark, only messages that arrive after
+  this call are considered (the call pattern: make a ref, send, receive)."
+  ([matcher] (receive-fn matcher nil nil))
+  ([matcher timeout-ms timeout-value]
+   (.receive (me) matcher (timeout-nanos timeout-ms) timeout-value false))
+  ([matcher timeout-ms timeout-value from-mark]
+   (.receive (me) matcher (timeout-nanos timeout-ms) timeout-value (boolean from-mark))))
+
+(defmacro receive
+  "Selective receive. Clauses are `pattern body` pairs, where patterns are
+  clojure.core.match patterns matched against the whole message; a local
+  symbol in scope matches by value, any other symbol binds. Optionally last:
+  (after ms body...).
+
+    (receive
+      [:log message]  (do (.write w message) (recur w))
+      [:stop]         (die)
+      {:op :add :n (n :guard pos?)} (+ acc n)
+      (after 1000     :timeout))
+
+  The mailbox is scanned oldest first; the first message matching any clause
+  (clauses tried in order) is removed and its body runs, in tail position, so
+  `recur` reaches an enclosing loop or fn. Messages matching no clause stay, in
+  order, for later receives. A guard that throws counts as no match for that
+  clause. Without `after` it waits for ever; (after 0 ...) only looks at what
+  is there; an ms of nil or :infinity waits for ever. Callable from any
+  function at any depth, and on plain threads. A waiting tasklet holds no
+  thread (on the continuation and virtual strands)."
+  [& clauses]
+  (let [[pairs after] (rcv/parse &form clauses)
+        env (set (keys &env))
+        result (gensym "result")
+        matcher (rcv/matcher-form pairs env)]
+    (if after
+      (let [[ms after-body] after]
+        `(let [~result (receive-fn ~matcher ~ms timeout-marker)]
+           (if (identical? ~result timeout-marker)
+             (do ~@after-body)
+             ~(if (seq pairs) (rcv/body-form result pairs env) nil))))
+      `(let [~result (receive-fn ~matcher)]
+         ~(rcv/body-form result pairs env)))))
+
+;; ---------------------------------------------------------------------------
+;; Exits, links, monitors
+
+(defn exit
+  "(exit reason): end the calling tasklet with reason.
+  (exit pid reason): send pid an exit signal. The target, unless it traps
+  exits, ends with reason; :normal is ignored unless sent to oneself; :kill
+  cannot be trapped and ends the target with :killed. A trapping target gets
+  [:EXIT from reason] instead."
+  ([reason] (.exitNow (me) reason))
+  ([pid reason]
+   (when-not (instance? Pid pid)
+     (throw (badarg (str "exit needs a pid, got " (pr-str pid)) {:pid pid})))
+   (Signals/exit (me) pid reason)
+   true))
+
+(defn die
+  "(exit :normal): end the calling tasklet normally."
+  []
+  (exit :normal))
+
+(defn- check-pid [x what]
+  (when-not (instance? Pid x)
+    (throw (badarg (str what " needs a pid, got " (pr-str x)) {:pid x}))))
+
+(defn link
+  "Link the caller and pid both ways: when either ends with a reason other than
+  :normal, the other gets the exit signal. Linking to a dead pid sends the
+  caller an exit signal :noproc. Returns true."
+  [pid]
+  (check-pid pid "link")
+  (Signals/link (me) pid)
+  true)
+
+(defn unlink
+  "Remove the link between the caller and pid, if any. Returns true."
+  [pid]
+  (check-pid pid "unlink")
+  (Signals/unlink (me) pid)
+  true)
+
+(defn- monitor-remote [^Tasklet t dest]
+  (let [n (.node t)
+        d (.distribution n)
+        ref (.makeRef n)]
+    (if d
+      (do (Signals/monitorRemote t ref dest)
+          (.monitor d (.pid t) ref dest))
+      (Node/send (.pid t) [:DOWN ref :process dest :noconnection]))
+    ref))
+
+(defn monitor
+  "Monitor dest (a pid, a registered name, or [name node]); returns a ref. When
+  the target ends the caller gets [:DOWN ref :process pid reason]; a dead
+  target or an unknown name gives [:DOWN ref :process pid-or-dest :noproc] at
+  once; a lost node gives :noconnection."
+  ^Ref [dest]
+  (let [t (me)
+        n (.node t)]
+    (cond
+      (instance? Pid dest)
+      (if (or (Node/isLocal dest) (nil? (.distribution n)))
+        (Signals/monitor t (Node/resolve dest) dest)
+        (monitor-remote t dest))
+
+      (keyword? dest)
+      (let [p (.whereis n dest)]
+        (Signals/monitor t (some-> p Node/resolve) (or p dest)))
+
+      (and (vector? dest) (= 2 (count dest)))
+      (let [[nm nd] dest]
+        (if (= (node-name nd) (.-name n))
+          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest)))
+          (monitor-remote t dest)))
+
+      :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
+                           {:dest dest})))))
+
+(defn demonitor
+  "Remove the monitor ref. With {:flush true}, also remove a [:DOWN ref ...]
+  message for it already in the mailbox. Returns true."
+  ([ref] (demonitor ref nil))
+  ([ref {:keys [flush]}]
+   (let [t (me)]
+     (Signals/demonitor t ref)
+     (when flush
+       (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
+                 0 nil false))
+     true)))
+
+(defn trap-exit!
+  "Set the caller's trap-exit flag: while on, exit signals arrive as
+  [:EXIT from reason] messages (except :kill). Returns the old value."
+  [on?]
+  (Signals/trapExit (me) (boolean on?)))
+
+;; ---------------------------------------------------------------------------
+;; Registry and introspection
+
+(defn register
+  "Register pid under keyword name on this node; returns true. The name is
+  freed when the tasklet ends. Throws ex-info {:tasklet/error :badarg} when the
+  name is taken, the pid already has a name, or the pid is dead."
+  [name pid]
+  (when-not (keyword? name)
+    (throw (badarg (str "register needs a keyword name, got " (pr-str name)) {:name name})))
+  (check-pid pid "register")
+  (.register (node) name pid)
+  true)
+
+(defn unregister
+  "Remove a registered name; returns true. Throws :badarg when nobody has it."
+  [name]
+  (.unregister (node) name)
+  true)
+
+(defn whereis
+  "The pid registered as name on this node, or nil."
+  [name]
+  (.whereis (node) name))
+
+(defn registered
+  "All names registered on this node."
+  []
+  (vec (.registered (node))))
+
+(defn alive?
+  "True while the tasklet pid runs (a local or a remote pid)."
+  [pid]
+  (check-pid pid "alive?")
+  (if-let [t (Node/resolve pid)]
+    (.isAlive t)
+    (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
+      (.alive ^tasklet.kernel.Distribution d pid)
+      false)))
+
+(defn process-info
+  "A map describing a live local tasklet: :status (:running :runnable
+  :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
+  :registered-name, :initial-fn, :reductions (messages taken), :strand. nil
+  when dead."
+  [pid]
+  (check-pid pid "process-info")
+  (when-let [t (Node/resolve pid)]
+    (when-let [m (Signals/info t)]
+      (into {}
+            (map (fn [[k v]]
+                   (let [k (keyword k)]
+                     [k (case k
+                          (:status :strand) (keyword v)
+                          (:links :monitors :monitored-by) (vec v)
+                          v)])))
+            ^Map m))))
+
+(defn processes
+  "The pids of all live tasklets on this node."
+  []
+  (vec (.processes (node))))
+
+(defn schedule
+  "Spawn (apply f args) and wait for it to end: returns its return value, or
+  rethrows the exception it died of (another exit reason throws ex-info
+  {:tasklet/error :exit :reason r}). Callable from a plain thread or a
+  tasklet; a tasklet waits without blocking its worker."
+  [f & args]
+  (check-fn f "schedule")
+  (let [me (self)
+        tag (make-ref)
+        [_ mref] (spawn-fn (fn [] (! me [tag (apply f args)]) nil) nil {:monitor true})]
+    (receive
+      [tag v] (do (demonitor mref {:flush true}) v)
+      [:DOWN mref :process _ reason]
+      (if (instance? Throwable reason)
+        (throw reason)
+        (throw (ex-info (str "scheduled function exited with reason " (pr-str reason))
+                        {:tasklet/error :exit :reason reason}))))))
+
+(defn flush
+  "REPL helper: print and remove every message in the caller's mailbox; returns
+  the count."
+  []
+  (loop [n 0]
+    (let [m (receive-fn (fn [m] [m]) 0 timeout-marker)]
+      (if (identical? m timeout-marker)
+        n
+        (do (println "Shell got" (pr-str (nth m 0)))
+            (recur (inc n)))))))
+
+;; ---------------------------------------------------------------------------
+;; Printing and reading pids and refs
+
+(defmethod print-method Pid [^Pid p ^java.io.Writer w]
+  (.write w (str "#tasklet/pid [" (keyword (.-node p)) " " (.-serial p) " " (.-incarnation p) "]")))
+
+(defmethod print-method Ref [^Ref r ^java.io.Writer w]
+  (.write w (str "#tasklet/ref [" (keyword (.-node r)) " " (.-id r) " " (.-incarnation r) "]")))
+
+(defn- read-triple [what form]
+  (when-not (and (vector? form) (= 3 (count form)) (keyword? (form 0))
+                 (integer? (form 1)) (integer? (form 2)))
+    (throw (badarg (str "#tasklet/" what " takes [node-keyword serial incarnation], got " (pr-str form))
+                   {:form form})))
+  form)
+
+(defn read-pid
+  "Data reader for #tasklet/pid [node serial incarnation]."
+  ^Pid [form]
+  (let [[n s i] (read-triple "pid" form)]
+    (Pid. (name n) (long s) (long i))))
+
+(defn read-ref
+  "Data reader for #tasklet/ref [node id incarnation]."
+  ^Ref [form]
+  (let [[n s i] (read-triple "ref" form)]
+    (Ref. (name n) (long s) (long i))))

@@ -1,0 +1,95 @@
+package tasklet.kernel;
+
+import jdk.internal.vm.Continuation;
+import jdk.internal.vm.ContinuationScope;
+
+/**
+ * Tasklets as raw {@code jdk.internal.vm.Continuation}s run by the kernel's
+ * {@link Scheduler}. Waiting in receive is {@code Continuation.yield}, so it
+ * works at any call depth and holds no thread. Needs the JVM option
+ * {@code --add-exports java.base/jdk.internal.vm=ALL-UNNAMED}; without it this
+ * class is never loaded (see {@link Node#strandKind}).
+ *
+ * <p>A yield that fails because the stack is pinned (a native frame such as a
+ * class initializer, or a held monitor before JDK 24) falls back to blocking
+ * the worker thread; the scheduler's watchdog notices the stuck worker and adds
+ * a compensating one.
+ */
+public final class ContinuationStrand implements Strand {
+  static final ContinuationScope SCOPE = new ContinuationScope("tasklet");
+
+  /** A continuation whose pinned yield reports failure instead of throwing. */
+  static final class Cont extends Continuation {
+    Cont(Runnable body) { super(SCOPE, body); }
+
+    @Override protected void onPinned(Continuation.Pinned reason) {
+      // yield returns false and the caller blocks its worker instead
+    }
+  }
+
+  private final Scheduler scheduler;
+
+  public ContinuationStrand(Scheduler scheduler) { this.scheduler = scheduler; }
+
+  @Override public void start(Tasklet t) {
+    t.carrier = new Cont(t);
+    t.state = Tasklet.RUNNABLE;
+    scheduler.submit(t, false);
+  }
+
+  @Override public void suspend(Tasklet t) {
+    Context ctx = t.node.context;
+    Object saved = ctx.capture();
+    t.state = Tasklet.PARKING;
+    if (Continuation.yield(SCOPE)) {
+      ctx.install(saved);
+    } else {
+      t.block();
+    }
+  }
+
+  @Override public void resume(Tasklet t) {
+    scheduler.submit(t, true);
+  }
+
+  @Override public void yieldSlice(Tasklet t) {
+    Context ctx = t.node.context;
+    Object saved = ctx.capture();
+    t.state = Tasklet.YIELDING;
+    if (Continuation.yield(SCOPE)) {
+      ctx.install(saved);
+    } else {
+      t.state = Tasklet.RUNNING;
+    }
+  }
+
+  /**
+   * Run {@code t} until it suspends or ends. Returns true when it must be
+   * queued again (it yielded its slice, or was woken while parking).
+   * Scheduler worker only.
+   */
+  public static boolean runSlice(Tasklet t) {
+    Cont c = (Cont) t.carrier;
+    t.onResume();
+    c.run();
+    if (c.isDone()) {
+      t.carrier = null;
+      return false;
+    }
+    return t.afterYield();
+  }
+
+  @Override public String name() { return "continuation"; }
+
+  /** Whether this JVM lets the library use raw continuations. */
+  public static boolean available() {
+    try {
+      Module base = Object.class.getModule();
+      if (!base.isExported("jdk.internal.vm", ContinuationStrand.class.getModule())) return false;
+      Class.forName("jdk.internal.vm.Continuation");
+      return true;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,327 @@
+package tasklet.kernel;
+
+import clojure.lang.IFn;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One node's runtime: its name and incarnation, process table, name registry,
+ * strands, scheduler, timers and the hooks the Clojure layer installs. Usually
+ * there is one per JVM ({@link #local()}); tests may make several.
+ *
+ * <p>The strand is chosen once, when the node is made: system property
+ * {@code tasklet.strand} = {@code continuation} | {@code virtual}, else
+ * continuation when {@code jdk.internal.vm} is exported to the library, else
+ * virtual threads.
+ */
+public final class Node {
+  /** The tasklet of a plain or virtual thread (workers keep theirs in a field). */
+  static final ThreadLocal<Tasklet> CURRENT = new ThreadLocal<>();
+  private static final Map<String, Node> LIVE = new ConcurrentHashMap<>();
+  private static volatile Node local;
+  private static volatile Terms defaultTerms = Terms.PLAIN;
+  private static volatile Context defaultContext = Context.NONE;
+
+  /** Settings for a new node. */
+  public static final class Config {
+    public String name = "nonode";
+    public long incarnation = 0;
+    public String strand = System.getProperty("tasklet.strand", "");
+    public int parallelism = Integer.getInteger("tasklet.workers", Runtime.getRuntime().availableProcessors());
+    public int maxWorkers = Integer.getInteger("tasklet.max-workers", 256);
+    public int reductionBudget = Integer.getInteger("tasklet.reductions", 2000);
+    public Timers timers;          // default: a SystemTimers
+    public Scheduler scheduler;    // default: a WorkerPool (continuation strand only)
+    public CrashHandler crashHandler = CrashHandler.LOG;
+  }
+
+  public final String name;
+  public final long incarnation;
+  final Terms terms;
+  final Context context;
+  final Timers timers;
+  final int reductionBudget;
+  final Strand strand;
+  final Strand threadStrand = new ThreadStrand();
+  final Scheduler scheduler;      // null on the virtual-thread strand
+  volatile CrashHandler crashHandler;
+  volatile Distribution distribution;
+  final ConcurrentHashMap<Pid, Tasklet> processes = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Object, Pid> registry = new ConcurrentHashMap<>();
+  private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
+  private final AtomicLong serials = new AtomicLong();
+  private final AtomicLong refs = new AtomicLong();
+
+  /** A new node. Any thread. */
+  public Node(Config c) {
+    this.name = c.name;
+    this.incarnation = c.incarnation;
+    this.terms = defaultTerms;
+    this.context = defaultContext;
+    this.timers = c.timers != null ? c.timers : new SystemTimers();
+    this.reductionBudget = Math.max(1, c.reductionBudget);
+    this.crashHandler = c.crashHandler;
+    String kind = strandKind(c.strand);
+    if (kind.equals("continuation")) {
+      this.scheduler = c.scheduler != null ? c.scheduler
+          : new WorkerPool(c.parallelism, c.maxWorkers, this::housekeeping);
+      this.strand = new ContinuationStrand(scheduler);
+    } else {
+      this.scheduler = null;
+      this.strand = new VirtualThreadStrand();
+    }
+    LIVE.put(name, this);
+  }
+
+  /**
+   * The strand a node made now gets: {@code requested} when possible,
+   * continuation when jdk.internal.vm is exported, else virtual.
+   */
+  public static String strandKind(String requested) {
+    if ("virtual".equals(requested)) return "virtual";
+    return ContinuationStrand.available() ? "continuation" : "virtual";
+  }
+
+  /** Install the Clojure layer's terms and context for nodes made from now on. Any thread. */
+  public static synchronized void install(Terms terms, Context context) {
+    defaultTerms = terms;
+    defaultContext = context;
+  }
+
+  /** This JVM's default node, made on first use. Any thread. */
+  public static Node local() {
+    Node n = local;
+    if (n == null) {
+      synchronized (Node.class) {
+        n = local;
+        if (n == null) local = n = new Node(new Config());
+      }
+    }
+    return n;
+  }
+
+  /** Replace the default node (distribution gives it a name). Any thread. */
+  public static synchronized void setLocal(Node n) { local = n; }
+
+  /** The node of the calling tasklet, else the default node. Any thread. */
+  public static Node current() {
+    Tasklet t = currentTasklet();
+    return t != null ? t.node : local();
+  }
+
+  /** The local node called {@code name}, or null. Any thread. */
+  public static Node named(String name) { return LIVE.get(name); }
+
+  /** The tasklet running on this thread, or null. Any thread. */
+  public static Tasklet currentTasklet() {
+    if (Thread.currentThread() instanceof Worker w) {
+      Tasklet t = w.current;
+      if (t != null) return t;
+    }
+    return CURRENT.get();
+  }
+
+  // ---- processes -------------------------------------------------------------
+
+  /**
+   * Spawn a tasklet running {@code fn} with dynamic context {@code ctx}; when
+   * {@code linkTo} is given, link it atomically; when {@code monitorRef} is
+   * given, {@code linkTo}'s sibling {@code watcher} monitors it atomically.
+   * Any thread.
+   */
+  public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
+    Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
+    processes.put(t.pid, t);
+    if (linkTo != null) Signals.linkUnstarted(linkTo, t);
+    if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
+    strand.start(t);
+    return t.pid;
+  }
+
+  /** The calling tasklet, adopting a plain thread into this node if needed. Any thread. */
+  public Tasklet self() {
+    Tasklet t = currentTasklet();
+    if (t != null && t.state != Tasklet.DONE) return t;
+    t = new Tasklet(this, serials.incrementAndGet(), threadStrand, null,
+        "thread " + Thread.currentThread().getName(), null);
+    threadStrand.start(t);
+    processes.put(t.pid, t);
+    threadTasklets.add(t);
+    CURRENT.set(t);
+    return t;
+  }
+
+  /** A fresh unique reference. Any thread. */
+  public Ref makeRef() { return new Ref(name, refs.incrementAndGet(), incarnation); }
+
+  /** The live local tasklet of {@code pid}, or null. Any thread. */
+  public static Tasklet resolve(Pid pid) {
+    Tasklet t = pid.tasklet;
+    if (t != null) return t;
+    Node n = LIVE.get(pid.node);
+    if (n == null || n.incarnation != pid.incarnation) return null;
+    t = n.processes.get(pid);
+    if (t != null) pid.tasklet = t;
+    return t;
+  }
+
+  /** Whether {@code pid} names a tasklet of a node in this JVM (dead or alive). Any thread. */
+  public static boolean isLocal(Pid pid) {
+    if (pid.tasklet != null) return true;
+    Node n = LIVE.get(pid.node);
+    return n != null && n.incarnation == pid.incarnation;
+  }
+
+  // ---- messages --------------------------------------------------------------
+
+  /** Send {@code msg} to {@code to}: local at once, remote through distribution. Any thread. */
+  public static void send(Pid to, Object msg) {
+    Tasklet t = to.tasklet;
+    if (t == null && (t = resolve(to)) == null) {
+      if (!isLocal(to)) {
+        Distribution d = current().distribution;
+        if (d != null) d.send(to, msg);
+      }
+      return;  // a dead or unknown local pid: dropped, as in Erlang
+    }
+    Mailbox mb = t.mailbox;
+    if (mb == null || t.state == Tasklet.DONE) return;
+    mb.put(msg);
+    t.wake();
+    Tasklet me = currentTasklet();
+    if (me != null) me.reduce();
+  }
+
+  /** Send to a name registered on this node; throws :noproc when nobody has it. Any thread. */
+  public void sendNamed(Object regName, Object msg) {
+    Pid p = registry.get(regName);
+    if (p == null) {
+      throw terms.error("noproc", "no tasklet is registered as " + regName
+          + "; check the name, or (whereis name) before sending", "name", regName);
+    }
+    send(p, msg);
+  }
+
+  /** Send to a name on another node (or this one). Any thread. */
+  public void sendNamed(Object regName, String nodeName, Object msg) {
+    if (nodeName.equals(name)) {
+      sendNamed(regName, msg);
+      return;
+    }
+    Node n = LIVE.get(nodeName);
+    Distribution d = distribution;
+    if (d != null) d.sendNamed(regName, nodeName, msg);
+    else if (n != null) n.sendNamed(regName, msg);
+    else throw terms.error("not-connected", "node " + nodeName + " is not connected; start distribution"
+        + " with tasklet.node/start! and connect! to it first", "node", nodeName);
+  }
+
+  // ---- registry --------------------------------------------------------------
+
+  /** Register {@code pid} as {@code regName}. Throws :badarg when taken, named, or dead. Any thread. */
+  public void register(Object regName, Pid pid) {
+    Tasklet t = resolve(pid);
+    if (t == null || t.node != this) {
+      throw terms.error("badarg", "cannot register " + regName + ": " + pid
+          + " is not a live tasklet of this node", "name", regName, "pid", pid);
+    }
+    synchronized (t) {
+      if (t.state == Tasklet.DONE) {
+        throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is dead",
+            "name", regName, "pid", pid);
+      }
+      if (t.registeredName != null) {
+        throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is already registered as "
+            + t.registeredName + "; unregister it first", "name", regName, "pid", pid);
+      }
+      Pid other = registry.putIfAbsent(regName, pid);
+      if (other != null) {
+        throw terms.error("badarg", "cannot register " + regName + ": the name is taken by " + other
+            + "; unregister it first or pick another name", "name", regName, "pid", pid);
+      }
+      t.registeredName = regName;
+    }
+  }
+
+  /** Remove a name. Throws :badarg when nobody has it. Any thread. */
+  public void unregister(Object regName) {
+    Pid p = registry.remove(regName);
+    if (p == null) {
+      throw terms.error("badarg", "cannot unregister " + regName + ": no tasklet has that name", "name", regName);
+    }
+    Tasklet t = resolve(p);
+    if (t != null) synchronized (t) { if (regName.equals(t.registeredName)) t.registeredName = null; }
+  }
+
+  /** The pid registered as {@code regName}, or null. Any thread. */
+  public Pid whereis(Object regName) { return registry.get(regName); }
+
+  /** All registered names. Any thread. */
+  public List<Object> registered() { return new ArrayList<>(registry.keySet()); }
+
+  /** Pids of all live tasklets of this node. Any thread. */
+  public List<Pid> processes() {
+    List<Pid> out = new ArrayList<>(processes.size());
+    for (Tasklet t : processes.values()) if (t.state != Tasklet.DONE) out.add(t.pid);
+    return out;
+  }
+
+  /** Number of live tasklets. Any thread. */
+  public int processCount() { return processes.size(); }
+
+  /** The scheduler's counters ({@code null} on the virtual-thread strand). Any thread. */
+  public Map<String, Object> schedulerStats() { return scheduler == null ? null : scheduler.stats(); }
+
+  /** "continuation" or "virtual". */
+  public String strandName() { return strand.name(); }
+
+  /** Install or remove (null) the distribution layer. Any thread. */
+  public void setDistribution(Distribution d) { distribution = d; }
+
+  /** The distribution layer, or null. Any thread. */
+  public Distribution distribution() { return distribution; }
+
+  /** Replace the crash handler. Any thread. */
+  public void setCrashHandler(CrashHandler h) { crashHandler = h; }
+
+  /** The crash handler. Any thread. */
+  public CrashHandler crashHandler() { return crashHandler; }
+
+  /** The terms in use. */
+  public Terms terms() { return terms; }
+
+  /** The timers in use. */
+  public Timers timers() { return timers; }
+
+  /** End a tasklet; see {@link Signals#terminate}. Its own strand. */
+  void terminate(Tasklet t, Object reason) {
+    Signals.terminate(t, reason);
+    if (t.strand == threadStrand) {
+      threadTasklets.remove(t);
+      if (CURRENT.get() == t) CURRENT.remove();
+    }
+  }
+
+  /** Ends thread tasklets whose thread is gone. Watchdog thread. */
+  private void housekeeping() {
+    for (Tasklet t : threadTasklets) {
+      if (t.carrier instanceof Thread th && !th.isAlive()) {
+        threadTasklets.remove(t);
+        Signals.terminate(t, terms.normal());
+      }
+    }
+  }
+
+  /** Stop this node's scheduler and timers; it leaves the JVM's node table. Any thread. */
+  public void shutdown() {
+    LIVE.remove(name, this);
+    if (scheduler != null) scheduler.shutdown();
+    if (timers instanceof SystemTimers st) st.shutdown();
+  }
+
+  @Override public String toString() { return "node " + name + " (" + strand.name() + ")"; }
+}

@@ -1,0 +1,335 @@
+package tasklet.kernel;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Erlang's signals between tasklets: links, monitors, exit signals and what a
+ * tasklet's end sets off. Bookkeeping on a tasklet happens under its monitor;
+ * a link takes both tasklets' monitors in pid-serial order, so two links made
+ * at once from either end cannot deadlock. Messages and exit signals are sent
+ * after the monitors are released.
+ *
+ * <p>The exit rules (API.md §2), applied by {@link #exitSignal}:
+ * <ol>
+ *   <li>{@code (exit pid :kill)}: untrappable; the target ends with {@code :killed}.</li>
+ *   <li>A trapping target gets {@code [:EXIT from reason]} and keeps running.</li>
+ *   <li>{@code :normal} is ignored, except from the target itself, which then ends.</li>
+ *   <li>Any other reason ends the target with that reason.</li>
+ * </ol>
+ */
+public final class Signals {
+  private Signals() {}
+
+  // ---- links -----------------------------------------------------------------
+
+  static void linkUnstarted(Tasklet parent, Tasklet child) {
+    synchronized (child) { links(child).add(parent.pid); }
+    synchronized (parent) { links(parent).add(child.pid); }
+  }
+
+  /** Link the calling tasklet {@code self} to {@code pid}. Owner (self) only. */
+  public static void link(Tasklet self, Pid pid) {
+    if (pid.equals(self.pid)) return;
+    Tasklet t = Node.resolve(pid);
+    if (t == null) {
+      Distribution d = self.node.distribution;
+      if (!Node.isLocal(pid) && d != null) {
+        synchronized (self) { links(self).add(pid); }
+        d.link(self.pid, pid);
+        return;
+      }
+      exitSignal(self, pid, self.node.terms.noproc(), true);
+      return;
+    }
+    Tasklet a = self.pid.serial <= t.pid.serial ? self : t;
+    Tasklet b = a == self ? t : self;
+    boolean dead;
+    synchronized (a) {
+      synchronized (b) {
+        dead = t.state == Tasklet.DONE;
+        if (!dead) {
+          links(self).add(t.pid);
+          links(t).add(self.pid);
+        }
+      }
+    }
+    if (dead) exitSignal(self, pid, self.node.terms.noproc(), true);
+  }
+
+  /** Remove a link in both directions. Owner (self) only. */
+  public static void unlink(Tasklet self, Pid pid) {
+    synchronized (self) { if (self.links != null) self.links.remove(pid); }
+    Tasklet t = Node.resolve(pid);
+    if (t != null) {
+      synchronized (t) { if (t.links != null) t.links.remove(self.pid); }
+    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
+      self.node.distribution.unlink(self.pid, pid);
+    }
+  }
+
+  /** The remote half of a link: remote {@code from} linked to local {@code to}. Any thread. */
+  public static boolean linkFromRemote(Pid from, Tasklet to) {
+    synchronized (to) {
+      if (to.state == Tasklet.DONE) return false;
+      links(to).add(from);
+      return true;
+    }
+  }
+
+  /** Remove the local half of a link with a remote pid. Any thread. */
+  public static void unlinkFromRemote(Pid from, Tasklet to) {
+    synchronized (to) { if (to.links != null) to.links.remove(from); }
+  }
+
+  // ---- monitors --------------------------------------------------------------
+
+  static void monitorUnstarted(Tasklet watcher, Tasklet target, Ref ref) {
+    synchronized (target) {
+      monitoredBy(target).put(ref, watcher.pid);
+    }
+    synchronized (watcher) { monitors(watcher).put(ref, target.pid); }
+  }
+
+  /**
+   * Monitor {@code target} (known to be local or null) as {@code who} (its pid
+   * or the name it was looked up by). A dead or missing target gives
+   * {@code :noproc} at once. Owner (watcher) only.
+   */
+  public static Ref monitor(Tasklet watcher, Tasklet target, Object who) {
+    Node node = watcher.node;
+    Ref ref = node.makeRef();
+    if (target != null) {
+      synchronized (target) {
+        if (target.state != Tasklet.DONE) {
+          monitoredBy(target).put(ref, watcher.pid);
+          if (!who.equals(target.pid)) monitoredAs(target).put(ref, who);
+          synchronized (watcher) { monitors(watcher).put(ref, target.pid); }
+          return ref;
+        }
+      }
+    }
+    Node.send(watcher.pid, node.terms.downMessage(ref, who, node.terms.noproc()));
+    return ref;
+  }
+
+  /** Record a monitor on a remote destination, made through distribution. Owner (watcher) only. */
+  public static void monitorRemote(Tasklet watcher, Ref ref, Object dest) {
+    synchronized (watcher) { monitors(watcher).put(ref, dest); }
+  }
+
+  /** The local half of a monitor set by a remote watcher. False when the target is dead. Any thread. */
+  public static boolean monitorFromRemote(Pid watcher, Tasklet target, Ref ref, Object who) {
+    synchronized (target) {
+      if (target.state == Tasklet.DONE) return false;
+      monitoredBy(target).put(ref, watcher);
+      if (!who.equals(target.pid)) monitoredAs(target).put(ref, who);
+      return true;
+    }
+  }
+
+  /** Remove the monitor {@code ref} made by {@code watcher}. Owner (watcher) only. */
+  public static void demonitor(Tasklet watcher, Ref ref) {
+    Object target;
+    synchronized (watcher) {
+      target = watcher.monitors == null ? null : watcher.monitors.remove(ref);
+    }
+    if (target instanceof Pid p) {
+      Tasklet t = Node.resolve(p);
+      if (t != null) {
+        dropMonitoredBy(t, ref);
+        return;
+      }
+    }
+    Distribution d = watcher.node.distribution;
+    if (target != null && d != null) d.demonitor(watcher.pid, ref, target);
+  }
+
+  /** Remove a monitor on a local target, by ref. Any thread. */
+  public static void dropMonitoredBy(Tasklet target, Ref ref) {
+    synchronized (target) {
+      if (target.monitoredBy != null) target.monitoredBy.remove(ref);
+      if (target.monitoredAs != null) target.monitoredAs.remove(ref);
+    }
+  }
+
+  // ---- exit signals ----------------------------------------------------------
+
+  /**
+   * Deliver an exit signal {@code reason} from {@code from} to local
+   * {@code target}. {@code linked}: it comes from a link (so {@code :kill} is
+   * an ordinary reason), else from {@code exit/2}. Any thread.
+   */
+  public static void exitSignal(Tasklet target, Pid from, Object reason, boolean linked) {
+    if (target.state == Tasklet.DONE) return;
+    Terms terms = target.node.terms;
+    if (!linked && terms.kill().equals(reason)) {
+      target.signalExit(terms.killed());
+    } else if (target.trapExit) {
+      Mailbox mb = target.mailbox;
+      if (mb != null) {
+        mb.put(terms.exitMessage(from, reason));
+        target.wake();
+      }
+    } else if (terms.normal().equals(reason)) {
+      if (from.equals(target.pid)) target.signalExit(reason);
+    } else {
+      target.signalExit(reason);
+    }
+  }
+
+  /**
+   * {@code (exit pid reason)} from the calling tasklet {@code self}: to itself
+   * it acts at once (throwing {@link TaskletExit} when it ends). Owner only.
+   */
+  public static void exit(Tasklet self, Pid pid, Object reason) {
+    if (pid.equals(self.pid)) {
+      exitSignal(self, pid, reason, false);
+      self.checkExit();
+      return;
+    }
+    Tasklet t = Node.resolve(pid);
+    if (t != null) {
+      exitSignal(t, self.pid, reason, false);
+    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
+      self.node.distribution.exit(self.pid, pid, reason, false);
+    }
+  }
+
+  // ---- the end ---------------------------------------------------------------
+
+  /**
+   * End tasklet {@code t} with {@code reason}: it stops being alive, leaves
+   * the process table and the registry, its links get exit signals, its
+   * watchers get :DOWN, its own monitors are removed, and a Throwable reason
+   * goes to the crash handler. Idempotent. Its own strand (or housekeeping).
+   */
+  static void terminate(Tasklet t, Object reason) {
+    HashSet<Pid> links;
+    HashMap<Ref, Pid> watchers;
+    HashMap<Ref, Object> as;
+    HashMap<Ref, Object> mine;
+    Object regName;
+    synchronized (t) {
+      if (t.state == Tasklet.DONE) return;
+      t.state = Tasklet.DONE;
+      t.exitReason = reason;
+      links = t.links;
+      watchers = t.monitoredBy;
+      as = t.monitoredAs;
+      mine = t.monitors;
+      regName = t.registeredName;
+      t.links = null;
+      t.monitoredBy = null;
+      t.monitoredAs = null;
+      t.monitors = null;
+    }
+    Node node = t.node;
+    node.processes.remove(t.pid);
+    if (regName != null) node.registry.remove(regName, t.pid);
+    t.mailbox = null;
+    t.context = null;
+    if (links != null) {
+      for (Pid p : links) {
+        Tasklet peer = Node.resolve(p);
+        if (peer != null) {
+          synchronized (peer) { if (peer.links != null) peer.links.remove(t.pid); }
+          exitSignal(peer, t.pid, reason, true);
+        } else if (node.distribution != null && !Node.isLocal(p)) {
+          node.distribution.exit(t.pid, p, reason, true);
+        }
+      }
+    }
+    if (watchers != null) {
+      for (Map.Entry<Ref, Pid> e : watchers.entrySet()) {
+        Ref ref = e.getKey();
+        Pid w = e.getValue();
+        Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
+        Tasklet wt = Node.resolve(w);
+        if (wt != null) synchronized (wt) { if (wt.monitors != null) wt.monitors.remove(ref); }
+        Node.send(w, node.terms.downMessage(ref, who, reason));
+      }
+    }
+    if (mine != null) {
+      for (Map.Entry<Ref, Object> e : mine.entrySet()) {
+        if (e.getValue() instanceof Pid p && Node.resolve(p) != null) {
+          dropMonitoredBy(Node.resolve(p), e.getKey());
+        } else if (node.distribution != null) {
+          node.distribution.demonitor(t.pid, e.getKey(), e.getValue());
+        }
+      }
+    }
+    if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
+      try {
+        node.crashHandler.crashed(t.pid, t.initialFn, cause);
+      } catch (Throwable e) {
+        System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
+      }
+    }
+  }
+
+  /** Notify a local tasklet that remote {@code from} ended (link or monitor). Any thread. */
+  public static void remoteExit(Tasklet target, Pid from, Object reason) {
+    boolean linked;
+    synchronized (target) { linked = target.links != null && target.links.remove(from); }
+    if (linked) exitSignal(target, from, reason, true);
+  }
+
+  // ---- info ------------------------------------------------------------------
+
+  /**
+   * A snapshot of {@code t} with string keys (the Clojure layer keywordises
+   * them), or null when it is dead. Any thread.
+   */
+  public static Map<String, Object> info(Tasklet t) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    synchronized (t) {
+      if (t.state == Tasklet.DONE) return null;
+      m.put("status", t.statusName());
+      Mailbox mb = t.mailbox;
+      m.put("mailbox-size", mb == null ? 0 : mb.size());
+      m.put("links", t.links == null ? List.of() : new ArrayList<>(t.links));
+      List<Object> mons = new ArrayList<>();
+      if (t.monitors != null) mons.addAll(t.monitors.values());
+      m.put("monitors", mons);
+      m.put("monitored-by", t.monitoredBy == null ? List.of() : new ArrayList<>(t.monitoredBy.values()));
+      m.put("trap-exit", t.trapExit);
+      m.put("registered-name", t.registeredName);
+      m.put("initial-fn", t.initialFn);
+      m.put("reductions", t.totalReductions);
+      m.put("strand", t.strand.name());
+    }
+    return m;
+  }
+
+  /** Set the trap-exit flag, returning the old one. Owner only. */
+  public static boolean trapExit(Tasklet self, boolean on) {
+    boolean old = self.trapExit;
+    self.trapExit = on;
+    return old;
+  }
+
+  private static HashSet<Pid> links(Tasklet t) {
+    if (t.links == null) t.links = new HashSet<>(4);
+    return t.links;
+  }
+
+  private static HashMap<Ref, Object> monitors(Tasklet t) {
+    if (t.monitors == null) t.monitors = new HashMap<>(4);
+    return t.monitors;
+  }
+
+  private static HashMap<Ref, Pid> monitoredBy(Tasklet t) {
+    if (t.monitoredBy == null) t.monitoredBy = new HashMap<>(4);
+    return t.monitoredBy;
+  }
+
+  private static HashMap<Ref, Object> monitoredAs(Tasklet t) {
+    if (t.monitoredAs == null) t.monitoredAs = new HashMap<>(4);
+    return t.monitoredAs;
+  }
+}

@@ -1,0 +1,24 @@
+package tasklet.kernel;
+
+/**
+ * How a tasklet runs, suspends and resumes. One instance per kind per node:
+ * {@link ContinuationStrand} (raw continuations on the kernel's scheduler),
+ * {@link VirtualThreadStrand} (one virtual thread per tasklet) and
+ * {@link ThreadStrand} (a plain thread that adopted a pid).
+ */
+public interface Strand {
+  /** Begin running {@code t.run()}. Any thread, once per tasklet. */
+  void start(Tasklet t);
+
+  /** Wait until {@link Tasklet#wake} (may return spuriously). Owner only. */
+  void suspend(Tasklet t);
+
+  /** Run a tasklet that went from PARKED to RUNNABLE. Any thread (the waker). */
+  void resume(Tasklet t);
+
+  /** Let other tasklets run (the fairness budget ran out). Owner only. */
+  void yieldSlice(Tasklet t);
+
+  /** "continuation", "virtual" or "thread". */
+  String name();
+}

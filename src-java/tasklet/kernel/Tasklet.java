@@ -1,0 +1,268 @@
+package tasklet.kernel;
+
+import clojure.lang.IFn;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A process record: pid, mailbox, run state, links, monitors, trap-exit flag and
+ * registered name, plus the strand that suspends and resumes it. It is also the
+ * Runnable its strand runs: {@link #run()} is the tasklet's whole life.
+ *
+ * <pre>
+ * Implementation notes
+ * --------------------
+ * Waiting is a park/wake protocol on two words, after the JDK's VirtualThread:
+ *
+ *   state   NEW, RUNNABLE, RUNNING, PARKING, PARKED, YIELDING, BLOCKED, DONE
+ *   permit  0/1: a wake-up arrived since the tasklet last looked at its mailbox
+ *
+ * wake() (any thread, after putting a message or a signal):
+ *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
+ *                              BLOCKED -> unpark the blocked thread
+ *                              other   -> nothing: the tasklet will look again
+ * park() (the tasklet itself, after a scan found nothing):
+ *   if xchg(permit, 0) was 1: return (look again)
+ *   else the strand suspends: a continuation sets PARKING and yields; its
+ *   worker then stores PARKED and re-reads permit, resuming it itself if a
+ *   wake-up slipped in (the two sides form a Dekker pair on volatile state and
+ *   permit, so at least one of them sees the other). A strand that cannot yield
+ *   (a plain thread, a virtual thread, a pinned continuation) sets BLOCKED and
+ *   parks its thread until permit is 1.
+ *
+ * Links, monitors and the DONE transition are guarded by this object's monitor,
+ * held only for bookkeeping, never across a suspension or a call out. What most
+ * tasklets never use (link and monitor tables, a name) is allocated lazily.
+ * </pre>
+ */
+public final class Tasklet implements Runnable {
+  static final int NEW = 0, RUNNABLE = 1, RUNNING = 2, PARKING = 3, PARKED = 4,
+      YIELDING = 5, BLOCKED = 6, DONE = 7;
+
+  private static final VarHandle STATE, PERMIT, PENDING_EXIT;
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      STATE = l.findVarHandle(Tasklet.class, "state", int.class);
+      PERMIT = l.findVarHandle(Tasklet.class, "permit", int.class);
+      PENDING_EXIT = l.findVarHandle(Tasklet.class, "pendingExit", Object.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final Node node;
+  final Pid pid;
+  final Strand strand;
+  Mailbox mailbox;                 // nulled when done, so a dead tasklet retains no messages
+  private IFn fn;                  // the body; nulled once started
+  final Object initialFn;          // for process-info and crash reports
+  Object carrier;                  // strand-specific: a Continuation or a Thread
+  Object context;                  // saved dynamic bindings while suspended
+  volatile int state;
+  volatile int permit;
+  volatile Object pendingExit;     // an exit signal to act on at the next suspension point
+  volatile Thread blockedThread;   // the thread parked in BLOCKED state
+  volatile boolean trapExit;
+  int reductions;                  // messages handled in this time slice (owner only)
+  long totalReductions;            // messages handled in all (owner writes; others read racily)
+  // Lazily allocated; guarded by this. Links hold pids (local or remote).
+  HashSet<Pid> links;
+  HashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
+  HashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
+  HashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
+  Object registeredName;
+  Object exitReason;
+
+  Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
+    this.node = node;
+    this.pid = new Pid(node.name, serial, node.incarnation, this);
+    this.strand = strand;
+    this.mailbox = new Mailbox();
+    this.fn = fn;
+    this.initialFn = initialFn;
+    this.context = context;
+  }
+
+  /** This tasklet's pid. Any thread. */
+  public Pid pid() { return pid; }
+
+  /** The node this tasklet lives on. Any thread. */
+  public Node node() { return node; }
+
+  /** The mailbox; null once dead. Owner only for receiving. */
+  public Mailbox mailbox() { return mailbox; }
+
+  /** Whether it has not yet ended. Any thread. */
+  public boolean isAlive() { return state != DONE; }
+
+  /** The tasklet's life: its function, then termination. Its strand only. */
+  @Override public void run() {
+    Object reason = node.terms.normal();
+    try {
+      node.context.install(context);
+      context = null;
+      checkExit();
+      IFn f = fn;
+      fn = null;
+      f.invoke();
+    } catch (TaskletExit e) {
+      reason = e.reason;
+    } catch (Throwable e) {
+      reason = e;
+    }
+    node.terminate(this, reason);
+  }
+
+  // ---- waiting -------------------------------------------------------------
+
+  /** Make this tasklet look at its mailbox again. Any thread. */
+  public void wake() {
+    if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;
+    int s = state;
+    if (s == PARKED) {
+      if (STATE.compareAndSet(this, PARKED, RUNNABLE)) strand.resume(this);
+    } else if (s == BLOCKED) {
+      Thread t = blockedThread;
+      if (t != null) LockSupport.unpark(t);
+    }
+  }
+
+  /** Suspend until woken (possibly spuriously). Owner only. */
+  void park() {
+    if ((int) PERMIT.getAndSet(this, 0) == 1) return;
+    strand.suspend(this);
+  }
+
+  /** Park the current thread until permit is set. Owner only, on its own thread. */
+  void block() {
+    blockedThread = Thread.currentThread();
+    state = BLOCKED;
+    while ((int) PERMIT.getAndSet(this, 0) == 0) {
+      LockSupport.park(this);
+    }
+    state = RUNNING;
+  }
+
+  /** Called by a worker before it runs this tasklet's continuation. Worker only. */
+  void onResume() {
+    state = RUNNING;
+    permit = 0;
+  }
+
+  /**
+   * Called by a worker after the continuation returned without finishing.
+   * Returns true when the tasklet must be run again (it yielded its time
+   * slice, or a wake-up arrived while it was parking). Worker only.
+   */
+  boolean afterYield() {
+    int s = state;
+    if (s == YIELDING) {
+      state = RUNNABLE;
+      return true;
+    }
+    if (s == PARKING) {
+      state = PARKED;
+      return permit == 1 && STATE.compareAndSet(this, PARKED, RUNNABLE);
+    }
+    return false;
+  }
+
+  // ---- receive -------------------------------------------------------------
+
+  /**
+   * Selective receive: the first message (oldest first) for which
+   * {@code matcher} returns non-null is removed and the matcher's result
+   * returned. Waits up to {@code timeoutNanos} (negative: for ever; 0: only
+   * look), then returns {@code timeoutValue}. Throws {@link TaskletExit} when
+   * an exit signal ends this tasklet meanwhile. Owner only.
+   */
+  public Object receive(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
+    checkExit();
+    Mailbox mb = mailbox;
+    if (fromMark) mb.mark();
+    Object r = mb.scan(matcher);
+    if (r != null) return handled(r);
+    if (timeoutNanos == 0) {
+      mb.endScan();
+      return timeoutValue;
+    }
+    Timers timers = node.timers;
+    Timers.Timeout timeout = null;
+    long deadline = 0;
+    if (timeoutNanos > 0) {
+      deadline = timers.clock().nanoTime() + timeoutNanos;
+      timeout = timers.schedule(timeoutNanos, this::wake);
+    }
+    try {
+      for (;;) {
+        park();
+        checkExit();
+        r = mb.scan(matcher);
+        if (r != null) return handled(r);
+        if (timeout != null && timers.clock().nanoTime() - deadline >= 0) {
+          mb.endScan();
+          return timeoutValue;
+        }
+      }
+    } catch (Throwable t) {
+      mb.endScan();
+      throw t;
+    } finally {
+      if (timeout != null) timeout.cancel();
+    }
+  }
+
+  private Object handled(Object r) {
+    totalReductions++;
+    if (++reductions >= node.reductionBudget) {
+      reductions = 0;
+      strand.yieldSlice(this);
+    }
+    return r;
+  }
+
+  /** Count a unit of work for the fairness budget (a send). Owner only. */
+  void reduce() {
+    if (++reductions >= node.reductionBudget) {
+      reductions = 0;
+      strand.yieldSlice(this);
+    }
+  }
+
+  /** Throw if an exit signal has ended this tasklet. Owner only. */
+  void checkExit() {
+    Object r = pendingExit;
+    if (r != null) exitNow(r);
+  }
+
+  /**
+   * End this tasklet by unwinding its stack with {@code reason}. A plain
+   * thread's tasklet is terminated here, since no body wraps that thread; the
+   * thread gets a fresh pid if it asks again. Owner only.
+   */
+  public void exitNow(Object reason) {
+    if (strand instanceof ThreadStrand) node.terminate(this, reason);
+    throw new TaskletExit(reason);
+  }
+
+  /** Record an exit signal that ends this tasklet; the first one wins. Any thread. */
+  void signalExit(Object reason) {
+    if (PENDING_EXIT.compareAndSet(this, null, reason)) wake();
+  }
+
+  /** The process-info status keyword name. Any thread. */
+  String statusName() {
+    return switch (state) {
+      case RUNNING -> "running";
+      case NEW, RUNNABLE, YIELDING -> "runnable";
+      case DONE -> "exiting";
+      default -> "waiting";
+    };
+  }
+
+  @Override public String toString() { return "tasklet " + pid; }
+}

@@ -1,0 +1,188 @@
+package tasklet.net;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Settings of one {@link Transport}: who this node is, where it listens, the cookie, and
+ * the limits. Immutable once built; make one with {@link #builder(String, String)}.
+ *
+ * <table>
+ *   <caption>Settings and defaults</caption>
+ *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>name</td><td>(required)</td><td>this node's name, unique among connected nodes</td></tr>
+ *   <tr><td>cookie</td><td>(required)</td><td>shared secret; never sent</td></tr>
+ *   <tr><td>incarnation</td><td>start time in ms</td><td>changes when the node restarts</td></tr>
+ *   <tr><td>host / port</td><td>127.0.0.1 / 0</td><td>where to listen; port 0 = any free port</td></tr>
+ *   <tr><td>advertisedHost</td><td>host</td><td>host peers should use to reach us</td></tr>
+ *   <tr><td>maxFrameBytes</td><td>64 MiB</td><td>largest length field (type + payload) accepted</td></tr>
+ *   <tr><td>tickMs</td><td>1000</td><td>heartbeat period; 2 silent periods close the connection</td></tr>
+ *   <tr><td>handshakeTimeoutMs</td><td>5000</td><td>connect + handshake must finish within this</td></tr>
+ *   <tr><td>writeBufferHigh / Low</td><td>1 MiB / 512 KiB</td><td>write-buffer water marks</td></tr>
+ *   <tr><td>ioThreads</td><td>max(1, cores / 2)</td><td>event-loop threads</td></tr>
+ *   <tr><td>tls</td><td>none</td><td>mutual TLS, see {@link Tls}</td></tr>
+ * </table>
+ *
+ * <p>Any thread (immutable). The builder is for one thread at a time.
+ */
+public final class Config {
+  final String name;
+  final long incarnation;
+  final String host;
+  final int port;
+  final String advertisedHost;
+  private final byte[] cookie;
+  final int maxFrameBytes;
+  final long tickMs;
+  final long handshakeTimeoutMs;
+  final int writeBufferHigh;
+  final int writeBufferLow;
+  final int ioThreads;
+  final Tls tls;
+
+  private Config(Builder b) {
+    this.name = b.name;
+    this.incarnation = b.incarnation;
+    this.host = b.host;
+    this.port = b.port;
+    this.advertisedHost = b.advertisedHost != null ? b.advertisedHost : b.host;
+    this.cookie = b.cookie.clone();
+    this.maxFrameBytes = b.maxFrameBytes;
+    this.tickMs = b.tickMs;
+    this.handshakeTimeoutMs = b.handshakeTimeoutMs;
+    this.writeBufferHigh = b.writeBufferHigh;
+    this.writeBufferLow = b.writeBufferLow;
+    this.ioThreads = b.ioThreads;
+    this.tls = b.tls;
+  }
+
+  /** A builder for a node called {@code name} with a string cookie (UTF-8). Any thread. */
+  public static Builder builder(String name, String cookie) {
+    return new Builder(name, cookie.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A builder for a node called {@code name} with a binary cookie. Any thread. */
+  public static Builder builder(String name, byte[] cookie) {
+    return new Builder(name, cookie.clone());
+  }
+
+  /** This node's name. Any thread. */
+  public String name() {
+    return name;
+  }
+
+  /** This node's incarnation. Any thread. */
+  public long incarnation() {
+    return incarnation;
+  }
+
+  /** The heartbeat period in milliseconds. Any thread. */
+  public long tickMs() {
+    return tickMs;
+  }
+
+  /** The largest accepted length field (type byte + payload). Any thread. */
+  public int maxFrameBytes() {
+    return maxFrameBytes;
+  }
+
+  byte[] cookie() {
+    return cookie; // package-private and never mutated
+  }
+
+  @Override
+  public String toString() { // never prints the cookie
+    return "Config[" + name + "/" + incarnation + " " + host + ":" + port
+        + (tls != null ? " tls" : "") + "]";
+  }
+
+  /** Builds a {@link Config}; each setter returns the builder. One thread at a time. */
+  public static final class Builder {
+    private final String name;
+    private final byte[] cookie;
+    private long incarnation = System.currentTimeMillis();
+    private String host = "127.0.0.1";
+    private int port = 0;
+    private String advertisedHost;
+    private int maxFrameBytes = 64 << 20;
+    private long tickMs = 1000;
+    private long handshakeTimeoutMs = 5000;
+    private int writeBufferHigh = 1 << 20;
+    private int writeBufferLow = 512 << 10;
+    private int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    private Tls tls;
+
+    private Builder(String name, byte[] cookie) {
+      if (name == null || name.isEmpty()) {
+        throw new IllegalArgumentException("node name must not be empty");
+      }
+      Handshake.utf8(name); // checks the length
+      if (cookie.length == 0) {
+        throw new IllegalArgumentException("cookie must not be empty");
+      }
+      this.name = name;
+      this.cookie = cookie;
+    }
+
+    /** Sets the incarnation (default: the current time in ms). */
+    public Builder incarnation(long v) { incarnation = v; return this; }
+
+    /** Sets the listen host (default 127.0.0.1). */
+    public Builder host(String v) { host = v; return this; }
+
+    /** Sets the listen port (default 0: any free port). */
+    public Builder port(int v) {
+      if (v < 0 || v > 65535) {
+        throw new IllegalArgumentException("port out of range: " + v);
+      }
+      port = v;
+      return this;
+    }
+
+    /** Sets the host peers are told to use (default: the listen host). */
+    public Builder advertisedHost(String v) { advertisedHost = v; return this; }
+
+    /** Sets the largest accepted length field (type byte + payload), at least 64. */
+    public Builder maxFrameBytes(int v) { maxFrameBytes = atLeast("maxFrameBytes", v, 64); return this; }
+
+    /** Sets the heartbeat period in ms (at least 10). */
+    public Builder tickMs(long v) { tickMs = atLeast("tickMs", v, 10); return this; }
+
+    /** Sets the connect + handshake time limit in ms (at least 10). */
+    public Builder handshakeTimeoutMs(long v) {
+      handshakeTimeoutMs = atLeast("handshakeTimeoutMs", v, 10);
+      return this;
+    }
+
+    /** Sets the write-buffer water marks in bytes: not writable above high, writable again below low. */
+    public Builder writeBufferWaterMarks(int low, int high) {
+      if (low < 0 || high < low) {
+        throw new IllegalArgumentException("need 0 <= low <= high: " + low + ", " + high);
+      }
+      writeBufferLow = low;
+      writeBufferHigh = high;
+      return this;
+    }
+
+    /** Sets the number of event-loop threads (at least 1). */
+    public Builder ioThreads(int v) { ioThreads = (int) atLeast("ioThreads", v, 1); return this; }
+
+    /** Enables mutual TLS (null disables it). */
+    public Builder tls(Tls v) { tls = v; return this; }
+
+    /** The immutable {@link Config}. */
+    public Config build() {
+      return new Config(this);
+    }
+
+    private static int atLeast(String what, int v, int min) {
+      return (int) atLeast(what, (long) v, min);
+    }
+
+    private static long atLeast(String what, long v, long min) {
+      if (v < min) {
+        throw new IllegalArgumentException(what + " must be at least " + min + ": " + v);
+      }
+      return v;
+    }
+  }
+}
