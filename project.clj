@@ -17,7 +17,7 @@
   ;; --add-exports cannot be combined with --release, hence -source/-target.
   :javac-options ["-source" "21" "-target" "21" "-Xlint:-options" "-encoding" "UTF-8"
                   "--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"]
-  :jvm-opts ["--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"
+  :jvm-opts ["--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED" "--enable-native-access=ALL-UNNAMED"
              "-XX:+UseParallelGC" "-Xss2m"]
   :global-vars {*warn-on-reflection* true}
   :test-selectors {:default (complement :stress)

@@ -141,8 +141,14 @@ public final class Config {
     /** Sets the host peers are told to use (default: the listen host). */
     public Builder advertisedHost(String v) { advertisedHost = v; return this; }
 
-    /** Sets the largest accepted length field (type byte + payload), at least 64. */
-    public Builder maxFrameBytes(int v) { maxFrameBytes = atLeast("maxFrameBytes", v, 64); return this; }
+    /**
+     * Sets the largest accepted length field (type byte + payload); at least 4096, so that
+     * every handshake frame fits.
+     */
+    public Builder maxFrameBytes(int v) {
+      maxFrameBytes = atLeast("maxFrameBytes", v, 4096);
+      return this;
+    }
 
     /** Sets the heartbeat period in ms (at least 10). */
     public Builder tickMs(long v) { tickMs = atLeast("tickMs", v, 10); return this; }
@@ -164,7 +170,7 @@ public final class Config {
     }
 
     /** Sets the number of event-loop threads (at least 1). */
-    public Builder ioThreads(int v) { ioThreads = (int) atLeast("ioThreads", v, 1); return this; }
+    public Builder ioThreads(int v) { ioThreads = atLeast("ioThreads", v, 1); return this; }
 
     /** Enables mutual TLS (null disables it). */
     public Builder tls(Tls v) { tls = v; return this; }

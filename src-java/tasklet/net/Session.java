@@ -1,0 +1,452 @@
+package tasklet.net;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+
+/**
+ * The per-channel state machine: handshake, the one-connection-per-pair decision, then
+ * frame dispatch to the {@link Endpoint}, and the single {@code disconnected} report.
+ *
+ * <pre>
+ *   HANDSHAKE ──HELLO, PROOF ok──▶ (lower name decides) ─kept──▶ OPEN ──▶ CLOSED
+ *       │                         (higher name) AWAIT_VERDICT ─ACCEPT─▶ OPEN
+ *       │                          kept, but an older connection to the same peer is
+ *       │                          still open: SWITCHING until it has been reported lost
+ *       └─ bad proof / bad frame / CLOSE / timeout / dropped as duplicate ──▶ CLOSED
+ * </pre>
+ *
+ * Each side sends HELLO when the channel is up (after TLS), PROOF on the peer's HELLO, and
+ * verifies the peer's PROOF. The deciding side then sends ACCEPT (or CLOSE duplicate)
+ * before any application frame, so the other side never sees an application frame on a
+ * connection it has not been told is kept. Any application frame before OPEN closes the
+ * connection; frames that arrive while SWITCHING are held and delivered, in order, right
+ * after {@code connected}.
+ *
+ * <p>{@link #outcome()} completes with the connection once it is OPEN (after
+ * {@code connected} returned), or fails with {@link AuthFailedException},
+ * {@link DuplicateConnectionException} or another {@link HandshakeException}.
+ *
+ * <p>Every method runs on the channel's event loop, except {@link #outcome()} (any thread).
+ */
+final class Session extends ChannelInboundHandlerAdapter {
+  private static final System.Logger LOG = System.getLogger("tasklet.net");
+
+  private enum State { NEW, HANDSHAKE, AWAIT_VERDICT, SWITCHING, OPEN, CLOSED }
+
+  private final Transport transport;
+  private final Config config;
+  private final boolean initiator;       // this side made the TCP connection
+  private final FrameDecoder decoder;    // for the truncation reason at close
+  private final CompletableFuture<Connection> outcome = new CompletableFuture<>();
+  private final byte[] nonce = Handshake.nonce();
+  private State state = State.NEW;
+  private Channel ch;
+  private ChannelConnection conn;        // from the peer's HELLO on
+  private boolean reported;              // endpoint.connected(conn) was called
+  private String closeReason;            // before conn exists
+  private ScheduledFuture<?> handshakeTimer;
+  private Heartbeat heartbeat;
+  private ArrayDeque<Frame> held;        // frames arriving while SWITCHING
+
+  Session(Transport transport, boolean initiator, FrameDecoder decoder) {
+    this.transport = transport;
+    this.config = transport.config();
+    this.initiator = initiator;
+    this.decoder = decoder;
+  }
+
+  /** Completes when the connection opens or fails to. Any thread. */
+  CompletableFuture<Connection> outcome() {
+    return outcome;
+  }
+
+  /** The connection once the peer's HELLO arrived, else null. Event loop only. */
+  ChannelConnection connection() {
+    return conn;
+  }
+
+  /** Closes the connection because this node is shutting down. Event loop only. */
+  void shutdown(String reason) {
+    if (state == State.NEW) {
+      ch.close();
+    } else {
+      fail(new HandshakeException(reason), FrameType.CLOSE_NORMAL, true, Level.DEBUG);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    ch = ctx.channel();
+    if (ctx.channel().isActive()) {
+      begin(ctx);
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    begin(ctx);
+    ctx.fireChannelActive();
+  }
+
+  private void begin(ChannelHandlerContext ctx) {
+    if (state != State.NEW) {
+      return;
+    }
+    state = State.HANDSHAKE;
+    handshakeTimer = ch.eventLoop().schedule(this::handshakeTimedOut,
+        config.handshakeTimeoutMs, TimeUnit.MILLISECONDS);
+    if (ctx.pipeline().get(SslHandler.class) == null) {
+      sendHello();
+    } // else after the TLS handshake, in userEventTriggered
+  }
+
+  private void sendHello() {
+    Handshake.Hello hello = new Handshake.Hello(config.name, config.incarnation,
+        transport.address(), nonce);
+    write(FrameType.HELLO, hello.encode());
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent e && state == State.HANDSHAKE) {
+      if (e.isSuccess()) {
+        sendHello();
+      } else {
+        fail(new HandshakeException("TLS handshake with " + ch.remoteAddress() + " failed: "
+            + e.cause(), e.cause()), FrameType.CLOSE_ERROR, false, Level.WARNING);
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void handshakeTimedOut() {
+    if (state.compareTo(State.OPEN) < 0) {
+      String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+      fail(new HandshakeException("handshake with " + who + " did not finish within "
+          + config.handshakeTimeoutMs + " ms"), FrameType.CLOSE_ERROR, true, Level.WARNING);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    State was = state;
+    state = State.CLOSED;
+    if (handshakeTimer != null) {
+      handshakeTimer.cancel(false);
+    }
+    if (heartbeat != null) {
+      heartbeat.stop();
+    }
+    String reason = conn != null ? conn.closeReason() : closeReason;
+    if (reason == null) {
+      reason = decoder.truncation() != null ? "connection lost: " + decoder.truncation()
+          : "connection closed by peer";
+      if (conn != null) {
+        conn.lost(reason);
+      }
+    }
+    if (!outcome.isDone()) {
+      outcome.completeExceptionally(new HandshakeException("connection to "
+          + (conn != null ? "node " + conn.peerName() : ch.remoteAddress())
+          + " closed during the handshake (" + reason + ")"));
+    }
+    if (conn != null) {
+      transport.peers().remove(conn);
+      if (reported) {
+        LOG.log(was == State.OPEN ? Level.INFO : Level.DEBUG,
+            "tasklet.net: " + config.name + " lost node " + conn.peerName() + ": " + reason);
+        try {
+          transport.endpoint().disconnected(conn, reason);
+        } catch (Throwable t) {
+          LOG.log(Level.ERROR, "tasklet.net: Endpoint.disconnected threw", t);
+        }
+      }
+      conn.fireWritableWaiters();
+      conn.down.complete(null);
+    }
+    held = null;
+    ctx.fireChannelInactive();
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    Frame f = (Frame) msg; // the FrameDecoder emits nothing else
+    switch (state) {
+      case HANDSHAKE -> handshakeFrame(f);
+      case AWAIT_VERDICT -> verdictFrame(f);
+      case SWITCHING -> {
+        if (f.type() == FrameType.CLOSE) {
+          peerClosed(f);
+        } else {
+          held.add(f);
+        }
+      }
+      case OPEN -> openFrame(f);
+      default -> { } // NEW cannot read; CLOSED drops what is still in flight
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (heartbeat != null) {
+      heartbeat.touched();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (conn != null && ch.isWritable()) {
+      conn.fireWritableWaiters();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  private void handshakeFrame(Frame f) {
+    switch (f.type()) {
+      case FrameType.HELLO -> onHello(f.payload());
+      case FrameType.PROOF -> onProof(f.payload());
+      case FrameType.CLOSE -> peerClosed(f);
+      default -> protocolError(FrameType.name(f.type()) + " frame before the handshake completed");
+    }
+  }
+
+  private void onHello(byte[] payload) {
+    if (conn != null) {
+      protocolError("second HELLO");
+      return;
+    }
+    Handshake.Hello peer;
+    try {
+      peer = Handshake.Hello.decode(payload);
+    } catch (HandshakeException e) {
+      fail(e, FrameType.CLOSE_ERROR, true, Level.WARNING);
+      return;
+    }
+    if (peer.name().equals(config.name)) {
+      fail(new HandshakeException("the node at " + ch.remoteAddress() + " is called "
+          + peer.name() + ", like this node: it is this node itself, or two nodes share a name"),
+          FrameType.CLOSE_ERROR, true, Level.WARNING);
+      return;
+    }
+    conn = new ChannelConnection(ch, peer, config.maxFrameBytes, config.handshakeTimeoutMs);
+    ChannelConnection existing = initiator ? transport.peers().get(peer.name()) : null;
+    if (existing != null && existing.peerIncarnation() == peer.incarnation()) {
+      // already connected to this peer: drop this one quietly, connect() returns the other
+      fail(new DuplicateConnectionException(peer.name()), FrameType.CLOSE_DUPLICATE, true,
+          Level.DEBUG);
+      return;
+    }
+    write(FrameType.PROOF, Handshake.proof(config.cookie(), peer.nonce(), config.name,
+        peer.name()));
+  }
+
+  private void onProof(byte[] proof) {
+    if (conn == null) {
+      protocolError("PROOF before HELLO");
+      return;
+    }
+    byte[] expected = Handshake.proof(config.cookie(), nonce, conn.peerName(), config.name);
+    if (!Handshake.verify(expected, proof)) {
+      fail(new AuthFailedException("node " + conn.peerName() + " at " + ch.remoteAddress()
+          + " failed the cookie check: start both nodes with the same cookie"),
+          FrameType.CLOSE_AUTH, true, Level.WARNING);
+      return;
+    }
+    if (config.name.compareTo(conn.peerName()) < 0) { // this node decides
+      Peers.Claim claim = transport.peers().claim(conn);
+      if (claim.rejected()) {
+        fail(new DuplicateConnectionException(conn.peerName()), FrameType.CLOSE_DUPLICATE,
+            true, Level.DEBUG);
+      } else {
+        replace(claim.previous());
+      }
+    } else {
+      state = State.AWAIT_VERDICT;
+    }
+  }
+
+  private void verdictFrame(Frame f) {
+    switch (f.type()) {
+      case FrameType.ACCEPT -> replace(transport.peers().admit(conn));
+      case FrameType.CLOSE -> peerClosed(f);
+      default -> protocolError(FrameType.name(f.type()) + " frame before ACCEPT");
+    }
+  }
+
+  /** Opens now, or once {@code old} (another connection to the peer) is reported lost. */
+  private void replace(ChannelConnection old) {
+    if (old == null || old.down.isDone()) {
+      open();
+      return;
+    }
+    state = State.SWITCHING;
+    held = new ArrayDeque<>();
+    old.closeWith(FrameType.CLOSE_NORMAL, old.peerIncarnation() != conn.peerIncarnation()
+        ? "node " + old.peerName() + " restarted" : "replaced by a newer connection", true);
+    old.down.whenComplete((v, e) -> {
+      try {
+        ch.eventLoop().execute(() -> {
+          if (state == State.SWITCHING) {
+            open();
+          }
+        });
+      } catch (RejectedExecutionException x) {
+        ch.close(); // transport shutting down
+      }
+    });
+  }
+
+  private void open() {
+    state = State.OPEN;
+    handshakeTimer.cancel(false);
+    if (config.name.compareTo(conn.peerName()) < 0) {
+      write(FrameType.ACCEPT, new byte[0]); // before anything the endpoint may send
+    }
+    heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs);
+    heartbeat.start();
+    reported = true;
+    LOG.log(Level.DEBUG, () -> "tasklet.net: " + config.name + " connected to " + conn);
+    try {
+      transport.endpoint().connected(conn);
+    } catch (Throwable t) {
+      LOG.log(Level.ERROR, "tasklet.net: Endpoint.connected threw", t);
+    }
+    transport.peers().opened(conn);
+    outcome.complete(conn);
+    ArrayDeque<Frame> early = held;
+    held = null;
+    if (early != null) {
+      for (Frame f : early) {
+        if (state != State.OPEN) {
+          break;
+        }
+        openFrame(f);
+      }
+    }
+  }
+
+  private void openFrame(Frame f) {
+    int type = f.type();
+    if (conn.closeReason() != null) {
+      return; // closing on purpose: nothing more is delivered
+    }
+    if (FrameType.isApp(type)) {
+      try {
+        transport.endpoint().frame(conn, type, f.payload());
+      } catch (Throwable t) {
+        LOG.log(Level.ERROR, "tasklet.net: Endpoint.frame threw", t);
+      }
+    } else if (type == FrameType.TICK) {
+      conn.peerLoad(Frames.tickLoad(f.payload()));
+    } else if (type == FrameType.CLOSE) {
+      peerClosed(f);
+    } else {
+      protocolError("unexpected " + FrameType.name(type) + " frame on an open connection");
+    }
+  }
+
+  private void peerClosed(Frame f) {
+    int code = Frames.closeCode(f.payload());
+    String why = Frames.closeReason(f.payload());
+    String reason = "closed by peer: " + why;
+    if (state == State.OPEN || state == State.SWITCHING) {
+      state = State.CLOSED;
+      conn.lost(reason);
+      ch.close();
+      return;
+    }
+    String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+    HandshakeException e = switch (code) {
+      case FrameType.CLOSE_AUTH -> new AuthFailedException(who + " refused this node's cookie"
+          + ": start both nodes with the same cookie");
+      case FrameType.CLOSE_DUPLICATE -> conn != null
+          ? new DuplicateConnectionException(conn.peerName())
+          : new HandshakeException(who + " dropped the connection as a duplicate");
+      default -> new HandshakeException(who + " closed the connection during the handshake: "
+          + why);
+    };
+    fail(e, code, false, code == FrameType.CLOSE_DUPLICATE ? Level.DEBUG : Level.WARNING);
+  }
+
+  // ---------------------------------------------------------------- failures
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof ClosedChannelException) {
+      return; // a send raced with the close; the close is already being reported
+    }
+    SSLException ssl = sslCause(cause);
+    if (ssl != null) {
+      fail(new HandshakeException("TLS error with " + ch.remoteAddress() + ": "
+          + ssl.getMessage(), ssl), FrameType.CLOSE_ERROR, false, Level.WARNING);
+    } else if (cause instanceof DecoderException) {
+      protocolError("bad frame: " + cause.getMessage());
+    } else if (cause instanceof IOException) {
+      fail(new HandshakeException("I/O error: " + cause.getMessage(), cause),
+          FrameType.CLOSE_ERROR, false, Level.DEBUG);
+    } else {
+      LOG.log(Level.WARNING, "tasklet.net: unexpected error on " + ch, cause);
+      fail(new HandshakeException("internal error: " + cause, cause), FrameType.CLOSE_ERROR,
+          true, Level.DEBUG);
+    }
+  }
+
+  private void protocolError(String what) {
+    fail(new HandshakeException("protocol error: " + what), FrameType.CLOSE_ERROR, true,
+        Level.WARNING);
+  }
+
+  /**
+   * Closes the channel for {@code e} (telling the peer with a CLOSE of {@code code} if
+   * {@code tellPeer}), fails the outcome if still pending, and logs at {@code level}.
+   */
+  private void fail(HandshakeException e, int code, boolean tellPeer, Level level) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    state = State.CLOSED;
+    String reason = e.getMessage();
+    LOG.log(level, () -> "tasklet.net: " + config.name + " closing "
+        + (conn != null ? conn : ch) + ": " + reason);
+    outcome.completeExceptionally(e);
+    if (conn != null) {
+      conn.closeWith(code, reason, tellPeer);
+    } else {
+      if (closeReason == null) {
+        closeReason = reason;
+      }
+      ChannelConnection.closeChannel(ch, code, reason, tellPeer, config.handshakeTimeoutMs);
+    }
+  }
+
+  private static SSLException sslCause(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SSLException s) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private void write(int type, byte[] payload) {
+    ch.writeAndFlush(Frames.encode(ch.alloc(), type, payload), ch.voidPromise());
+  }
+}

@@ -1,0 +1,183 @@
+(ns tasklet.net.handshake-test
+  "The handshake on Netty's EmbeddedChannel: two nodes' pipelines pumped into each
+  other by hand, plus scripted peers that misbehave. Deterministic: no sockets, no
+  threads, no timers unless a test advances them."
+  (:require [clojure.test :refer [deftest is testing use-fixtures]]
+            [tasklet.net.support :as s])
+  (:import (io.netty.channel.embedded EmbeddedChannel)
+           (java.util.concurrent TimeUnit)
+           (tasklet.net AuthFailedException Connection FrameType Handshake Handshake$Hello
+                        HandshakeException Transport)))
+
+(set! *warn-on-reflection* true)
+
+(use-fixtures :each s/release-embedded)
+
+(defn- node
+  "An unbound transport with a recorder: {:t transport :rec recorder}."
+  [node-name cookie & opts]
+  (let [rec (s/recorder)]
+    {:rec rec :t (Transport/unbound (apply s/config node-name cookie opts) (:endpoint rec))}))
+
+(defn- link
+  "Attaches a (initiator) and b (acceptor) to two fresh EmbeddedChannels, whose clocks
+  stand still unless a test advances them, and pumps."
+  [a b]
+  (let [ca (doto (s/embedded) (.freezeTime))
+        cb (doto (s/embedded) (.freezeTime))
+        fa (.attach ^Transport (:t a) ca true)
+        fb (.attach ^Transport (:t b) cb false)]
+    (s/pump! ca cb)
+    {:ca ca :cb cb :fa fa :fb fb}))
+
+;; Both sides open, learn each other's name, incarnation and address, and frames flow
+;; both ways after connected.
+(deftest handshake-success
+  (let [a (node "alpha" "secret" :incarnation 11)
+        b (node "beta" "secret" :incarnation 22)
+        {:keys [^EmbeddedChannel ca ^EmbeddedChannel cb fa fb]} (link a b)
+        [ka ^Connection conn-a] (s/outcome fa 0)
+        [kb ^Connection conn-b] (s/outcome fb 0)]
+    (is (= [:ok :ok] [ka kb]))
+    (is (= ["beta" 22 "alpha" 11] [(.peerName conn-a) (.peerIncarnation conn-a)
+                                   (.peerName conn-b) (.peerIncarnation conn-b)]))
+    (is (= "127.0.0.1:0" (.peerAddress conn-a)))
+    (is (= [[:connected conn-a]] (s/drain-events (:rec a))))
+    (is (= [[:connected conn-b]] (s/drain-events (:rec b))))
+    (is (identical? conn-a (.connection ^Transport (:t a) "beta")))
+    (.send conn-a 0x10 (byte-array [1 2]))
+    (.send conn-b 0x7f (byte-array [3]))
+    (s/pump! ca cb)
+    (let [[[_ _ t1 p1]] (s/drain-events (:rec b))
+          [[_ _ t2 p2]] (s/drain-events (:rec a))]
+      (is (= [0x10 [1 2]] [t1 (vec p1)]))
+      (is (= [0x7f [3]] [t2 (vec p2)])))
+    (testing "close tells the peer, both report disconnected once"
+      (.close conn-a "bye")
+      (s/pump! ca cb)
+      (.runPendingTasks ca)
+      (.runPendingTasks cb)
+      (is (= [[:disconnected conn-a "bye"]] (s/drain-events (:rec a))))
+      (is (= [[:disconnected conn-b "closed by peer: bye"]] (s/drain-events (:rec b))))
+      (is (nil? (.connection ^Transport (:t a) "beta"))))))
+
+;; Different cookies: both outcomes fail with AuthFailedException, both channels close,
+;; neither endpoint hears of a connection.
+(deftest wrong-cookie
+  (let [a (node "alpha" "secret")
+        b (node "beta" "guess")
+        {:keys [^EmbeddedChannel ca ^EmbeddedChannel cb fa fb]} (link a b)]
+    (let [[ka ea] (s/outcome fa 0)
+          [kb eb] (s/outcome fb 0)]
+      (is (= [:error :error] [ka kb]))
+      (is (instance? AuthFailedException ea))
+      (is (instance? AuthFailedException eb)))
+    (is (not (.isOpen ca)))
+    (is (not (.isOpen cb)))
+    (is (= [] (s/drain-events (:rec a)) (s/drain-events (:rec b))))))
+
+;; A scripted peer that sends an application frame instead of HELLO is cut off, and the
+;; frame is never delivered.
+(deftest app-frame-before-handshake
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)]
+    (s/feed! ch (s/frame-bytes 0x10 (byte-array [9 9 9])))
+    (is (not (.isOpen ch)))
+    (let [[k ^Throwable e] (s/outcome f 0)]
+      (is (= :error k))
+      (is (.contains (.getMessage e) "app 0x10 frame before the handshake completed")))
+    (let [sent (mapv first (s/outbound-frames ch))]
+      (is (= [FrameType/HELLO FrameType/CLOSE] sent) "HELLO, then CLOSE with the reason"))
+    (is (= [] (s/drain-events (:rec a))))))
+
+;; A peer that proves the cookie but sends an app frame before ACCEPT (it is the higher
+;; name, so it must wait for the verdict) is cut off too.
+(deftest app-frame-before-accept
+  (let [a (node "beta" "secret") ; the scripted peer "alpha" decides; "beta" awaits ACCEPT
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch true)
+        [[_ hello]] (s/outbound-frames ch)
+        beta-nonce (.nonce (Handshake$Hello/decode hello))]
+    (s/feed! ch (s/hello-bytes "alpha" 1 "h:1" (Handshake/nonce)))
+    (s/feed! ch (s/frame-bytes FrameType/PROOF (s/proof "secret" beta-nonce "alpha" "beta")))
+    (is (.isOpen ch) "authenticated, waiting for ACCEPT")
+    (s/feed! ch (s/frame-bytes 0x20 (byte-array 1)))
+    (is (not (.isOpen ch)))
+    (is (= :error (first (s/outcome f 0))))
+    (is (= [] (s/drain-events (:rec a))))))
+
+;; A peer that reflects our own proof back (prover and verifier swapped) fails the check.
+(deftest reflected-proof
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)
+        [[_ hello]] (s/outbound-frames ch)
+        nonce (.nonce (Handshake$Hello/decode hello))]
+    (s/feed! ch (s/hello-bytes "mallory" 1 "h:1" nonce))
+    ;; alpha answered with proof(nonce, "alpha", "mallory"); mallory sends it back
+    (let [[[_ alpha-proof]] (s/outbound-frames ch)]
+      (s/feed! ch (s/frame-bytes FrameType/PROOF alpha-proof)))
+    (is (instance? AuthFailedException (second (s/outcome f 0))))
+    (is (not (.isOpen ch)))))
+
+;; The same name on both ends (a node connecting to itself) is refused.
+(deftest own-name-refused
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)]
+    (s/feed! ch (s/hello-bytes "alpha" 1 "h:1" (Handshake/nonce)))
+    (let [[k ^Throwable e] (s/outcome f 0)]
+      (is (= :error k))
+      (is (.contains (.getMessage e) "like this node")))))
+
+;; A peer that never completes is closed when the handshake timer fires.
+(deftest handshake-timeout
+  (let [a (node "alpha" "secret" :handshake-ms 200)
+        ch (doto (s/embedded) (.freezeTime))
+        f (.attach ^Transport (:t a) ch false)]
+    (.advanceTimeBy ch 199 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ch)
+    (is (.isOpen ch))
+    (.advanceTimeBy ch 2 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ch)
+    (.runPendingTasks ch)
+    (is (not (.isOpen ch)))
+    (let [[k ^Throwable e] (s/outcome f 0)]
+      (is (= :error k))
+      (is (instance? HandshakeException e))
+      (is (.contains (.getMessage e) "did not finish within 200 ms")))))
+
+;; Once open, a connection silent for two tick periods is closed and reported.
+(deftest heartbeat-timeout-embedded
+  (let [a (node "alpha" "secret" :tick-ms 100)
+        b (node "beta" "secret" :tick-ms 100)
+        {:keys [^EmbeddedChannel ca fa]} (link a b)
+        [_ conn] (s/outcome fa 0)]
+    (is (= [[:connected conn]] (s/drain-events (:rec a))))
+    ;; b's ticks never reach a: only a's clock moves
+    (.advanceTimeBy ca 150 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ca)
+    (is (.isOpen ca))
+    (.advanceTimeBy ca 60 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ca)
+    (.runPendingTasks ca)
+    (is (= [[:disconnected conn "heartbeat timeout"]] (s/drain-events (:rec a))))))
+
+;; A garbage stream on one open connection closes it with a reason; the peer is told.
+(deftest garbage-on-open-connection
+  (let [a (node "alpha" "secret")
+        b (node "beta" "secret")
+        {:keys [^EmbeddedChannel ca ^EmbeddedChannel cb fa fb]} (link a b)
+        [_ conn-a] (s/outcome fa 0)
+        [_ conn-b] (s/outcome fb 0)]
+    (s/drain-events (:rec a))
+    (s/drain-events (:rec b))
+    (s/feed! cb (byte-array [0 0 0 5 (unchecked-byte 0xee) 1 2 3 4]))
+    (s/pump! ca cb)
+    (.runPendingTasks ca)
+    (let [[[kb _ rb]] (s/drain-events (:rec b))
+          [[ka _ ra]] (s/drain-events (:rec a))]
+      (is (= :disconnected kb ka))
+      (is (= "protocol error: bad frame: unknown frame type 0xee" rb))
+      (is (= "closed by peer: protocol error: bad frame: unknown frame type 0xee" ra)))))
