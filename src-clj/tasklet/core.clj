@@ -68,11 +68,13 @@
 
 (defn- node ^Node [] (Node/current))
 
-(defn- me
+(defn ^:no-doc current-tasklet
   "The calling tasklet (a plain thread adopts a pid on first use)."
-  ^Tasklet []
+  ^tasklet.kernel.Tasklet []
   (let [t (Node/currentTasklet)]
     (if (and t (.isAlive t)) t (.self (Node/local)))))
+
+(defn- me ^Tasklet [] (current-tasklet))
 
 (defn self
   "The calling tasklet's pid. On a plain thread (the REPL, a future, -main) it
@@ -111,8 +113,42 @@
                         (pr-str f) "; wrap data in (fn [] ...)")
                    {:fn f}))))
 
-(defn- body ^IFn [f args]
-  (if (seq args) (fn [] (apply f args)) f))
+(defn- body
+  "A no-argument function calling f with args. Unrolled so that a parked
+  tasklet's stack holds no apply frames (they cost heap per waiting tasklet)."
+  ^IFn [^IFn f args]
+  (let [[a b c d & more] args]
+    (case (count args)
+      0 f
+      1 (fn [] (.invoke f a))
+      2 (fn [] (.invoke f a b))
+      3 (fn [] (.invoke f a b c))
+      4 (fn [] (.invoke f a b c d))
+      (fn [] (apply f args)))))
+
+(def ^:private top-frame
+  "Clojure's empty binding frame, as a thread with no bindings sees it."
+  (let [p (promise)]
+    (doto (Thread. (fn [] (deliver p (Var/getThreadBindingFrame)))) (.start) (.join))
+    @p))
+
+(def ^:private conveyed
+  "The last [frame clone] pair: many spawns from one caller share one clone."
+  (volatile! [nil nil]))
+
+(defn- conveyed-frame
+  "The caller's dynamic bindings for a new tasklet, as future conveys them.
+  Frames are immutable once made, so spawns under the same frame share one clone."
+  []
+  (let [f (Var/getThreadBindingFrame)]
+    (if (identical? f top-frame)
+      f
+      (let [[k v] @conveyed]
+        (if (identical? k f)
+          v
+          (let [c (Var/cloneThreadBindingFrame)]
+            (vreset! conveyed [f c])
+            c))))))
 
 (defn spawn-fn
   "The function under `spawn`: starts a tasklet running (apply f args) with
@@ -123,7 +159,7 @@
   (let [n (node)
         caller (when (or link monitor) (me))
         ref (when monitor (.makeRef n))
-        pid (.spawn n (body f args) f (Var/cloneThreadBindingFrame)
+        pid (.spawn n (body f args) f (conveyed-frame)
                     (when link caller) (when monitor caller) ref)]
     (if monitor [pid ref] pid)))
 
@@ -179,7 +215,9 @@
   "Returned by receive-fn on timeout; used by the expansion of `receive`."
   (Object.))
 
-(defn- timeout-nanos ^long [ms]
+(defn ^:no-doc timeout-nanos
+  "receive's timeout in ms (nil or :infinity: for ever, as -1) in nanoseconds."
+  ^long [ms]
   (cond
     (or (nil? ms) (= :infinity ms)) -1
     (and (number? ms) (not (neg? (double ms)))) (long (* 1000000.0 (double ms)))
@@ -226,11 +264,11 @@
         matcher (rcv/matcher-form pairs env)]
     (if after
       (let [[ms after-body] after]
-        `(let [~result (receive-fn ~matcher ~ms timeout-marker)]
+        `(let [~result (.receive (current-tasklet) ~matcher (timeout-nanos ~ms) timeout-marker false)]
            (if (identical? ~result timeout-marker)
              (do ~@after-body)
              ~(if (seq pairs) (rcv/body-form result pairs env) nil))))
-      `(let [~result (receive-fn ~matcher)]
+      `(let [~result (.receive (current-tasklet) ~matcher -1 nil false)]
          ~(rcv/body-form result pairs env)))))
 
 ;; ---------------------------------------------------------------------------
@@ -316,6 +354,8 @@
   message for it already in the mailbox. Returns true."
   ([ref] (demonitor ref nil))
   ([ref {:keys [flush]}]
+   (when-not (instance? Ref ref)
+     (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
    (let [t (me)]
      (Signals/demonitor t ref)
      (when flush
@@ -448,3 +488,17 @@
   ^Ref [form]
   (let [[n s i] (read-triple "ref" form)]
     (Ref. (name n) (long s) (long i))))
+
+;; ---------------------------------------------------------------------------
+;; Distribution
+
+(defn spawn-on
+  "Spawn a tasklet on another node: (spawn-on node f & args) on node `node`
+  (a keyword), or (spawn-on f & args) on the least loaded of this node and the
+  child nodes started by tasklet.node/start-local-nodes!. f must be a var or a
+  fully qualified symbol: it is resolved, its namespace required, on the
+  target. Returns the pid. Throws ex-info {:tasklet/error :badarg} when f does
+  not name a function there (nothing is spawned). See tasklet.node/spawn-on,
+  to which this delegates (tasklet.node is loaded on first use)."
+  [node-or-f & args]
+  (apply (requiring-resolve 'tasklet.node/spawn-on) node-or-f args))

@@ -67,6 +67,7 @@ public final class Node {
     this.crashHandler = c.crashHandler;
     String kind = strandKind(c.strand);
     if (kind.equals("continuation")) {
+      CompilerHints.install();
       this.scheduler = c.scheduler != null ? c.scheduler
           : new WorkerPool(c.parallelism, c.maxWorkers, this::housekeeping);
       this.strand = new ContinuationStrand(scheduler);
@@ -155,6 +156,22 @@ public final class Node {
     return t;
   }
 
+  // ---- hook for tasklet.node (distribution) ---------------------------------
+
+  /**
+   * Detach the calling plain thread from its thread tasklet, which ends with
+   * {@code :normal} (its links and monitors fire as usual); the thread's next
+   * {@code self} adopts a fresh pid on the then-default node. Used by
+   * {@code tasklet.node/start!} so the REPL thread gets a pid of the named
+   * node. Does nothing for a tasklet on a continuation or virtual strand.
+   * The calling thread only.
+   */
+  public static void forgetThread() {
+    Tasklet t = CURRENT.get();
+    if (t == null || t.strand != t.node.threadStrand) return;
+    t.node.terminate(t, t.node.terms.normal());  // also clears CURRENT
+  }
+
   /** A fresh unique reference. Any thread. */
   public Ref makeRef() { return new Ref(name, refs.incrementAndGet(), incarnation); }
 
@@ -188,11 +205,14 @@ public final class Node {
       }
       return;  // a dead or unknown local pid: dropped, as in Erlang
     }
-    Mailbox mb = t.mailbox;
-    if (mb == null || t.state == Tasklet.DONE) return;
-    mb.put(msg);
-    t.wake();
     Tasklet me = currentTasklet();
+    if (me != null && me.state == Tasklet.DONE) me = null;  // sends made while ending (links, :DOWN)
+    if (me != null) me.checkExit();   // a send is a point where an exit signal takes effect
+    Mailbox mb = t.mailbox;
+    if (mb != null && t.state != Tasklet.DONE) {
+      mb.put(msg);
+      t.wake();
+    }
     if (me != null) me.reduce();
   }
 
@@ -234,16 +254,16 @@ public final class Node {
         throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is dead",
             "name", regName, "pid", pid);
       }
-      if (t.registeredName != null) {
+      if (t.ex().registeredName != null) {
         throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is already registered as "
-            + t.registeredName + "; unregister it first", "name", regName, "pid", pid);
+            + t.ex().registeredName + "; unregister it first", "name", regName, "pid", pid);
       }
       Pid other = registry.putIfAbsent(regName, pid);
       if (other != null) {
         throw terms.error("badarg", "cannot register " + regName + ": the name is taken by " + other
             + "; unregister it first or pick another name", "name", regName, "pid", pid);
       }
-      t.registeredName = regName;
+      t.extra().registeredName = regName;
     }
   }
 
@@ -254,7 +274,7 @@ public final class Node {
       throw terms.error("badarg", "cannot unregister " + regName + ": no tasklet has that name", "name", regName);
     }
     Tasklet t = resolve(p);
-    if (t != null) synchronized (t) { if (regName.equals(t.registeredName)) t.registeredName = null; }
+    if (t != null) synchronized (t) { if (regName.equals(t.ex().registeredName)) t.extra().registeredName = null; }
   }
 
   /** The pid registered as {@code regName}, or null. Any thread. */
@@ -300,6 +320,7 @@ public final class Node {
   /** End a tasklet; see {@link Signals#terminate}. Its own strand. */
   void terminate(Tasklet t, Object reason) {
     Signals.terminate(t, reason);
+    WorkerPool.homedEnded(t);
     if (t.strand == threadStrand) {
       threadTasklets.remove(t);
       if (CURRENT.get() == t) CURRENT.remove();

@@ -4,8 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A worker's local run queue: a bounded single-producer multi-consumer ring plus
- * a one-element "next" slot.
+ * A worker's queue of tasklets that have never run: a bounded single-producer
+ * multi-consumer ring that other workers may steal from.
  *
  * <pre>
  * Implementation notes
@@ -13,9 +13,6 @@ import java.lang.invoke.VarHandle;
  * The ring follows the Go runtime's per-P run queue (runqput/runqget/runqgrab):
  * the owning worker alone writes tail (sr) and the slots; the owner and thieves
  * take from head by cas, and a thief takes half of what it sees in one cas.
- * The next slot (Go's runnext) holds the tasklet the worker woke last, so that
- * a request/reply pair keeps running on one worker; it is taken by xchg/cas, so
- * a thief can take it too, which the watchdog relies on when the owner is stuck.
  *
  * The fundamental invariants are:
  *  - 0 <= tail - head <= CAPACITY, with head and tail ever increasing ints
@@ -29,13 +26,12 @@ import java.lang.invoke.VarHandle;
 final class RunQueue {
   static final int CAPACITY = 256;
   private static final int MASK = CAPACITY - 1;
-  private static final VarHandle HEAD, TAIL, NEXT;
+  private static final VarHandle HEAD, TAIL;
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
       HEAD = l.findVarHandle(RunQueue.class, "head", int.class);
       TAIL = l.findVarHandle(RunQueue.class, "tail", int.class);
-      NEXT = l.findVarHandle(RunQueue.class, "next", Tasklet.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -44,7 +40,6 @@ final class RunQueue {
   private final Tasklet[] ring = new Tasklet[CAPACITY];
   private volatile int head;     // cas by owner and thieves
   private volatile int tail;     // sr by owner only
-  private volatile Tasklet next; // xchg by owner, cas by thieves
 
   /**
    * Append; when the ring is full, move half of it plus {@code t} to
@@ -69,17 +64,6 @@ final class RunQueue {
     }
   }
 
-  /** Put {@code t} in the next slot; a tasklet it displaces goes to the ring. Owner only. */
-  void putNext(Tasklet t, java.util.Queue<Tasklet> overflow) {
-    Tasklet old = (Tasklet) NEXT.getAndSet(this, t);
-    if (old != null) put(old, overflow);
-  }
-
-  /** Take the next slot's tasklet, or null. Owner only. */
-  Tasklet pollNext() {
-    return next == null ? null : (Tasklet) NEXT.getAndSet(this, null);
-  }
-
   /** Take the oldest tasklet from the ring, or null. Owner only. */
   Tasklet pollRing() {
     for (;;) {
@@ -93,19 +77,16 @@ final class RunQueue {
 
   /**
    * Move about half of this queue's ring into {@code into} (another worker's
-   * queue, owned by the caller) and return one tasklet to run, or null. With
-   * {@code takeNext}, take the next slot when the ring is empty. Any thread but
-   * the owner.
+   * queue, owned by the caller) and return one tasklet to run, or null. Any
+   * thread but the owner.
    */
-  Tasklet stealInto(RunQueue into, boolean takeNext) {
+  Tasklet stealInto(RunQueue into) {
     for (;;) {
       int h = (int) HEAD.getAcquire(this);
       int tl = (int) TAIL.getAcquire(this);
       int n = tl - h;
       n = n - n / 2;
-      if (n <= 0) {
-        return takeNext ? stealNext() : null;
-      }
+      if (n <= 0) return null;
       if (n > CAPACITY / 2) continue;   // inconsistent snapshot of head and tail: retry
       Tasklet first = ring[h & MASK];
       int intoTail = into.tail;
@@ -119,19 +100,13 @@ final class RunQueue {
     }
   }
 
-  /** Take the next slot's tasklet from another thread, or null. Any thread. */
-  Tasklet stealNext() {
-    Tasklet t = next;
-    return (t != null && NEXT.compareAndSet(this, t, null)) ? t : null;
-  }
-
-  /** Whether anything waits here (ring or next slot). Any thread. */
+  /** Whether anything waits here. Any thread. */
   boolean hasWork() {
-    return next != null || tail != head;
+    return tail != head;
   }
 
   /** Approximate number of waiting tasklets. Any thread. */
   int size() {
-    return Math.max(0, tail - head) + (next != null ? 1 : 0);
+    return Math.max(0, tail - head);
   }
 }

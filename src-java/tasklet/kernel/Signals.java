@@ -63,10 +63,10 @@ public final class Signals {
 
   /** Remove a link in both directions. Owner (self) only. */
   public static void unlink(Tasklet self, Pid pid) {
-    synchronized (self) { if (self.links != null) self.links.remove(pid); }
+    synchronized (self) { if (self.ex().links != null) self.ex().links.remove(pid); }
     Tasklet t = Node.resolve(pid);
     if (t != null) {
-      synchronized (t) { if (t.links != null) t.links.remove(self.pid); }
+      synchronized (t) { if (t.ex().links != null) t.ex().links.remove(self.pid); }
     } else if (!Node.isLocal(pid) && self.node.distribution != null) {
       self.node.distribution.unlink(self.pid, pid);
     }
@@ -83,7 +83,7 @@ public final class Signals {
 
   /** Remove the local half of a link with a remote pid. Any thread. */
   public static void unlinkFromRemote(Pid from, Tasklet to) {
-    synchronized (to) { if (to.links != null) to.links.remove(from); }
+    synchronized (to) { if (to.ex().links != null) to.ex().links.remove(from); }
   }
 
   // ---- monitors --------------------------------------------------------------
@@ -136,7 +136,7 @@ public final class Signals {
   public static void demonitor(Tasklet watcher, Ref ref) {
     Object target;
     synchronized (watcher) {
-      target = watcher.monitors == null ? null : watcher.monitors.remove(ref);
+      target = watcher.ex().monitors == null ? null : watcher.ex().monitors.remove(ref);
     }
     if (target instanceof Pid p) {
       Tasklet t = Node.resolve(p);
@@ -152,8 +152,8 @@ public final class Signals {
   /** Remove a monitor on a local target, by ref. Any thread. */
   public static void dropMonitoredBy(Tasklet target, Ref ref) {
     synchronized (target) {
-      if (target.monitoredBy != null) target.monitoredBy.remove(ref);
-      if (target.monitoredAs != null) target.monitoredAs.remove(ref);
+      if (target.ex().monitoredBy != null) target.ex().monitoredBy.remove(ref);
+      if (target.ex().monitoredAs != null) target.ex().monitoredAs.remove(ref);
     }
   }
 
@@ -217,16 +217,13 @@ public final class Signals {
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
-      t.exitReason = reason;
-      links = t.links;
-      watchers = t.monitoredBy;
-      as = t.monitoredAs;
-      mine = t.monitors;
-      regName = t.registeredName;
-      t.links = null;
-      t.monitoredBy = null;
-      t.monitoredAs = null;
-      t.monitors = null;
+      Tasklet.Extra e = t.ex();
+      links = e.links;
+      watchers = e.monitoredBy;
+      as = e.monitoredAs;
+      mine = e.monitors;
+      regName = e.registeredName;
+      t.extra = null;
     }
     Node node = t.node;
     node.processes.remove(t.pid);
@@ -237,7 +234,7 @@ public final class Signals {
       for (Pid p : links) {
         Tasklet peer = Node.resolve(p);
         if (peer != null) {
-          synchronized (peer) { if (peer.links != null) peer.links.remove(t.pid); }
+          synchronized (peer) { if (peer.ex().links != null) peer.ex().links.remove(t.pid); }
           exitSignal(peer, t.pid, reason, true);
         } else if (node.distribution != null && !Node.isLocal(p)) {
           node.distribution.exit(t.pid, p, reason, true);
@@ -250,7 +247,7 @@ public final class Signals {
         Pid w = e.getValue();
         Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
         Tasklet wt = Node.resolve(w);
-        if (wt != null) synchronized (wt) { if (wt.monitors != null) wt.monitors.remove(ref); }
+        if (wt != null) synchronized (wt) { if (wt.ex().monitors != null) wt.ex().monitors.remove(ref); }
         Node.send(w, node.terms.downMessage(ref, who, reason));
       }
     }
@@ -275,7 +272,7 @@ public final class Signals {
   /** Notify a local tasklet that remote {@code from} ended (link or monitor). Any thread. */
   public static void remoteExit(Tasklet target, Pid from, Object reason) {
     boolean linked;
-    synchronized (target) { linked = target.links != null && target.links.remove(from); }
+    synchronized (target) { linked = target.ex().links != null && target.ex().links.remove(from); }
     if (linked) exitSignal(target, from, reason, true);
   }
 
@@ -292,13 +289,13 @@ public final class Signals {
       m.put("status", t.statusName());
       Mailbox mb = t.mailbox;
       m.put("mailbox-size", mb == null ? 0 : mb.size());
-      m.put("links", t.links == null ? List.of() : new ArrayList<>(t.links));
+      m.put("links", t.ex().links == null ? List.of() : new ArrayList<>(t.ex().links));
       List<Object> mons = new ArrayList<>();
-      if (t.monitors != null) mons.addAll(t.monitors.values());
+      if (t.ex().monitors != null) mons.addAll(t.ex().monitors.values());
       m.put("monitors", mons);
-      m.put("monitored-by", t.monitoredBy == null ? List.of() : new ArrayList<>(t.monitoredBy.values()));
+      m.put("monitored-by", t.ex().monitoredBy == null ? List.of() : new ArrayList<>(t.ex().monitoredBy.values()));
       m.put("trap-exit", t.trapExit);
-      m.put("registered-name", t.registeredName);
+      m.put("registered-name", t.ex().registeredName);
       m.put("initial-fn", t.initialFn);
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
@@ -314,22 +311,26 @@ public final class Signals {
   }
 
   private static HashSet<Pid> links(Tasklet t) {
-    if (t.links == null) t.links = new HashSet<>(4);
-    return t.links;
+    Tasklet.Extra e = t.extra();
+    if (e.links == null) e.links = new HashSet<>(4);
+    return e.links;
   }
 
   private static HashMap<Ref, Object> monitors(Tasklet t) {
-    if (t.monitors == null) t.monitors = new HashMap<>(4);
-    return t.monitors;
+    Tasklet.Extra e = t.extra();
+    if (e.monitors == null) e.monitors = new HashMap<>(4);
+    return e.monitors;
   }
 
   private static HashMap<Ref, Pid> monitoredBy(Tasklet t) {
-    if (t.monitoredBy == null) t.monitoredBy = new HashMap<>(4);
-    return t.monitoredBy;
+    Tasklet.Extra e = t.extra();
+    if (e.monitoredBy == null) e.monitoredBy = new HashMap<>(4);
+    return e.monitoredBy;
   }
 
   private static HashMap<Ref, Object> monitoredAs(Tasklet t) {
-    if (t.monitoredAs == null) t.monitoredAs = new HashMap<>(4);
-    return t.monitoredAs;
+    Tasklet.Extra e = t.extra();
+    if (e.monitoredAs == null) e.monitoredAs = new HashMap<>(4);
+    return e.monitoredAs;
   }
 }

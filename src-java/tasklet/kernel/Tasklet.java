@@ -61,6 +61,7 @@ public final class Tasklet implements Runnable {
   private IFn fn;                  // the body; nulled once started
   final Object initialFn;          // for process-info and crash reports
   Object carrier;                  // strand-specific: a Continuation or a Thread
+  Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
   Object context;                  // saved dynamic bindings while suspended
   volatile int state;
   volatile int permit;
@@ -69,13 +70,28 @@ public final class Tasklet implements Runnable {
   volatile boolean trapExit;
   int reductions;                  // messages handled in this time slice (owner only)
   long totalReductions;            // messages handled in all (owner writes; others read racily)
-  // Lazily allocated; guarded by this. Links hold pids (local or remote).
-  HashSet<Pid> links;
-  HashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
-  HashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
-  HashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
-  Object registeredName;
-  Object exitReason;
+  Extra extra;                     // what most tasklets never need; lazily allocated, guarded by this
+
+  /** The rarely used part of a process record, kept apart to keep waiting tasklets small. */
+  static final class Extra {
+    static final Extra NONE = new Extra();  // read-only stand-in for "no extra yet"
+    HashSet<Pid> links;                // pids (local or remote)
+    HashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
+    HashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
+    HashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
+    Object registeredName;
+  }
+
+  /** The extra record, made on first use. Caller holds this. */
+  Extra extra() {
+    if (extra == null) extra = new Extra();
+    return extra;
+  }
+
+  /** The extra record or a read-only empty one. Caller holds this. */
+  Extra ex() {
+    return extra == null ? Extra.NONE : extra;
+  }
 
   Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
     this.node = node;
@@ -109,6 +125,8 @@ public final class Tasklet implements Runnable {
       IFn f = fn;
       fn = null;
       f.invoke();
+      Object signalled = pendingExit;   // an exit signal that came while it was busy wins
+      if (signalled != null) reason = signalled;
     } catch (TaskletExit e) {
       reason = e.reason;
     } catch (Throwable e) {
@@ -199,7 +217,8 @@ public final class Tasklet implements Runnable {
     }
     try {
       for (;;) {
-        park();
+        // park(), inlined: every frame here is kept per waiting tasklet
+        if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         r = mb.scan(matcher);
         if (r != null) return handled(r);

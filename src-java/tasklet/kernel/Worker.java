@@ -1,17 +1,27 @@
 package tasklet.kernel;
 
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
 /**
- * A scheduler thread ("tasklet-worker-N") with its own {@link RunQueue}. Runs
- * continuation tasklets one slice at a time; see {@link WorkerPool}.
+ * A scheduler thread ("tasklet-worker-N"). A continuation tasklet that has run
+ * on a worker is homed there and always resumes there (see {@link WorkerPool}
+ * for why); tasklets that never ran sit in the stealable {@link #fresh} queue.
  */
 final class Worker extends Thread {
+  static final int ACTIVE = 0, IDLE = 1, WOKEN = 2;
+
   final WorkerPool pool;
-  final RunQueue queue = new RunQueue();
-  Tasklet current;              // the tasklet running now; read by Node.current() on this thread
+  final RunQueue fresh = new RunQueue();            // never-run tasklets: owner and thieves
+  final ArrayDeque<Tasklet> local = new ArrayDeque<>(); // homed tasklets to run: owner only
+  final ConcurrentLinkedQueue<Tasklet> inbox = new ConcurrentLinkedQueue<>(); // homed, woken by other threads
+  Tasklet next;                 // homed tasklet woken by the one running now (hand-off): owner only
+  Tasklet current;              // the tasklet running now; read by Node.currentTasklet() on this thread
   volatile int schedtick;       // bumped for every slice; the watchdog samples it
-  volatile boolean idle;        // parked waiting for work; cleared (cas) by the waker
-  volatile boolean spinning;    // looking for work to steal
+  volatile int idle;            // ACTIVE, IDLE (parked), WOKEN (cas by a waker: wake as a spinner)
+  boolean spinning;             // looking for work to steal (owner only; counted in nSpinning)
   volatile boolean compensated; // the watchdog added a worker while this one was stuck
+  int homed;                    // live tasklets homed here (owner only: they start and end here)
   int nextStreak;               // consecutive runs from the next slot (owner only)
   int seenTick, stuckChecks;    // watchdog only
 
@@ -19,6 +29,11 @@ final class Worker extends Thread {
     super("tasklet-worker-" + id);
     this.pool = pool;
     setDaemon(true);
+  }
+
+  /** Whether homed work waits here. Owner only (the inbox part: any thread). */
+  boolean hasOwnWork() {
+    return next != null || !local.isEmpty() || !inbox.isEmpty();
   }
 
   @Override public void run() { pool.loop(this); }

@@ -18,46 +18,58 @@ import java.util.concurrent.locks.LockSupport;
  * Implementation Overview
  * =======================
  *
+ * Homes
+ * -----
+ * A continuation tasklet that has run on a worker is homed there and always
+ * resumes there. Why: C2 treats Thread.currentThread() as unchanged across a
+ * call, so a compiled frame that read it before a yield may reuse the old
+ * carrier after resuming on another one (the JDK guards only its own virtual
+ * threads against this, with @ChangesCurrentThread). Measured on Temurin 25: a
+ * tasklet resumed on another worker saw the previous worker's current tasklet,
+ * and Clojure's binding frames, being ThreadLocals, are exposed the same way.
+ * Resuming on the home worker makes every thread-derived value a frame saw
+ * before the yield still true after it.
+ *
  * Run queues
  * ----------
- * One worker thread per core (the parallelism), each with a local RunQueue: a
- * 256-slot ring plus a "next" slot. A tasklet woken by a message from a
- * tasklet goes to the waker's next slot, so a request/reply pair stays on one
- * worker (Go's runnext); a worker takes from next at most NEXT_STREAK times in
- * a row before it serves its ring, so a ping-pong pair cannot starve the rest.
- * New tasklets and requeued ones go to the ring's tail; overflow and
- * submissions from other threads go to the global queue, which a worker checks
- * first every 61st slice so that it is never starved either.
+ * Per worker: a next slot (the tasklet the running one just woke: a
+ * request/reply pair runs back to back, Go's runnext), an owner-only deque of
+ * homed tasklets, an inbox of homed tasklets woken by other threads, and a
+ * stealable ring of tasklets that never ran. A worker takes from next at most
+ * NEXT_STREAK times in a row before serving the rest, so a ping-pong pair
+ * cannot starve its neighbours; a global queue takes new tasklets from
+ * outside and overflow, and is checked first every 61st slice.
  *
  * Stealing
  * --------
- * A worker with nothing to run becomes "spinning" and steals half of another
- * worker's ring (the next slot only on the last round). At most half of the
- * busy workers spin at once. The last spinner to find work wakes another idle
- * worker, so parallelism ramps up one worker at a time (Go's wakep rule).
+ * Only never-run tasklets move between workers: a worker with nothing of its
+ * own becomes "spinning" and steals half of another worker's fresh ring. At
+ * most half of the busy workers spin at once; the last spinner to find work
+ * wakes another idle worker, so parallelism ramps up one worker at a time (Go's
+ * wakep rule). Spreading happens at spawn; a home is for life.
  *
  * Parking
  * -------
- * A worker that found nothing drops spinning, registers as idle, issues a full
- * fence and looks at every queue once more before it parks; a submitter pushes,
- * issues a full fence and then looks for an idle worker to wake. The two form a
- * Dekker pair, so no submission is left with every worker asleep. A hand-off to
- * the next slot wakes nobody: the waker is about to wait for the answer.
+ * A worker that found nothing registers as idle, issues a full fence and looks
+ * at its own queues and every stealable queue once more before it parks; a
+ * submitter publishes, issues a full fence and then wakes a worker: the home
+ * worker for a homed tasklet, any idle one for a new tasklet. The two sides
+ * form a Dekker pair, so no submission is left with its worker asleep. A hand-off
+ * to the running worker's next slot wakes nobody.
  *
  * Compensation
  * ------------
  * A tasklet may block its worker (Thread/sleep, I/O, a lock, a pinned
- * continuation). A watchdog thread samples each worker's slice counter every
- * WATCH_NANOS: a worker on the same slice for two samples with work queued
- * behind it has its next slot moved to the global queue and an idle worker
- * woken; one stuck for STUCK_CHECKS samples while work waits anywhere gets a
- * compensating worker (Go's sysmon retaking a P from a syscall). When the
- * stuck worker comes back and the pool is above its parallelism, it retires:
- * it hands its queue to the global queue and ends.
+ * continuation). A watchdog samples each worker's slice counter every
+ * WATCH_NANOS; a worker stuck on one slice for STUCK_CHECKS samples while
+ * stealable work waits gets a compensating worker (Go's sysmon), which runs new
+ * tasklets and everything homed on it. Tasklets homed on the stuck worker wait
+ * for it. A surplus worker retires once nothing is homed on it any more.
  * </pre>
  */
 public final class WorkerPool implements Scheduler {
   private static final int NEXT_STREAK = 64;
+  private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_EVERY = 61;
   private static final long WATCH_NANOS = 2_000_000L;
   private static final int STUCK_CHECKS = 5;
@@ -65,7 +77,7 @@ public final class WorkerPool implements Scheduler {
   static {
     try {
       IDLE = MethodHandles.privateLookupIn(Worker.class, MethodHandles.lookup())
-          .findVarHandle(Worker.class, "idle", boolean.class);
+          .findVarHandle(Worker.class, "idle", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -105,17 +117,28 @@ public final class WorkerPool implements Scheduler {
   // ---- submission ------------------------------------------------------------
 
   @Override public void submit(Tasklet t, boolean handoff) {
-    if (Thread.currentThread() instanceof Worker w && w.pool == this) {
+    Worker home = t.home;
+    Thread cur = Thread.currentThread();
+    if (home == null) {                      // never ran: any worker may take it
+      if (cur instanceof Worker w && w.pool == this) w.fresh.put(t, global);
+      else global.offer(t);
+      VarHandle.fullFence();  // pairs with the fence in park(): publish, then look for sleepers
+      wakeOne();
+    } else if (cur == home) {                // woken by a tasklet on its own home worker
       if (handoff) {
-        w.queue.putNext(t, global);
-        return;
+        if (home.next != null) home.local.add(home.next);
+        home.next = t;
+      } else {
+        home.local.add(t);
       }
-      w.queue.put(t, global);
-    } else {
-      global.offer(t);
+    } else {                                 // woken from elsewhere: its home runs it
+      home.inbox.offer(t);
+      VarHandle.fullFence();
+      if (home.idle == Worker.IDLE && IDLE.compareAndSet(home, Worker.IDLE, Worker.ACTIVE)) {
+        nIdle.decrementAndGet();
+        LockSupport.unpark(home);
+      }
     }
-    VarHandle.fullFence();  // pairs with the fence in park(): publish the work, then look for sleepers
-    wakeOne();
   }
 
   private void wakeOne() {
@@ -123,9 +146,9 @@ public final class WorkerPool implements Scheduler {
     if (!nSpinning.compareAndSet(0, 1)) return;
     Worker w;
     while ((w = idleWorkers.poll()) != null) {
-      if (IDLE.compareAndSet(w, true, false)) {
+      // the spinning token travels with this cas: the woken worker counts as spinning
+      if (IDLE.compareAndSet(w, Worker.IDLE, Worker.WOKEN)) {
         nIdle.decrementAndGet();
-        w.spinning = true;
         LockSupport.unpark(w);
         return;
       }
@@ -138,7 +161,14 @@ public final class WorkerPool implements Scheduler {
   void loop(Worker w) {
     while (!shutdown) {
       Tasklet t = findRunnable(w);
-      if (t == null) continue;
+      if (t == null) {
+        if (w.homed == 0 && retireIfSurplus(w)) return;
+        continue;
+      }
+      if (t.home == null) {
+        t.home = w;
+        w.homed++;
+      }
       w.current = t;
       w.schedtick = w.schedtick + 1;
       boolean again;
@@ -149,12 +179,16 @@ public final class WorkerPool implements Scheduler {
         again = false;
       }
       w.current = null;
-      if (again) w.queue.put(t, global);
-      if (w.compensated) {
-        w.compensated = false;
-        if (retireIfSurplus(w)) return;
-      }
+      if (again) w.local.add(t);
+      if (w.compensated) w.compensated = false;
+      if (w.homed == 0 && !w.hasOwnWork() && retireIfSurplus(w)) return;
     }
+  }
+
+  /** A homed tasklet ended. Its home worker only. */
+  static void homedEnded(Tasklet t) {
+    Worker w = t.home;
+    if (w != null) w.homed--;
   }
 
   private Tasklet findRunnable(Worker w) {
@@ -162,26 +196,30 @@ public final class WorkerPool implements Scheduler {
       if (shutdown) return null;
       Tasklet t = null;
       if (w.schedtick % GLOBAL_EVERY == 0) t = global.poll();
-      if (t == null) t = pollLocal(w);
+      if (t == null) t = pollOwn(w);
       if (t == null) t = global.poll();
       if (t == null) t = steal(w);
       if (t != null) {
         if (w.spinning) stopSpinning(w);
         return t;
       }
-      park(w);
+      if (!park(w)) return null;
     }
   }
 
-  private Tasklet pollLocal(Worker w) {
-    Tasklet t;
-    if (w.nextStreak < NEXT_STREAK && (t = w.queue.pollNext()) != null) {
+  private Tasklet pollOwn(Worker w) {
+    Tasklet t = w.next;
+    if (t != null && w.nextStreak < NEXT_STREAK) {
+      w.next = null;
       w.nextStreak++;
       return t;
     }
     w.nextStreak = 0;
-    if ((t = w.queue.pollRing()) != null) return t;
-    return w.queue.pollNext();
+    if ((t = w.local.poll()) != null) return t;
+    if ((t = w.inbox.poll()) != null) return t;
+    if ((t = w.fresh.pollRing()) != null) return t;
+    if ((t = w.next) != null) w.next = null;
+    return t;
   }
 
   private Tasklet steal(Worker w) {
@@ -191,12 +229,12 @@ public final class WorkerPool implements Scheduler {
       w.spinning = true;
       nSpinning.incrementAndGet();
     }
-    for (int round = 0; round < 4; round++) {
+    for (int round = 0; round < SPIN_ROUNDS; round++) {
       int n = ws.length, start = ThreadLocalRandom.current().nextInt(n);
       for (int i = 0; i < n; i++) {
         Worker v = ws[(start + i) % n];
         if (v == w) continue;
-        Tasklet t = v.queue.stealInto(w.queue, round == 3);
+        Tasklet t = v.fresh.stealInto(w.fresh);
         if (t != null) {
           steals.increment();
           return t;
@@ -204,6 +242,7 @@ public final class WorkerPool implements Scheduler {
       }
       Tasklet t = global.poll();
       if (t != null) return t;
+      if (w.hasOwnWork()) return pollOwn(w);
       Thread.onSpinWait();
     }
     return null;
@@ -214,28 +253,32 @@ public final class WorkerPool implements Scheduler {
     if (nSpinning.decrementAndGet() == 0) wakeOne();  // ramp up: let another look too
   }
 
-  private void park(Worker w) {
+  /** Park until woken; false when this worker should rather retire. */
+  private boolean park(Worker w) {
     if (w.spinning) {
       w.spinning = false;
       nSpinning.decrementAndGet();
     }
-    w.idle = true;
+    if (w.homed == 0 && workers.length > parallelism) return false;
+    w.idle = Worker.IDLE;
     idleWorkers.offer(w);
     nIdle.incrementAndGet();
     VarHandle.fullFence();  // pairs with the fence in submit()
-    if (hasWork() || shutdown) {
-      if (IDLE.compareAndSet(w, true, false)) {
-        nIdle.decrementAndGet();
-        idleWorkers.remove(w);
-      }
-      return;
+    if ((w.hasOwnWork() || hasStealableWork() || shutdown)
+        && IDLE.compareAndSet(w, Worker.IDLE, Worker.ACTIVE)) {
+      nIdle.decrementAndGet();
+      idleWorkers.remove(w);
+      return true;
     }
-    while (w.idle && !shutdown) LockSupport.park(this);
+    while (w.idle == Worker.IDLE && !shutdown) LockSupport.park(this);
+    if (w.idle == Worker.WOKEN) w.spinning = true;   // the waker counted us in nSpinning
+    w.idle = Worker.ACTIVE;
+    return true;
   }
 
-  private boolean hasWork() {
+  private boolean hasStealableWork() {
     if (!global.isEmpty()) return true;
-    for (Worker v : workers) if (v.queue.hasWork()) return true;
+    for (Worker v : workers) if (v.fresh.hasWork()) return true;
     return false;
   }
 
@@ -254,14 +297,14 @@ public final class WorkerPool implements Scheduler {
   private boolean retireIfSurplus(Worker w) {
     synchronized (this) {
       Worker[] ws = workers;
-      if (ws.length <= parallelism) return false;
+      if (ws.length <= parallelism || w.homed != 0 || w.hasOwnWork()) return false;
       Worker[] out = new Worker[ws.length - 1];
       int k = 0;
       for (Worker v : ws) if (v != w) out[k++] = v;
       workers = out;
     }
     Tasklet t;
-    while ((t = w.queue.pollNext()) != null || (t = w.queue.pollRing()) != null) global.offer(t);
+    while ((t = w.fresh.pollRing()) != null) global.offer(t);
     retirements.increment();
     VarHandle.fullFence();
     wakeOne();
@@ -272,7 +315,7 @@ public final class WorkerPool implements Scheduler {
     long rounds = 0;
     while (!shutdown) {
       LockSupport.parkNanos(WATCH_NANOS);
-      boolean pending = hasWork();
+      boolean pending = hasStealableWork();
       for (Worker w : workers) {
         int tick = w.schedtick;
         if (w.current == null || tick != w.seenTick) {
@@ -280,13 +323,7 @@ public final class WorkerPool implements Scheduler {
           w.stuckChecks = 0;
           continue;
         }
-        w.stuckChecks++;
-        if (w.stuckChecks >= 2 && w.queue.hasWork()) {
-          Tasklet t = w.queue.stealNext();
-          if (t != null) global.offer(t);
-          wakeOne();
-        }
-        if (w.stuckChecks >= STUCK_CHECKS && pending && !w.compensated) {
+        if (++w.stuckChecks >= STUCK_CHECKS && pending && !w.compensated) {
           w.compensated = true;
           if (addWorker()) compensations.increment();
         }
@@ -307,7 +344,7 @@ public final class WorkerPool implements Scheduler {
     Map<String, Object> m = new LinkedHashMap<>();
     Worker[] ws = workers;
     int[] lengths = new int[ws.length];
-    for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].queue.size();
+    for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].fresh.size() + ws[i].local.size() + ws[i].inbox.size();
     m.put("parallelism", parallelism);
     m.put("workers", ws.length);
     m.put("run-queue-lengths", lengths);

@@ -1,0 +1,609 @@
+(ns ^:no-doc tasklet.impl.dist
+  "The node protocol above tasklet.net: the kernel's Distribution for one node,
+  the transport Endpoint that serves its peers, and the bookkeeping that turns a
+  lost connection into :noconnection and [:nodedown n].
+
+  Application frames (payload: one Nippy-frozen vector, see tasklet.impl.codec):
+
+    0x10 SEND        [to-pid msg]
+    0x11 SEND-NAMED  [name msg]
+    0x12 LINK        [from to]              from (sender's side) links to to
+    0x13 UNLINK      [from to]
+    0x14 EXIT        [from to reason linked?]
+    0x15 MONITOR     [watcher ref dest]     dest: a pid or [name node]
+    0x16 DEMONITOR   [watcher ref dest]
+    0x17 REQUEST     [id reply-to op arg]   op: :spawn :alive :info :whereis
+    0x18 REPLY       [id reply-to status value]
+    0x19 PEERS       {node-name address}    sent on connect: the address book
+
+  A [:DOWN ...] from a remote target travels as an ordinary SEND. A frame of
+  another type, a payload that does not thaw, or one of the wrong shape closes
+  that connection with a logged reason (WARNING on System.getLogger
+  \"tasklet.node\"); other connections and every tasklet go on.
+
+  Tables (per node, keyed by peer node name), swept when the peer is lost:
+    links    #{[local-pid remote-pid]}      -> :noconnection exit signals
+    mons     {ref [watcher dest]}           -> [:DOWN ref :process dest :noconnection]
+    watched  {ref local-target-pid}         -> remote monitors dropped
+    pending  {request-id [node reply-to]}   -> the waiting caller fails
+  and node monitors {node {watcher-pid count}} -> [:nodedown node].
+
+  Threads: the Distribution methods run on the calling tasklet's thread; the
+  Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
+  which may load code, run on a separate loader thread).
+
+  Waiting (back-pressure, connect on demand, request replies): a live tasklet
+  waits in a selective receive for a private wake-up token, so it holds no
+  worker on the continuation strand and a plain thread simply blocks; see
+  `await-wake`."
+  {:skip-wiki true}
+  (:require [tasklet.core :as core]
+            [tasklet.impl.codec :as codec])
+  (:import [clojure.lang IFn MultiFn Var]
+           [java.util Map$Entry Set]
+           [java.util.concurrent CompletableFuture ConcurrentHashMap CountDownLatch
+                                 ExecutorService Executors ThreadFactory TimeUnit]
+           [java.util.concurrent.atomic AtomicBoolean AtomicLong]
+           [java.util.function BiConsumer Function]
+           [tasklet.kernel Distribution Node Pid Ref Signals Tasklet]
+           [tasklet.net AuthFailedException Connection Endpoint Transport]))
+
+(set! *warn-on-reflection* true)
+
+(def ^:const SEND 0x10)
+(def ^:const SEND-NAMED 0x11)
+(def ^:const LINK 0x12)
+(def ^:const UNLINK 0x13)
+(def ^:const EXIT 0x14)
+(def ^:const MONITOR 0x15)
+(def ^:const DEMONITOR 0x16)
+(def ^:const REQUEST 0x17)
+(def ^:const REPLY 0x18)
+(def ^:const PEERS 0x19)
+
+;; ---------------------------------------------------------------------------
+;; Logging
+
+(def ^:private ^java.lang.System$Logger logger (System/getLogger "tasklet.node"))
+
+(defn warn
+  "Logs a WARNING on tasklet.node."
+  [^String msg]
+  (.log logger java.lang.System$Logger$Level/WARNING msg))
+
+(defn debug
+  "Logs a DEBUG on tasklet.node."
+  [^String msg]
+  (.log logger java.lang.System$Logger$Level/DEBUG msg))
+
+;; ---------------------------------------------------------------------------
+;; Errors
+
+(defn error
+  "An ex-info {:tasklet/error kind} with message and extra data."
+  [kind ^String message data]
+  (ex-info message (assoc data :tasklet/error kind)))
+
+;; ---------------------------------------------------------------------------
+;; Waiting without holding a worker
+
+(def ^:private timed-out (Object.))
+
+(defn event-loop-thread?
+  "True on a Netty event-loop thread, where nothing may wait."
+  []
+  (instance? io.netty.util.concurrent.FastThreadLocalThread (Thread/currentThread)))
+
+(defn may-wait?
+  "Whether the caller may wait: not an event loop, and not a tasklet that is
+  ending (its terminate sends DOWNs and exit signals; it has no mailbox)."
+  []
+  (and (not (event-loop-thread?))
+       (let [t (Node/currentTasklet)]
+         (or (nil? t) (.isAlive t)))))
+
+(defn await-wake
+  "Calls (arm wake), where wake is a no-argument fn that some other thread
+  calls once the awaited thing happened, then waits for it up to ms. Returns
+  true when woken. A live tasklet waits in a selective receive for a private
+  token (so on the continuation strand it parks and its worker runs others; an
+  exit signal meanwhile ends it as in any receive); a thread without a tasklet
+  blocks on a latch. Only when (may-wait?)."
+  [arm ms]
+  (let [t (Node/currentTasklet)]
+    (if (and t (.isAlive ^Tasklet t))
+      (let [^Tasklet t t
+            token (Object.)
+            pid (.pid t)
+            fired (AtomicBoolean.)
+            match (fn [m] (when (identical? m token) m))]
+        (arm (fn [] (when (.compareAndSet fired false true) (Node/send pid token))))
+        (let [r (.receive t match (* 1000000 (long ms)) timed-out false)]
+          (cond
+            (not (identical? r timed-out)) true
+            (.compareAndSet fired false true) false
+            ;; woken just as the wait ran out: take the token out of the mailbox
+            :else (do (.receive t match -1 nil false) true))))
+      (let [latch (CountDownLatch. 1)]
+        (arm (fn [] (.countDown latch)))
+        (.await latch (long ms) TimeUnit/MILLISECONDS)))))
+
+(defn await-future
+  "Waits up to ms for f (see `await-wake`); returns [:ok v], [:error cause] or
+  [:timeout]."
+  [^CompletableFuture f ms]
+  (when-not (.isDone f)
+    (await-wake (fn [wake] (.whenComplete f (reify BiConsumer (accept [_ _ _] (wake))))) ms))
+  (if (.isDone f)
+    (try [:ok (.getNow f nil)]
+         (catch java.util.concurrent.CompletionException e [:error (or (.getCause e) e)])
+         (catch java.util.concurrent.CancellationException e [:error e]))
+    [:timeout]))
+
+;; ---------------------------------------------------------------------------
+;; State
+
+(defn new-state
+  "The mutable state of one distributed node (a map of concurrent containers)."
+  [^Node node opts]
+  {:node node
+   :name (.-name node)
+   :opts opts
+   :allowlist (set (:serializable-allowlist opts #{}))
+   :request-timeout-ms (long (:request-timeout-ms opts 10000))
+   :connect-timeout-ms (long (:handshake-timeout-ms opts 5000))
+   :transport (volatile! nil)
+   :addresses (ConcurrentHashMap.)       ; node name -> "host:port"
+   :links (ConcurrentHashMap.)           ; node -> Set of [local remote]
+   :mons (ConcurrentHashMap.)            ; node -> CHM ref -> [watcher dest]
+   :watched (ConcurrentHashMap.)         ; node -> CHM ref -> local target pid
+   :local-named (ConcurrentHashMap.)     ; ref -> target pid, [name node] monitors in this JVM
+   :node-mons (atom {})                  ; node -> {watcher-pid count}
+   :pending (ConcurrentHashMap.)         ; id -> [node reply-to]
+   :ids (AtomicLong.)
+   :gone (ConcurrentHashMap.)            ; node -> CompletableFuture, completed when lost
+   :expect (ConcurrentHashMap.)          ; node -> CompletableFuture, completed when connected
+   :connecting (ConcurrentHashMap.)      ; node -> CompletableFuture of a connect on demand
+   :children (atom {})                   ; child name -> {:process Process ...}
+   :child-counter (AtomicLong.)          ; numbers child names
+   :placed (ConcurrentHashMap.)})        ; child -> [last-reported-load extra]
+
+(defn transport ^Transport [st] @(:transport st))
+
+(defn- chm ^ConcurrentHashMap [st k] (get st k))
+
+(defn- sub-map ^ConcurrentHashMap [^ConcurrentHashMap m k]
+  (.computeIfAbsent m k (reify Function (apply [_ _] (ConcurrentHashMap.)))))
+
+(defn- sub-set ^Set [^ConcurrentHashMap m k]
+  (.computeIfAbsent m k (reify Function (apply [_ _] (ConcurrentHashMap/newKeySet)))))
+
+(defn- add-link! [st node local remote] (.add (sub-set (chm st :links) node) [local remote]))
+
+(defn- remove-link! [st node local remote]
+  (when-let [^Set s (.get (chm st :links) node)] (.remove s [local remote])))
+
+;; ---------------------------------------------------------------------------
+;; Encoding and sending frames
+
+(defn encode
+  "Payload bytes for v; throws :unserializable."
+  ^bytes [st v]
+  (codec/encode v (:allowlist st)))
+
+(defn- printable [x]
+  (let [s (try (pr-str x) (catch Throwable _ (str (class x))))]
+    (if (> (count s) 500) (str (subs s 0 500) "...") s)))
+
+(defn- stand-in
+  "What crosses instead of an exit reason that cannot be frozen."
+  [reason]
+  {:tasklet/unserializable-reason (printable reason)})
+
+(defn- down-ref [msg]
+  (when (and (vector? msg) (= 5 (count msg)) (identical? :DOWN (nth msg 0)))
+    (let [r (nth msg 1)] (when (instance? Ref r) r))))
+
+(defn connection
+  "The open connection to node name, or nil."
+  ^Connection [st ^String node]
+  (when-let [t (transport st)]
+    (let [c (.connection t node)]
+      (when (and c (.isOpen c)) c))))
+
+(defn connect-future
+  "A future of the connection to address (dedupes concurrent connects per node)."
+  ^CompletableFuture [st ^String node ^String address]
+  (let [^ConcurrentHashMap m (:connecting st)]
+    (.computeIfAbsent m node
+      (reify Function
+        (apply [_ _]
+          (let [f (.connect (transport st) address)]
+            (.whenComplete f (reify BiConsumer (accept [_ _ _] (.remove m node))))
+            f))))))
+
+(defn connection!
+  "The open connection to node, connecting on demand when its address is known
+  and wait? (see `may-wait?`). nil when unreachable."
+  ^Connection [st ^String node wait?]
+  (or (connection st node)
+      (when-let [addr (and wait? (transport st) (.get ^ConcurrentHashMap (:addresses st) node))]
+        (let [[k c] (await-future (connect-future st node addr) (:connect-timeout-ms st))]
+          (when (and (= k :ok) (.isOpen ^Connection c)) c)))))
+
+(defn- await-writable
+  "Back-pressure: waits while conn's outbound buffer is over its high-water
+  mark (Erlang's busy port), rechecking every second; never on an event loop
+  or in an ending tasklet."
+  [^Connection conn]
+  (when (may-wait?)
+    (loop []
+      (when (and (not (.isWritable conn)) (.isOpen conn))
+        (await-wake (fn [wake] (.whenWritable conn (reify Runnable (run [_] (wake))))) 1000)
+        (recur)))))
+
+(defn send-frame!
+  "Sends an encoded frame on conn, first waiting while it is not writable.
+  False when the connection is closed."
+  [^Connection conn type ^bytes payload]
+  (when-not (.isWritable conn) (await-writable conn))
+  (.send conn (int type) payload))
+
+;; ---------------------------------------------------------------------------
+;; Local effects
+
+(defn- down!
+  "Delivers [:DOWN ref :process who reason] to local watcher."
+  [watcher ref who reason]
+  (Node/send watcher [:DOWN ref :process who reason]))
+
+(defn- remote-exit!
+  "Local tasklet `local`, linked to remote `remote`, gets exit signal reason
+  (if the link still exists)."
+  [local remote reason]
+  (when-let [t (Node/resolve local)]
+    (Signals/remoteExit t remote reason)))
+
+(defn- deliver-local!
+  "Delivers msg to a pid of this JVM; anything else is dropped (never forwarded)."
+  [^Pid to msg]
+  (when (Node/isLocal to) (Node/send to msg)))
+
+;; ---------------------------------------------------------------------------
+;; Requests (spawn, alive?, process-info, whereis)
+
+(defn request
+  "Sends request op/arg to node and waits for the reply value. Throws
+  :not-connected when the node is unreachable or lost meanwhile, :timeout after
+  :request-timeout-ms, or the error the target reported."
+  [st ^String node op arg]
+  (let [conn (connection! st node (may-wait?))
+        _ (when-not conn
+            (throw (error :not-connected (str "node " node " is not connected and its address is unknown"
+                                              " or it does not answer; connect! to it first")
+                          {:node (keyword node)})))
+        ^ConcurrentHashMap pending (:pending st)
+        id (.incrementAndGet ^AtomicLong (:ids st))
+        me (core/self)
+        t (core/current-tasklet)
+        match (fn [m] (when (and (vector? m) (= 4 (count m)) (identical? ::reply (nth m 0))
+                                 (= id (nth m 1)))
+                        m))]
+    (.put pending id [node me])
+    (when-not (send-frame! conn REQUEST (encode st [id me op arg]))
+      (.remove pending id)
+      (throw (error :not-connected (str "node " node " was lost") {:node (keyword node)})))
+    (let [r (.receive t match (* 1000000 (long (:request-timeout-ms st))) timed-out false)
+          r (if (identical? r timed-out)
+              (if (.remove pending id)
+                (throw (error :timeout (str "node " node " did not answer " op " within "
+                                            (:request-timeout-ms st) " ms")
+                              {:node (keyword node)}))
+                (.receive t match -1 nil false))   ; answered just now: take the reply
+              r)
+          [_ _ status value] r]
+      (case status
+        :ok value
+        :error (throw (error (:tasklet/error value :error) (str (:message value)) (dissoc value :message)))
+        :noconnection (throw (error :not-connected (str "node " node " was lost before it answered "
+                                                        op)
+                                    {:node (keyword node)}))))))
+
+(def ^:private top-frame
+  (let [p (promise)]
+    (doto (Thread. (fn [] (deliver p (Var/getThreadBindingFrame)))) (.start) (.join))
+    @p))
+
+(defn- bad [message sym] {:tasklet/error :badarg :message message :fn sym})
+
+(defn resolve-fn
+  "Resolves (and requires) a fully qualified symbol to a var holding a function.
+  Returns [:ok var] or [:error error-map]."
+  [sym]
+  (if-not (qualified-symbol? sym)
+    [:error (bad (str "spawn-on needs a var or a fully qualified symbol, got " (pr-str sym)) sym)]
+    (let [v (try (requiring-resolve sym)
+                 (catch Throwable e
+                   e))]
+      (cond
+        (instance? Throwable v)
+        [:error (bad (str "spawn-on: cannot load the namespace of " sym " on node "
+                          (.-name (Node/local)) ": " (.getMessage ^Throwable v)
+                          "; check that it is on that node's classpath and compiles")
+                     sym)]
+        (nil? v)
+        [:error (bad (str "spawn-on: no var " sym " on that node; check the name") sym)]
+        (not (let [f @v] (or (fn? f) (instance? MultiFn f))))
+        [:error (bad (str "spawn-on: " sym " is not a function (a " (.getName (class @v)) ")") sym)]
+        :else [:ok v]))))
+
+(defn spawn-resolved!
+  "Spawns (apply var args) on node with no dynamic bindings; returns the pid."
+  ^Pid [^Node node ^Var v args]
+  (.spawn node (fn [] (apply v args)) v top-frame nil nil nil))
+
+(def ^:private ^ExecutorService loader
+  (Executors/newCachedThreadPool
+    (let [n (AtomicLong.)]
+      (reify ThreadFactory
+        (newThread [_ r]
+          (doto (Thread. ^Runnable r (str "tasklet-node-loader-" (.incrementAndGet n)))
+            (.setDaemon true)))))))
+
+(defn- info-map [pid]
+  (some-> (core/process-info pid)
+          (update :initial-fn (fn [f] (if (var? f) (symbol f) (some-> f str))))))
+
+(defn- answer [st ^Connection conn id reply-to op arg]
+  (let [reply (fn [status value]
+                (let [b (try (encode st [id reply-to status value])
+                             (catch Exception e
+                               (encode st [id reply-to :error {:tasklet/error :unserializable
+                                                                :message (.getMessage e)}])))]
+                  (.send conn REPLY b)))]
+    (case op
+      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isAlive)))
+      :info (reply :ok (when (instance? Pid arg) (info-map arg)))
+      :whereis (reply :ok (.whereis ^Node (:node st) arg))
+      :spawn (.execute loader
+                       (fn []
+                         (let [[sym args] arg
+                               [k v] (resolve-fn sym)]
+                           (if (= k :ok)
+                             (reply :ok (spawn-resolved! (:node st) v args))
+                             (reply :error v)))))
+      (reply :error {:tasklet/error :badarg :message (str "unknown request " (pr-str op))}))))
+
+;; ---------------------------------------------------------------------------
+;; The Distribution the kernel calls
+
+(defn- in-jvm-node
+  "The node of this JVM called name, when it is another node than st's own."
+  ^Node [st ^String name]
+  (when-not (= name (:name st)) (Node/named name)))
+
+(defn send-pid! [st ^Pid to msg]
+  (when-let [conn (connection! st (.-node to) (may-wait?))]
+    (when (= (.peerIncarnation conn) (.-incarnation to))   ; else a pid of an earlier incarnation: dead
+      (let [b (try (encode st [to msg])
+                   (catch clojure.lang.ExceptionInfo e
+                     (if-let [r (and (not (may-wait?)) (down-ref msg))]
+                       (encode st (assoc msg 4 (stand-in (nth msg 4))))
+                       (throw e))))]
+        (when-let [r (down-ref msg)]
+          (when-let [^ConcurrentHashMap w (.get (chm st :watched) (.-node to))] (.remove w r)))
+        (send-frame! conn SEND b)))))
+
+(defn send-named! [st name ^String node msg]
+  (if-let [n (in-jvm-node st node)]
+    (when-let [p (.whereis n name)] (Node/send p msg))
+    (let [conn (connection! st node (may-wait?))]
+      (if conn
+        (send-frame! conn SEND-NAMED (encode st [name msg]))
+        (throw (error :not-connected (str "cannot send to " (pr-str [name (keyword node)]) ": node " node
+                                          " is not connected and cannot be reached; connect! to it first")
+                      {:node (keyword node) :name name}))))))
+
+(defn exit! [st ^Pid from ^Pid to reason linked]
+  (when linked (remove-link! st (.-node to) from to))
+  (when-let [conn (connection! st (.-node to) (and (not linked) (may-wait?)))]
+    (send-frame! conn EXIT (try (encode st [from to reason (boolean linked)])
+                                (catch clojure.lang.ExceptionInfo _
+                                  (encode st [from to (stand-in reason) (boolean linked)]))))))
+
+(defn link! [st ^Pid from ^Pid to]
+  (let [node (.-node to)
+        conn (connection! st node (may-wait?))]
+    (cond
+      (nil? conn) (remote-exit! from to :noconnection)
+      (not= (.peerIncarnation conn) (.-incarnation to)) (remote-exit! from to :noproc)
+      :else (do (add-link! st node from to)
+                (when-not (send-frame! conn LINK (encode st [from to]))
+                  (remove-link! st node from to)
+                  (remote-exit! from to :noconnection))))))
+
+(defn unlink! [st ^Pid from ^Pid to]
+  (remove-link! st (.-node to) from to)
+  (when-let [conn (connection st (.-node to))]
+    (send-frame! conn UNLINK (encode st [from to]))))
+
+(defn- dest-node ^String [dest]
+  (if (instance? Pid dest)
+    (.-node ^Pid dest)
+    (let [n (second dest)] (if (keyword? n) (name n) (str n)))))
+
+(defn monitor! [st ^Pid watcher ^Ref ref dest]
+  (let [node (dest-node dest)
+        jvm (when (vector? dest) (in-jvm-node st node))]
+    (if jvm
+      (let [p (.whereis jvm (first dest))
+            t (some-> p Node/resolve)]
+        (if (and t (Signals/monitorFromRemote watcher t ref dest))
+          (.put (chm st :local-named) ref p)
+          (down! watcher ref dest :noproc)))
+      (let [conn (connection! st node (may-wait?))]
+        (cond
+          (nil? conn) (down! watcher ref dest :noconnection)
+          (and (instance? Pid dest) (not= (.peerIncarnation conn) (.-incarnation ^Pid dest)))
+          (down! watcher ref dest :noproc)
+          :else
+          (let [m (sub-map (chm st :mons) node)]
+            (.put m ref [watcher dest])
+            (when-not (send-frame! conn MONITOR (encode st [watcher ref dest]))
+              (.remove m ref)
+              (down! watcher ref dest :noconnection))))))))
+
+(defn demonitor! [st watcher ^Ref ref dest]
+  (if-let [p (.remove (chm st :local-named) ref)]
+    (some-> (Node/resolve p) (Signals/dropMonitoredBy ref))
+    (let [node (dest-node dest)]
+      (when-let [^ConcurrentHashMap m (.get (chm st :mons) node)] (.remove m ref))
+      (when-let [conn (connection st node)]
+        (send-frame! conn DEMONITOR (encode st [watcher ref dest]))))))
+
+(defn alive-remote? [st ^Pid pid]
+  (let [conn (connection! st (.-node pid) (may-wait?))]
+    (boolean
+      (and conn (= (.peerIncarnation conn) (.-incarnation pid))
+           (try (request st (.-node pid) :alive pid)
+                (catch clojure.lang.ExceptionInfo _ false))))))
+
+(deftype Dist [st]
+  Distribution
+  (send [_ to msg] (send-pid! st to msg))
+  (sendNamed [_ name node msg] (send-named! st name node msg))
+  (exit [_ from to reason linked] (exit! st from to reason linked))
+  (link [_ from to] (link! st from to))
+  (unlink [_ from to] (unlink! st from to))
+  (monitor [_ watcher ref dest] (monitor! st watcher ref dest))
+  (demonitor [_ watcher ref dest] (demonitor! st watcher ref dest))
+  (alive [_ pid] (alive-remote? st pid)))
+
+(defn state-of
+  "The state of node n's distribution, or nil when it has none."
+  [^Node n]
+  (let [d (some-> n .distribution)]
+    (when (instance? Dist d) (.-st ^Dist d))))
+
+;; ---------------------------------------------------------------------------
+;; The Endpoint the transport calls
+
+(defn- protocol-error! [^Connection conn ^String why]
+  (warn (str "tasklet.node: closing the connection to " (.peerName conn) ": " why))
+  (.close conn why))
+
+(defn- pid? [x] (instance? Pid x))
+
+(defn- on-frame [st ^Connection conn type ^bytes payload]
+  (let [peer (.peerName conn)
+        v (try (codec/decode payload (:allowlist st))
+               (catch Throwable e
+                 (protocol-error! conn (str "a payload of frame type 0x" (Integer/toHexString type)
+                                            " does not thaw: " e))
+                 ::bad))
+        shape! (fn [ok?]
+                 (or ok?
+                     (do (protocol-error! conn (str "malformed frame type 0x" (Integer/toHexString type)
+                                                    ": " (printable v)))
+                         false)))]
+    (when-not (identical? v ::bad)
+      (condp == (int type)
+        SEND (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0))))
+               (let [[to msg] v]
+                 (when-let [r (down-ref msg)]
+                   (when-let [^ConcurrentHashMap m (.get (chm st :mons) peer)] (.remove m r)))
+                 (deliver-local! to msg)))
+        SEND-NAMED (when (shape! (and (vector? v) (= 2 (count v))))
+                     (when-let [p (.whereis ^Node (:node st) (v 0))] (deliver-local! p (v 1))))
+        LINK (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+               (let [[from to] v
+                     t (Node/resolve to)]
+                 (if (and t (Signals/linkFromRemote from t))
+                   (add-link! st peer to from)
+                   (.send conn EXIT (encode st [to from :noproc true])))))
+        UNLINK (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+                 (let [[from to] v]
+                   (remove-link! st peer to from)
+                   (some->> (Node/resolve to) (Signals/unlinkFromRemote from))))
+        EXIT (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 0)) (pid? (v 1))))
+               (let [[from to reason linked] v]
+                 (when-let [t (Node/resolve to)]
+                   (if linked
+                     (do (remove-link! st peer to from)
+                         (Signals/remoteExit t from reason))
+                     (Signals/exitSignal t from reason false)))))
+        MONITOR (when (shape! (and (vector? v) (= 3 (count v)) (pid? (v 0)) (instance? Ref (v 1))))
+                  (let [[watcher ref dest] v
+                        t (if (pid? dest)
+                            (Node/resolve dest)
+                            (some-> (.whereis ^Node (:node st) (first dest)) Node/resolve))]
+                    (if (and t (Signals/monitorFromRemote watcher t ref dest))
+                      (.put (sub-map (chm st :watched) peer) ref (.pid ^Tasklet t))
+                      (Node/send watcher [:DOWN ref :process dest :noproc]))))
+        DEMONITOR (when (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
+                    (when-let [^ConcurrentHashMap m (.get (chm st :watched) peer)]
+                      (when-let [p (.remove m (v 1))]
+                        (some-> (Node/resolve p) (Signals/dropMonitoredBy (v 1))))))
+        REQUEST (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
+                  (let [[id reply-to op arg] v] (answer st conn id reply-to op arg)))
+        REPLY (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
+                (let [[id reply-to status value] v]
+                  (when (.remove (chm st :pending) id)
+                    (deliver-local! reply-to [::reply id status value]))))
+        PEERS (when (shape! (map? v))
+                (doseq [[n a] v]
+                  (when (and (string? n) (string? a) (not= n (:name st)))
+                    (.putIfAbsent (chm st :addresses) n a)))
+                ;; a frame comes only after the transport listed the connection
+                (some-> ^CompletableFuture (.remove (chm st :expect) peer) (.complete conn)))
+        (protocol-error! conn (str "unknown frame type 0x" (Integer/toHexString type)))))))
+
+(defn- on-connected [st ^Connection c]
+  (let [peer (.peerName c)
+        ^ConcurrentHashMap addresses (:addresses st)]
+    (.put addresses peer (.peerAddress c))
+    (.send c PEERS (encode st (into {(:name st) (.address (transport st))} addresses)))
+    (debug (str "tasklet.node: " (:name st) " connected to " peer " at " (.peerAddress c)))))
+
+(defn- on-disconnected [st ^Connection c reason]
+  (let [peer (.peerName c)]
+    (debug (str "tasklet.node: " (:name st) " lost " peer ": " reason))
+    (doseq [[local remote] (some-> ^Set (.remove (chm st :links) peer) vec)]
+      (remote-exit! local remote :noconnection))
+    (doseq [[ref [watcher dest]] (some-> ^ConcurrentHashMap (.remove (chm st :mons) peer) vec)]
+      (down! watcher ref dest :noconnection))
+    (doseq [[ref target] (some-> ^ConcurrentHashMap (.remove (chm st :watched) peer) vec)]
+      (some-> (Node/resolve target) (Signals/dropMonitoredBy ref)))
+    (doseq [^Map$Entry e (vec (chm st :pending))
+            :let [[node reply-to] (.getValue e)]
+            :when (= node peer)]
+      (when (.remove (chm st :pending) (.getKey e))
+        (deliver-local! reply-to [::reply (.getKey e) :noconnection nil])))
+    (let [watchers (get @(:node-mons st) peer)]
+      (swap! (:node-mons st) dissoc peer)
+      (doseq [[w n] watchers, _ (range n)]
+        (Node/send w [:nodedown (keyword peer)])))
+    (.remove (chm st :placed) peer)
+    (some-> ^CompletableFuture (.remove (chm st :gone) peer) (.complete reason))))
+
+(defn endpoint
+  "The transport Endpoint serving node state st."
+  ^Endpoint [st]
+  (reify Endpoint
+    (connected [_ c] (on-connected st c))
+    (frame [_ c type payload] (on-frame st c type payload))
+    (disconnected [_ c reason] (on-disconnected st c reason))
+    (load [_] (.processCount ^Node (:node st)))))
+
+(defn connect-error
+  "The ex-info for a failed connect to address."
+  [address cause]
+  (cond
+    (instance? AuthFailedException cause)
+    (error :auth-failed (str "node at " address " refused us: the cookies differ; start both"
+                             " nodes with the same :cookie")
+           {:address address})
+    :else
+    (error :not-connected (str "cannot connect to " address ": " (some-> ^Throwable cause .getMessage)
+                               "; check that a node listens there")
+           {:address address})))

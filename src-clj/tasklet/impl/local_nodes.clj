@@ -1,0 +1,112 @@
+(ns ^:no-doc tasklet.impl.local-nodes
+  "Child JVMs on this machine (tasklet.node/start-local-nodes!): the parent
+  forks `java <same JVM options> -cp <same classpath> clojure.main -m
+  tasklet.impl.local-nodes <parent-address> <name> <tick-ms> <parent-os-pid>`,
+  writes the cookie as the first line of the child's stdin (so it never shows
+  in a process listing) and keeps that pipe open. The child starts a node,
+  connects back, and halts as soon as any of these happens:
+  - its stdin reaches EOF (the parent closed it, or died, even by kill -9);
+  - the parent's OS process exits (ProcessHandle/onExit, a second guard);
+  - its connection to the parent is lost ([:nodedown parent]).
+  The child's stdout and stderr are the parent's."
+  {:skip-wiki true}
+  (:require [tasklet.core :as core]
+            [tasklet.impl.dist :as dist])
+  (:import [java.io BufferedReader InputStreamReader OutputStream]
+           [java.lang ProcessHandle]
+           [java.lang.management ManagementFactory]
+           [java.nio.charset StandardCharsets]
+           [java.util.concurrent CompletableFuture ConcurrentHashMap TimeUnit]
+           [java.util.function Consumer]))
+
+(set! *warn-on-reflection* true)
+
+(defn- java-command ^String []
+  (.orElse (.command (.info (ProcessHandle/current)))
+           (str (System/getProperty "java.home") "/bin/java")))
+
+(defn- jvm-options
+  "This JVM's options, less those that cannot be shared (a debugger port)."
+  []
+  (remove #(or (.startsWith ^String % "-agentlib:jdwp") (.startsWith ^String % "-Xrunjdwp")
+               (= "-Xdebug" %))
+          (.getInputArguments (ManagementFactory/getRuntimeMXBean))))
+
+(defn- command [parent-address child-name tick-ms extra-opts]
+  (vec (concat [(java-command)]
+               (jvm-options)
+               extra-opts
+               ["-cp" (System/getProperty "java.class.path")
+                "clojure.main" "-m" "tasklet.impl.local-nodes"
+                parent-address child-name (str tick-ms) (str (.pid (ProcessHandle/current)))])))
+
+(defn stop-child!
+  "Closes a child's stdin (it halts at EOF) and kills it if still there after
+  ms. Any thread."
+  [{:keys [^Process process ^OutputStream stdin]} ms]
+  (try (.close stdin) (catch Exception _))
+  (when-not (.waitFor process (long ms) TimeUnit/MILLISECONDS)
+    (.destroyForcibly process)))
+
+(defn start!
+  "Forks n child JVMs for node state st, waits until each has connected back
+  (up to :timeout-ms, default 60000), and returns their names as keywords."
+  [st n {:keys [timeout-ms jvm-opts] :or {timeout-ms 60000}}]
+  (let [t (dist/transport st)
+        ^ConcurrentHashMap expect (:expect st)
+        base (:name st)
+        cookie (str (:cookie (:opts st)))
+        tick (long (:tick-ms (:opts st) 1000))
+        ^java.util.concurrent.atomic.AtomicLong counter (:child-counter st)
+        names (vec (repeatedly n #(str base "-" (.incrementAndGet counter))))
+        started (vec (for [nm names]
+                       (let [f (CompletableFuture.)
+                             _ (.put expect nm f)
+                             pb (doto (ProcessBuilder. ^java.util.List (command (.address t) nm tick jvm-opts))
+                                  (.redirectOutput java.lang.ProcessBuilder$Redirect/INHERIT)
+                                  (.redirectError java.lang.ProcessBuilder$Redirect/INHERIT))
+                             p (.start pb)
+                             out (.getOutputStream p)]
+                         (.write out (.getBytes (str cookie "\n") StandardCharsets/UTF_8))
+                         (.flush out)
+                         {:name nm :process p :stdin out :connected f})))]
+    (let [deadline (+ (System/currentTimeMillis) (long timeout-ms))
+          failed (remove (fn [{:keys [^CompletableFuture connected ^Process process]}]
+                           (let [left (max 1 (- deadline (System/currentTimeMillis)))]
+                             (= :ok (first (dist/await-future connected left)))))
+                         started)]
+      (if (seq failed)
+        (do (doseq [c started]
+              (.remove expect (:name c))
+              (stop-child! c 100))
+            (throw (dist/error :timeout (str "local node(s) " (mapv :name failed) " did not connect back within "
+                                             timeout-ms " ms; see their output above")
+                               {:nodes (mapv (comp keyword :name) failed)})))
+        (do (swap! (:children st) into (map (fn [c] [(:name c) (dissoc c :connected)])) started)
+            (mapv keyword names))))))
+
+(defn -main
+  "The child's entry point (see the namespace doc)."
+  [parent-address child-name tick-ms parent-os-pid]
+  (let [in (BufferedReader. (InputStreamReader. System/in StandardCharsets/UTF_8))
+        cookie (.readLine in)
+        halt (fn [] (.halt (Runtime/getRuntime) 0))]
+    (when-not (seq cookie) (halt))
+    (doto (Thread. ^Runnable (fn [] (try (while (not= -1 (.read in))) (catch Throwable _)) (halt))
+                   "tasklet-child-stdin")
+      (.setDaemon true)
+      (.start))
+    (.ifPresentOrElse (ProcessHandle/of (Long/parseLong parent-os-pid))
+                      (reify Consumer (accept [_ ph] (.thenRun (.onExit ^ProcessHandle ph) ^Runnable halt)))
+                      ^Runnable halt)
+    ((requiring-resolve 'tasklet.node/start!) {:name (keyword child-name) :cookie cookie
+                                               :tick-ms (Long/parseLong tick-ms)})
+    (let [parent ((requiring-resolve 'tasklet.node/connect!) parent-address)
+          monitor-node (requiring-resolve 'tasklet.node/monitor-node)
+          watching (promise)]
+      (core/spawn (fn []
+                    (monitor-node parent)
+                    (deliver watching true)
+                    (core/receive [:nodedown _] (halt))))
+      (deref watching 10000 nil)
+      @(promise))))

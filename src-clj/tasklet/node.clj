@@ -1,0 +1,402 @@
+(ns tasklet.node
+  "Distribution (API.md §5): named nodes that talk over TCP, so pids, `!`,
+  links, monitors and `spawn-on` work across JVMs.
+
+    (require '[tasklet.node :as node])
+    (node/start! {:name :alpha :port 4001 :cookie \"secret\"})
+    (node/connect! \"127.0.0.1:4002\")        ; => :beta
+    (spawn-on :beta #'my.app/worker 1 2)      ; a pid on :beta
+    (node/start-local-nodes! 2)               ; => [:alpha-1 :alpha-2]
+    (spawn-on #'my.app/worker 1 2)            ; on the least loaded of :alpha, :alpha-1, :alpha-2
+
+  The node. `start!` makes a new kernel node with the given name and a fresh
+  incarnation and makes it this JVM's default node: tasklets spawned from then
+  on (and the calling thread, on its next `self`) get pids of that node. Pids
+  made before `start!` belong to the previous, unnamed node: they keep working
+  in this JVM but cannot be reached from other nodes. Other plain threads keep
+  their old pid until they end.
+
+  Which node a function here acts on: the node of the calling tasklet (on a
+  plain thread, the JVM's default node). That is what makes several nodes in
+  one JVM usable (for tests): `(start! {... :default? false})` returns a handle
+  without changing the default node, and `run-on` / `spawn-on` with that handle
+  run code there.
+
+  Nodes in one JVM share one kernel: a pid of another node of this JVM is
+  reached directly, without the wire, and so are [name node] sends and
+  monitors to it; the wire carries requests (spawn-on, alive?) between them.
+  So a disconnect between two nodes of one JVM gives [:nodedown n] but does not
+  break links between their tasklets. Between JVMs everything goes over TCP.
+
+  Messages cross frozen with Nippy (any Nippy-freezable value, pids and refs
+  included; see `start!`'s :serializable-allowlist for Java-serialized classes).
+  A Throwable (an exit reason, a DOWN reason) arrives as an ex-info carrying
+  the original class name (:tasklet/class), message, ex-data and stack trace.
+
+  Back-pressure: while a connection's outbound buffer is above its high-water
+  mark (:write-buffer), a tasklet sending on it waits (in a receive for a
+  private wake-up, so it holds no worker thread) and a plain thread blocks,
+  until the buffer drains; a slow peer cannot make the sender's heap grow
+  without bound. Sends made while a tasklet is ending (its DOWNs and exit
+  signals) never wait.
+
+  Errors are ex-info with :tasklet/error :badarg, :not-connected,
+  :auth-failed, :timeout or :unserializable."
+  (:require [tasklet.core :as core]
+            [tasklet.impl.dist :as dist]
+            [tasklet.impl.local-nodes :as local-nodes])
+  (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
+           [java.util.function Function]
+           [tasklet.kernel Node Node$Config Pid]
+           [tasklet.net Config Config$Builder Connection Tls Transport]))
+
+(set! *warn-on-reflection* true)
+
+;; ---------------------------------------------------------------------------
+;; Handles
+
+(deftype NodeHandle [kw ^Node node st]
+  clojure.lang.ILookup
+  (valAt [this k] (.valAt this k nil))
+  (valAt [_ k not-found]
+    (case k
+      :name kw
+      :node node
+      :address (.address ^Transport (dist/transport st))
+      not-found)))
+
+(defmethod print-method NodeHandle [^NodeHandle h ^java.io.Writer w]
+  (.write w (str "#<tasklet.node " (:name h) " " (:address h) ">")))
+
+(defn- state-or-throw []
+  (or (dist/state-of (Node/current))
+      (throw (dist/error :not-connected
+                         "distribution is not started on this node; call (tasklet.node/start! {:name ... :cookie ...}) first"
+                         {}))))
+
+(defn- node-name ^String [n]
+  (cond (keyword? n) (name n)
+        (string? n) n
+        :else (throw (dist/error :badarg (str "a node is named by a keyword, got " (pr-str n)) {:node n}))))
+
+(def ^:private incarnations (atom 0))
+
+(defn- fresh-incarnation []
+  (swap! incarnations (fn [prev] (max (inc prev) (System/currentTimeMillis)))))
+
+;; ---------------------------------------------------------------------------
+;; Starting and stopping
+
+(defn start!
+  "Start distribution: make a new kernel node called (:name opts) with a fresh
+  incarnation, listen for peers, and return a handle to it (it prints as
+  #<tasklet.node :alpha 127.0.0.1:4001>; (:name h), (:address h)).
+
+  Options:
+  | key                     | default     | meaning |
+  |-------------------------|-------------|---------|
+  | :name                   | (required)  | keyword, unique among connected nodes |
+  | :cookie                 | (required)  | shared secret string; never sent |
+  | :host / :port           | 127.0.0.1/0 | where to listen; port 0 picks a free port |
+  | :advertised-host        | :host       | the host peers are told to use |
+  | :tick-ms                | 1000        | heartbeat; a peer silent 2 ticks is lost |
+  | :tls                    | none        | a tasklet.net.Tls for mutual TLS |
+  | :max-frame-bytes        | 64 MiB      | larger frames close the connection |
+  | :write-buffer           | [512K 1M]   | [low high] water marks for back-pressure |
+  | :serializable-allowlist | #{}         | class names (Nippy patterns) that may cross by Java serialization |
+  | :nodes                  | {}          | known addresses {:beta \"host:port\"} for connect on demand |
+  | :request-timeout-ms     | 10000       | how long spawn-on / remote alive? wait for an answer |
+  | :default?               | true        | make it this JVM's default node |
+  | :workers                | cores       | scheduler threads of a node made with :default? false |
+
+  With :default? true (the usual case) the calling thread's old pid ends
+  (:normal) and its next (self) is a pid of the new node; throws :badarg if
+  the default node is already distributed (stop! it first). Throws :badarg
+  when it cannot listen."
+  [{:keys [name cookie host port advertised-host tick-ms tls max-frame-bytes write-buffer
+           nodes workers handshake-timeout-ms]
+    :or {host "127.0.0.1" port 0 tick-ms 1000}
+    :as opts}]
+  (when-not (keyword? name)
+    (throw (dist/error :badarg (str "start! needs :name, a keyword, got " (pr-str name)) {:name name})))
+  (when-not (and (string? cookie) (seq cookie))
+    (throw (dist/error :badarg "start! needs :cookie, a non-empty string shared by all nodes" {})))
+  (let [default? (get opts :default? true)]
+    (when (and default? (dist/state-of (Node/local)))
+      (throw (dist/error :badarg (str "distribution is already started as " (.-name (Node/local))
+                                      "; call (tasklet.node/stop!) first")
+                         {:name name})))
+    (when (dist/state-of (Node/named (clojure.core/name name)))
+      (throw (dist/error :badarg (str "a node called " name " already runs in this JVM") {:name name})))
+    (let [incarnation (fresh-incarnation)
+          cfg (Node$Config.)
+          _ (set! (.-name cfg) (clojure.core/name name))
+          _ (set! (.-incarnation cfg) (long incarnation))
+          _ (when (and workers (not default?)) (set! (.-parallelism cfg) (int workers)))
+          node (Node. cfg)
+          st (dist/new-state node opts)
+          ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]
+      (.incarnation b (long incarnation))
+      (.host b ^String host)
+      (.port b (int port))
+      (.tickMs b (long tick-ms))
+      (when advertised-host (.advertisedHost b advertised-host))
+      (when tls (.tls b ^Tls tls))
+      (when max-frame-bytes (.maxFrameBytes b (int max-frame-bytes)))
+      (when handshake-timeout-ms (.handshakeTimeoutMs b (long handshake-timeout-ms)))
+      (when-let [[lo hi] write-buffer] (.writeBufferWaterMarks b (int lo) (int hi)))
+      (doseq [[k a] nodes] (.put ^ConcurrentHashMap (:addresses st) (node-name k) (str a)))
+      (let [t (try (Transport/start (.build b) (dist/endpoint st))
+                   (catch Exception e
+                     (.shutdown node)
+                     (throw (dist/error :badarg (str "start! cannot listen on " host ":" port ": "
+                                                     (.getMessage e) "; pick another :port (0: any)")
+                                        {:host host :port port}))))]
+        (vreset! (:transport st) t)
+        (.setDistribution node (dist/->Dist st))
+        (when default?
+          (Node/setLocal node)
+          (Node/forgetThread))
+        (NodeHandle. name node st)))))
+
+(defn- stop-state! [st]
+  (doseq [[_ c] @(:children st)] (local-nodes/stop-child! c 2000))
+  (reset! (:children st) {})
+  (.close (dist/transport st))
+  (let [^Node n (:node st)]
+    (.setDistribution n nil)
+    (when-not (identical? n (Node/local)) (.shutdown n))))
+
+(defn stop!
+  "Stop distribution on the caller's node (or on the node of handle h): stop
+  its local child nodes, close every connection (links and monitors across
+  them fire :noconnection, node monitors get [:nodedown n]) and stop
+  listening. The default node keeps its name and tasklets, now local-only; a
+  node made with :default? false is shut down. Returns true."
+  ([] (stop-state! (state-or-throw)) true)
+  ([^NodeHandle h] (stop-state! (.-st h)) true))
+
+(defn run-on
+  "Run (apply f args) in a new tasklet on the node of handle h (made by start!
+  in this JVM), with the caller's dynamic bindings, and return its result, or
+  rethrow what it threw; waits up to 60 s (then throws :timeout). For tests
+  and tools that drive several nodes of one JVM. f may be any function."
+  [^NodeHandle h f & args]
+  (let [p (promise)
+        ^Node n (.-node h)]
+    (.spawn n (fn [] (deliver p (try [:ok (apply f args)] (catch Throwable e [:error e]))))
+            f (clojure.lang.Var/cloneThreadBindingFrame) nil nil nil)
+    (let [[k v] (deref p 60000 [:timeout])]
+      (case k
+        :ok v
+        :error (throw v)
+        :timeout (throw (dist/error :timeout (str "run-on " (:name h) " did not finish within 60 s") {}))))))
+
+;; ---------------------------------------------------------------------------
+;; Connections
+
+(defn self-node
+  "The caller's node name (:nonode before start!)."
+  []
+  (keyword (.-name (Node/current))))
+
+(defn address
+  "This node's advertised listen address, \"host:port\"."
+  []
+  (.address ^Transport (dist/transport (state-or-throw))))
+
+(defn connect!
+  "Connect to the node listening at \"host:port\" (after the cookie handshake)
+  and return its name as a keyword; returns at once if already connected.
+  Throws ex-info {:tasklet/error :auth-failed} when the cookies differ (no
+  message crosses), {:tasklet/error :not-connected} when nobody answers."
+  [address]
+  (let [st (state-or-throw)
+        address (str address)
+        [k v] (dist/await-future (.connect ^Transport (dist/transport st) address)
+                                 (+ 1000 (long (:connect-timeout-ms st))))]
+    (case k
+      :ok (keyword (.peerName ^Connection v))
+      :error (throw (dist/connect-error address v))
+      :timeout (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
+                                  {:address address})))))
+
+(defn nodes
+  "The names of the nodes connected to this one, sorted."
+  []
+  (if-let [st (dist/state-of (Node/current))]
+    (vec (sort (map #(keyword (.peerName ^Connection %)) (.connections ^Transport (dist/transport st)))))
+    []))
+
+(defn disconnect!
+  "Close the connection to node n: links and monitors across it get
+  :noconnection and node monitors [:nodedown n] before this returns. A later
+  send to n connects again on demand. A local child node halts when its
+  parent disconnects it. Returns true, or false when n was not connected."
+  [n]
+  (let [st (state-or-throw)
+        nm (node-name n)]
+    (if-let [c (dist/connection st nm)]
+      (let [gone (.computeIfAbsent ^ConcurrentHashMap (:gone st) nm
+                                   (reify Function (apply [_ _] (CompletableFuture.))))]
+        (.close c (str "disconnect! by " (:name st)))
+        (dist/await-future gone 5000)
+        true)
+      false)))
+
+(defn monitor-node
+  "Monitor node n: when the connection to it is lost (or now, if it cannot be
+  reached) the caller gets [:nodedown n]. Each call adds one monitor and one
+  message. Returns true."
+  [n]
+  (let [st (state-or-throw)
+        nm (node-name n)
+        kw (keyword nm)
+        me (core/self)
+        down! #(core/! me [:nodedown kw])]
+    (if-not (dist/connection! st nm (dist/may-wait?))
+      (down!)
+      (do (swap! (:node-mons st) update-in [nm me] (fnil inc 0))
+          (when-not (dist/connection st nm)
+            ;; lost meanwhile: the sweep may have run before we registered
+            (let [[old] (swap-vals! (:node-mons st)
+                                    (fn [m] (if (pos? (get-in m [nm me] 0)) (update-in m [nm me] dec) m)))]
+              (when (pos? (get-in old [nm me] 0)) (down!))))))
+    true))
+
+(defn demonitor-node
+  "Remove one monitor-node of node n made by the caller. Returns true."
+  [n]
+  (let [st (state-or-throw)
+        nm (node-name n)
+        me (core/self)]
+    (swap! (:node-mons st)
+           (fn [m] (let [c (get-in m [nm me] 0)]
+                     (cond (> c 1) (update-in m [nm me] dec)
+                           (= c 1) (update m nm dissoc me)
+                           :else m))))
+    true))
+
+;; ---------------------------------------------------------------------------
+;; Spawning on other nodes
+
+(defn- fn-symbol [f]
+  (cond (var? f) (symbol f)
+        (qualified-symbol? f) f
+        :else (throw (dist/error :badarg
+                                 (str "spawn-on needs a var (#'ns/f) or a fully qualified symbol, resolved on"
+                                      " the target node; got " (pr-str f))
+                                 {:fn f}))))
+
+(defn- spawn-here [^Node node sym args]
+  (let [[k v] (dist/resolve-fn sym)]
+    (if (= k :ok)
+      (dist/spawn-resolved! node v args)
+      (throw (dist/error :badarg (:message v) {:fn sym})))))
+
+(defn- spawn-at [st ^String nm f args]
+  (let [sym (fn-symbol f)]
+    (if (= nm (:name st))
+      (spawn-here (:node st) sym args)
+      (dist/request st nm :spawn [sym (vec args)]))))
+
+(defn- least-loaded
+  "This node or one of its connected local children, by reported load (plus
+  what was placed on a child since its last report)."
+  [st]
+  (let [^ConcurrentHashMap placed (:placed st)
+        own [(:name st) (.processCount ^Node (:node st))]
+        kids (for [nm (keys @(:children st))
+                   :let [c (dist/connection st nm)]
+                   :when c]
+               (let [reported (max 0 (.lastPeerLoad c))
+                     [seen extra] (or (.get placed nm) [reported 0])
+                     extra (if (= seen reported) extra 0)]
+                 [nm (+ reported extra) reported extra]))
+        [nm _ reported extra] (apply min-key second own kids)]
+    (when reported (.put placed nm [reported (inc (long extra))]))
+    nm))
+
+(defn loads
+  "The load figures `spawn-on` without a node balances by: {node load} for
+  this node (its live tasklets) and each connected local child (the count its
+  latest heartbeat reported)."
+  []
+  (if-let [st (dist/state-of (Node/current))]
+    (into {(keyword (:name st)) (.processCount ^Node (:node st))}
+          (for [nm (keys @(:children st))
+                :let [c (dist/connection st nm)]
+                :when c]
+            [(keyword nm) (max 0 (.lastPeerLoad c))]))
+    {(self-node) (.processCount (Node/current))}))
+
+(defn spawn-on
+  "Spawn a tasklet running (apply f args) on node `node` and return its pid.
+  f is a var or a fully qualified symbol: it is resolved on the target, its
+  namespace required there. Without a node: on the least loaded of this node
+  and the child nodes started by start-local-nodes!, by their reported load.
+  `node` may also be a handle from start! in this JVM; then f may be any fn.
+  Throws ex-info {:tasklet/error :badarg} when f is not a var or qualified
+  symbol, names no var on the target, its namespace does not load there, or
+  its value is not a function (nothing is spawned); :not-connected when the
+  node cannot be reached; :unserializable when args cannot cross."
+  [node-or-f & args]
+  (cond
+    (instance? NodeHandle node-or-f)
+    (let [[f & args] args
+          ^Node n (.-node ^NodeHandle node-or-f)]
+      (if (or (var? f) (symbol? f))
+        (spawn-here n (fn-symbol f) args)
+        (.spawn n (fn [] (apply f args)) f nil nil nil nil)))
+
+    (or (keyword? node-or-f) (string? node-or-f))
+    (let [[f & args] args
+          nm (node-name node-or-f)]
+      (if-let [st (dist/state-of (Node/current))]
+        (spawn-at st nm f args)
+        (if (= nm (.-name (Node/current)))
+          (spawn-here (Node/current) (fn-symbol f) args)
+          (state-or-throw))))
+
+    :else
+    (if-let [st (dist/state-of (Node/current))]
+      (spawn-at st (least-loaded st) node-or-f args)
+      (spawn-here (Node/current) (fn-symbol node-or-f) args))))
+
+(defn start-local-nodes!
+  "Fork n child JVMs on this machine, with this JVM's classpath and JVM
+  options, each a node named <this-node>-<k> (k counts up over this node's
+  life) that connects back to this one and reports its load with every tick.
+  Waits until all have connected and returns their names, e.g. [:alpha-1
+  :alpha-2]. A child exits when this JVM dies (even by kill -9: it sees EOF on
+  its stdin), when its connection to this node is lost, or on stop!.
+  Options: :timeout-ms (60000) for the children to connect back, :jvm-opts
+  extra JVM options. Throws :timeout (and kills them) when they do not."
+  ([n] (start-local-nodes! n nil))
+  ([n opts]
+   (let [st (state-or-throw)]
+     (when-not (and (integer? n) (pos? n))
+       (throw (dist/error :badarg (str "start-local-nodes! needs a positive count, got " (pr-str n)) {:n n})))
+     (local-nodes/start! st n (or opts {})))))
+
+(defn local-node-processes
+  "The child nodes started by start-local-nodes!: {name java.lang.Process}."
+  []
+  (if-let [st (dist/state-of (Node/current))]
+    (into {} (map (fn [[nm c]] [(keyword nm) (:process c)])) @(:children st))
+    {}))
+
+(defn process-info-remote
+  "process-info of a pid on another node (asks that node); nil when dead."
+  [^Pid pid]
+  (let [st (state-or-throw)]
+    (dist/request st (.-node pid) :info pid)))
+
+(defn whereis-remote
+  "The pid registered as name on node n, or nil (asks that node)."
+  [name n]
+  (let [st (state-or-throw)
+        nm (node-name n)]
+    (if (= nm (:name st))
+      (core/whereis name)
+      (dist/request st nm :whereis name))))

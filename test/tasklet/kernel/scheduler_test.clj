@@ -1,0 +1,106 @@
+(ns tasklet.kernel.scheduler-test
+  "The continuation scheduler's promises: blocked workers are compensated, a
+  tasklet that always finds messages still lets others run, and a pinned
+  yield falls back to blocking without losing the wake-up. Each test makes
+  its own small node so that worker counts are known."
+  (:require [clojure.test :refer [deftest is testing use-fixtures]]
+            [tasklet.core :refer [spawn ! receive self exit runtime-info]])
+  (:import [java.util.concurrent CountDownLatch TimeUnit]
+           [tasklet.kernel Node Node$Config]))
+
+(defn- make-node
+  "A node with `workers` scheduler threads growing to at most `max-workers`."
+  ^Node [node-name workers max-workers]
+  (let [c (Node$Config.)]
+    (set! (.-name c) node-name)
+    (set! (.-parallelism c) (int workers))
+    (set! (.-maxWorkers c) (int max-workers))
+    (Node. c)))
+
+(defn- spawn-on-node
+  "Spawn f on a specific node from a plain thread."
+  [^Node node f]
+  (.spawn node f f nil nil nil nil))
+
+(defn- continuation? [^Node node] (= "continuation" (.strandName node)))
+
+(defn- await-msg
+  "Receive a message matching pred within ms, else fail with what."
+  [pred ms what]
+  (let [r (tasklet.core/receive-fn (fn [m] (when (pred m) [m])) ms ::timeout)]
+    (if (= ::timeout r) (throw (ex-info (str "timed out waiting for " what) {})) (nth r 0))))
+
+(defn- ping-pong
+  "Run n round trips between two tasklets, then tell `to` [:pp-done]."
+  [n to]
+  (let [pong (spawn (fn [] (loop [] (receive [:ping from] (do (! from :pong) (recur)) :stop nil))))]
+    (dotimes [_ n] (! pong [:ping (self)]) (receive :pong nil))
+    (! pong :stop)
+    (! to [:pp-done])))
+
+;; Two tasklets blocking both workers in Thread/sleep for 2 s do not stop
+;; 10,000 ping-pong round trips from finishing before either wakes up.
+(deftest blocked-workers-are-compensated
+  (let [node (make-node "compensation" 2 16)
+        me (self)
+        started (CountDownLatch. 2)]
+    (try
+      (when (continuation? node)
+        (dotimes [_ 2]
+          (spawn-on-node node (fn [] (.countDown started) (Thread/sleep 2000) (! me :slept))))
+        (is (.await started 5 TimeUnit/SECONDS) "both sleepers hold a worker")
+        (spawn-on-node node (fn [] (ping-pong 10000 me)))
+        (is (= [:pp-done] (await-msg #(or (= % :slept) (= % [:pp-done])) 10000 "ping-pong or a sleeper"))
+            "ping-pong finished while both workers slept")
+        (dotimes [_ 2] (await-msg #{:slept} 10000 "the sleepers"))
+        (is (pos? (long (get (.schedulerStats node) "compensations")))))
+      (finally (.shutdown node)))))
+
+;; With one worker and no compensation, a tasklet that always finds a message
+;; yields after its reduction budget, so another tasklet on the worker runs.
+(deftest reduction-budget-lets-others-run
+  (let [node (make-node "fairness" 1 1)
+        me (self)
+        hog-running (CountDownLatch. 1)]
+    (try
+      (when (continuation? node)
+        (let [hog (spawn-on-node node (fn []
+                                        (.countDown hog-running)
+                                        (! (self) :again)
+                                        (loop [] (receive :again (do (! (self) :again) (recur))))))]
+          (is (.await hog-running 5 TimeUnit/SECONDS))
+          (spawn-on-node node (fn [] (! me :other-ran)))
+          (is (= :other-ran (await-msg #{:other-ran} 10000 "the other tasklet")))
+          (exit hog :kill)))
+      (finally (.shutdown node)))))
+
+;; A receive whose yield is pinned (here: an explicit critical section) blocks
+;; its worker instead, still gets its message, and others keep running.
+(deftest pinned-yield-falls-back-to-blocking
+  (let [node (make-node "pinned" 1 8)
+        me (self)]
+    (try
+      (when (continuation? node)
+        (let [pinned (spawn-on-node node
+                                    (fn []
+                                      (jdk.internal.vm.Continuation/pin)
+                                      (try
+                                        (! me [:pinned-waiting (self)])
+                                        (receive [:hello from] (! from :pinned-got-it))
+                                        (finally (jdk.internal.vm.Continuation/unpin)))))
+              [_ pid] (await-msg #(and (vector? %) (= :pinned-waiting (first %))) 5000 "the pinned tasklet")]
+          (is (= pinned pid))
+          (spawn-on-node node (fn [] (! me :others-run)))
+          (is (= :others-run (await-msg #{:others-run} 10000 "another tasklet while one is pinned")))
+          (! pinned [:hello me])
+          (is (= :pinned-got-it (await-msg #{:pinned-got-it} 5000 "the pinned tasklet's reply")))))
+      (finally (.shutdown node)))))
+
+;; Hand-off: a reply wakes the waiting tasklet on the sender's worker; a long
+;; ping-pong run completes and the pool ends with no stuck queue.
+(deftest ping-pong-completes-and-queues-drain
+  (let [me (self)]
+    (spawn ping-pong 50000 me)
+    (is (= [:pp-done] (await-msg #{[:pp-done]} 30000 "50,000 round trips")))
+    (when-let [stats (:scheduler (runtime-info))]
+      (is (= 0 (:global-queue-length stats))))))

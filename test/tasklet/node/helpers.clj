@@ -1,0 +1,103 @@
+(ns tasklet.node.helpers
+  "Functions the distribution tests spawn on other nodes (by var, so the
+  target resolves them). Not a test namespace itself: loading it on a child
+  node defines no tests."
+  (:require [tasklet.core :as t :refer [! receive self]]))
+
+(defn echo
+  "Answers [:echo from x] with [:echoed x] to from, for ever; :stop ends it."
+  []
+  (receive
+    [:echo from x] (do (! from [:echoed x]) (recur))
+    :stop :stopped))
+
+(defn reply-self
+  "Sends [:hello (self) arg] to to, then echoes."
+  [to arg]
+  (! to [:hello (self) arg])
+  (echo))
+
+(defn wait-forever
+  "Waits for ever (until killed or told :stop)."
+  []
+  (receive :stop :stopped))
+
+(defn crash-on
+  "Waits for [:crash reason]: ends with that reason (a Throwable is thrown)."
+  []
+  (receive
+    [:crash (r :guard #(instance? Throwable %))] (throw r)
+    [:crash r] (t/exit r)))
+
+(defn register-and-wait
+  "Registers itself as name, tells to, then echoes."
+  [name to]
+  (t/register name (self))
+  (! to [:registered name (self)])
+  (echo))
+
+(defn link-to
+  "Traps exits, links to pid, tells to, then forwards every message to to."
+  [pid to]
+  (t/trap-exit! true)
+  (t/link pid)
+  (! to [:linked (self)])
+  (loop []
+    (receive m (do (! to [:got m]) (recur)))))
+
+(defn monitor-and-report
+  "Monitors dest, tells to, then forwards every message to to."
+  [dest to]
+  (let [ref (t/monitor dest)]
+    (! to [:monitoring (self) ref])
+    (loop []
+      (receive m (do (! to [:got m]) (recur))))))
+
+(defn sender
+  "Sends [:seq tag i] for i below n to dest, then [:done tag]."
+  [dest tag n]
+  (dotimes [i n] (! dest [:seq tag i]))
+  (! dest [:done tag]))
+
+(defn exit-other
+  "Sends pid the exit signal reason, then tells to."
+  [pid reason to]
+  (t/exit pid reason)
+  (! to [:sent-exit]))
+
+(defn try-send
+  "Sends x to dest; tells to [:ok] or [:error (ex-data e)]."
+  [dest x to]
+  (! to (try (! dest x) [:ok] (catch clojure.lang.ExceptionInfo e [:error (:tasklet/error (ex-data e))]))))
+
+(def not-a-function
+  "A var whose value is not a function (spawn-on must refuse it)."
+  42)
+
+(def counter
+  "A gen-server implementation: a counter."
+  {:init (fn [n] n)
+   :handle-call (fn [req _from n]
+                  (case req
+                    :get [:reply n n]
+                    :inc [:reply (inc n) (inc n)]))
+   :handle-cast (fn [_ n] n)})
+
+(defn start-counter
+  "Starts a counter server registered as name (tasklet.server is loaded on
+  use) and sends [:server pid] to to."
+  [name to]
+  (let [start (requiring-resolve 'tasklet.server/start)]
+    (! to [:server (start counter 0 {:name name})])))
+
+(defn ponger
+  "Answers every [:ping from] with :pong, for ever."
+  []
+  (receive [:ping from] (do (! from :pong) (recur))))
+
+(defn counter-sink
+  "Counts messages; on [:count from] sends [:count n] (n excludes the query)."
+  [n]
+  (receive
+    [:count from] (do (! from [:count n]) (recur n))
+    _ (recur (inc n))))
