@@ -14,12 +14,15 @@
 
   Dynamic bindings belong to the tasklet: `spawn` conveys the caller's
   bindings (as `future` does), and a `binding` made inside a tasklet holds
-  across `receive` on whichever worker resumes it. Other ThreadLocals do not
-  travel: on the continuation strand they belong to the worker thread that
-  runs the tasklet at that moment (so never keep one across a `receive`); on
-  the virtual strand they belong to the tasklet's own virtual thread. `set!`
-  of a binding made before a `receive` may fail after it on the continuation
-  strand, since Clojure ties a binding's box to the thread that made it.
+  across `receive` and is never seen by another tasklet: the kernel saves the
+  frame when a tasklet suspends and restores it when it resumes. Other
+  ThreadLocals do not travel. On the continuation strand a tasklet always
+  resumes on the worker thread it first ran on (its home: the JIT may keep
+  Thread.currentThread() across a suspension, so moving a started tasklet to
+  another thread is unsound), so a ThreadLocal it reads is that worker's,
+  shared with every other tasklet homed there: never keep tasklet state in
+  one across a `receive`. On the virtual strand ThreadLocals belong to the
+  tasklet's own virtual thread.
 
   System properties, read once when the node is made (first use):
   - tasklet.strand       \"continuation\" | \"virtual\" (default: continuation

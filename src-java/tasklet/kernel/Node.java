@@ -74,6 +74,7 @@ public final class Node {
     } else {
       this.scheduler = null;
       this.strand = new VirtualThreadStrand();
+      startHousekeeper();
     }
     LIVE.put(name, this);
   }
@@ -325,6 +326,22 @@ public final class Node {
       threadTasklets.remove(t);
       if (CURRENT.get() == t) CURRENT.remove();
     }
+  }
+
+  /** Without a WorkerPool (virtual strand) no watchdog runs housekeeping: a daemon does. */
+  private void startHousekeeper() {
+    Thread h = new Thread(() -> {
+      while (LIVE.get(name) == this) {
+        try {
+          Thread.sleep(100);
+          housekeeping();
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "tasklet-housekeeper-" + name);
+    h.setDaemon(true);
+    h.start();
   }
 
   /** Ends thread tasklets whose thread is gone. Watchdog thread. */

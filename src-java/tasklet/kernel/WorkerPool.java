@@ -70,6 +70,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class WorkerPool implements Scheduler {
   private static final int NEXT_STREAK = 64;
   private static final int SPIN_ROUNDS = 4;
+  private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
   private static final long WATCH_NANOS = 2_000_000L;
   private static final int STUCK_CHECKS = 5;
@@ -197,7 +198,7 @@ public final class WorkerPool implements Scheduler {
       Tasklet t = null;
       if (w.schedtick % GLOBAL_EVERY == 0) t = global.poll();
       if (t == null) t = pollOwn(w);
-      if (t == null) t = global.poll();
+      if (t == null) t = pollGlobal(w);
       if (t == null) t = steal(w);
       if (t != null) {
         if (w.spinning) stopSpinning(w);
@@ -205,6 +206,23 @@ public final class WorkerPool implements Scheduler {
       }
       if (!park(w)) return null;
     }
+  }
+
+  /**
+   * Take one tasklet from the global queue and move a fair share of the rest
+   * (at most GLOBAL_BATCH) to this worker's fresh ring, so that a burst of
+   * spawns from outside is not taken one contended poll at a time.
+   */
+  private Tasklet pollGlobal(Worker w) {
+    Tasklet t = global.poll();
+    if (t == null) return null;
+    int share = Math.min(GLOBAL_BATCH, RunQueue.CAPACITY / 2 - w.fresh.size());
+    for (int i = 0; i < share; i++) {
+      Tasklet more = global.poll();
+      if (more == null) break;
+      w.fresh.put(more, global);
+    }
+    return t;
   }
 
   private Tasklet pollOwn(Worker w) {
@@ -240,7 +258,7 @@ public final class WorkerPool implements Scheduler {
           return t;
         }
       }
-      Tasklet t = global.poll();
+      Tasklet t = pollGlobal(w);
       if (t != null) return t;
       if (w.hasOwnWork()) return pollOwn(w);
       Thread.onSpinWait();
