@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ENV := set -eo pipefail; source scripts/env.sh;
 
-.PHONY: demo test test-continuation test-vthread stress check bench clean
+.PHONY: demo test test-continuation test-vthread stress check bench jmh clean
 
 demo:
 	@$(ENV) lein demo
@@ -27,8 +27,15 @@ check:
 	@$(ENV) out=$$(lein check 2>&1); echo "$$out" | tail -3; \
 	  if echo "$$out" | grep -E 'Reflection warning, (tasklet|.*/tasklet/)' ; then echo "reflection warnings above" >&2; exit 1; fi
 
+# The side-by-side suite (bench/tasklet/bench.clj); writes bench/RESULTS.md.
+# Options after ARGS=, e.g. make bench ARGS="--quick --only W2,W4".
 bench:
-	@$(ENV) lein bench
+	@$(ENV) lein bench $(ARGS)
+
+# JMH micro-benchmarks of the kernel mailbox (jmh/); JMH options after ARGS=,
+# e.g. make jmh ARGS="MailboxBench.putScan -f 1 -wi 2 -i 3".
+jmh:
+	@$(ENV) lein jmh $(ARGS)
 
 clean:
 	rm -rf target

@@ -25,10 +25,28 @@
                    :all (constantly true)}
   :profiles {:dev {:dependencies [[org.clojure/test.check "1.1.3"]
                                   [org.clojure/core.async "1.9.865"]]
-                   :source-paths ["bench"]}
+                   :source-paths ["bench"]
+                   ;; Debian's encore jar names /usr/share/java/clojure.jar (1.11) in its
+                   ;; manifest Class-Path, and the JVM searches that before the entries
+                   ;; after encore: put Clojure 1.12 ahead of every dependency jar.
+                   ;; Only our own runs need this; Clojars' encore has no such manifest.
+                   :resource-paths [~(str (System/getProperty "user.home")
+                                          "/.m2/repository/org/clojure/clojure/1.12.6/clojure-1.12.6.jar")]}
              ;; the whole suite also runs on the virtual-thread strand (CI does both)
              :vthread {:jvm-opts ["-Dtasklet.strand=virtual"]}
              :demo {:main tasklet.demo :source-paths ["examples"]}
-             :bench {:jvm-opts ["-Xms4g" "-Xmx8g"]}}
+             :bench {:jvm-opts ["-Xms4g" "-Xmx8g"]}
+             ;; `make jmh` / `lein jmh`: the kernel's JMH micro-benchmarks in jmh/ (a
+             ;; separate source set, as JCTools and Netty keep theirs). JMH's annotation
+             ;; processor writes META-INF/BenchmarkList; JDK 23+ runs processors found on
+             ;; the classpath only with -proc:full. Own target path: the BenchmarkList
+             ;; and the generated classes stay out of target/classes.
+             :jmh {:dependencies [[org.openjdk.jmh/jmh-core "1.37"]
+                                  [org.openjdk.jmh/jmh-generator-annprocess "1.37"]]
+                   :java-source-paths ["jmh"]
+                   :javac-options ["-proc:full"]
+                   :target-path "target/jmh"
+                   :main org.openjdk.jmh.Main}}
   :aliases {"demo" ["with-profile" "+demo" "run" "-m" "tasklet.demo"]
-            "bench" ["with-profile" "+bench" "run" "-m" "tasklet.bench"]})
+            "bench" ["with-profile" "+bench" "run" "-m" "tasklet.bench"]
+            "jmh" ["with-profile" "+jmh" "run" "-m" "org.openjdk.jmh.Main"]})

@@ -228,12 +228,23 @@
                               "nil or :infinity, got " (pr-str ms))
                          {:timeout ms}))))
 
+(defn mark-mailbox!
+  "Remember the current end of the caller's mailbox, for a call-style
+  request/reply: mark, then monitor and send the request, then `receive-fn`
+  with from-mark true, which looks only at messages that arrived after the
+  mark, so a backlog of unrelated messages is never scanned (Erlang's receive
+  marker). No other receive may run between the mark and that receive.
+  Returns nil."
+  []
+  (.mark (.mailbox (me)))
+  nil)
+
 (defn receive-fn
   "The function under `receive`: takes the first message (oldest first) for
   which (matcher msg) is non-nil, removes it and returns the matcher's result.
   With timeout-ms (nil or :infinity: for ever) returns `timeout-value` when
-  nothing matched in time. With :from-mark, only messages that arrive after
-  this call are considered (the call pattern: make a ref, send, receive)."
+  nothing matched in time. With from-mark true, only messages that arrived
+  after the last `mark-mailbox!` are considered."
   ([matcher] (receive-fn matcher nil nil))
   ([matcher timeout-ms timeout-value]
    (.receive (me) matcher (timeout-nanos timeout-ms) timeout-value false))
@@ -359,9 +370,10 @@
   ([ref {:keys [flush]}]
    (when-not (instance? Ref ref)
      (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
-   (let [t (me)]
-     (Signals/demonitor t ref)
-     (when flush
+   (let [t (me)
+         active? (Signals/demonitor t ref)]
+     ;; an active monitor never delivers its :DOWN once removed: scan only otherwise
+     (when (and flush (not active?))
        (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
                  0 nil false))
      true)))

@@ -132,8 +132,14 @@ public final class Signals {
     }
   }
 
-  /** Remove the monitor {@code ref} made by {@code watcher}. Owner (watcher) only. */
-  public static void demonitor(Tasklet watcher, Ref ref) {
+  /**
+   * Remove the monitor {@code ref} made by {@code watcher}. Returns true when
+   * it was still active: then no :DOWN for it was, or ever will be, delivered
+   * by a local target (terminate checks the same entry under the same lock).
+   * False: it had fired already (its :DOWN may be in the mailbox) or never
+   * existed. Owner (watcher) only.
+   */
+  public static boolean demonitor(Tasklet watcher, Ref ref) {
     Object target;
     synchronized (watcher) {
       target = watcher.ex().monitors == null ? null : watcher.ex().monitors.remove(ref);
@@ -142,11 +148,12 @@ public final class Signals {
       Tasklet t = Node.resolve(p);
       if (t != null) {
         dropMonitoredBy(t, ref);
-        return;
+        return true;
       }
     }
     Distribution d = watcher.node.distribution;
     if (target != null && d != null) d.demonitor(watcher.pid, ref, target);
+    return false;
   }
 
   /** Remove a monitor on a local target, by ref. Any thread. */
@@ -246,9 +253,21 @@ public final class Signals {
         Ref ref = e.getKey();
         Pid w = e.getValue();
         Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
+        Object down = node.terms.downMessage(ref, who, reason);
         Tasklet wt = Node.resolve(w);
-        if (wt != null) synchronized (wt) { if (wt.ex().monitors != null) wt.ex().monitors.remove(ref); }
-        Node.send(w, node.terms.downMessage(ref, who, reason));
+        if (wt == null) {
+          Node.send(w, down);   // a remote watcher
+          continue;
+        }
+        // deliver only if still monitored, atomically with the removal, so a
+        // demonitor that finds the monitor gone knows its :DOWN is already queued
+        boolean active;
+        synchronized (wt) {
+          active = wt.ex().monitors != null && wt.ex().monitors.remove(ref) != null;
+          Mailbox mb = wt.mailbox;
+          if (active && mb != null) mb.put(down);
+        }
+        if (active) wt.wake();
       }
     }
     if (mine != null) {

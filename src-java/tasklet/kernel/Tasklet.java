@@ -194,14 +194,15 @@ public final class Tasklet implements Runnable {
   /**
    * Selective receive: the first message (oldest first) for which
    * {@code matcher} returns non-null is removed and the matcher's result
-   * returned. Waits up to {@code timeoutNanos} (negative: for ever; 0: only
+   * returned. With {@code fromMark}, the scan starts where the last
+   * {@link Mailbox#mark()} left it (only messages put after the mark). Waits up to {@code timeoutNanos} (negative: for ever; 0: only
    * look), then returns {@code timeoutValue}. Throws {@link TaskletExit} when
    * an exit signal ends this tasklet meanwhile. Owner only.
    */
   public Object receive(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
     checkExit();
     Mailbox mb = mailbox;
-    if (fromMark) mb.mark();
+    if (!fromMark) mb.endScan();   // a plain receive scans from the oldest message
     Object r = mb.scan(matcher);
     if (r != null) return handled(r);
     if (timeoutNanos == 0) {

@@ -1,0 +1,523 @@
+(ns tasklet.server
+  "OTP's gen-server for tasklets (API.md §4): a tasklet that owns a state and
+  serves synchronous calls, asynchronous casts and plain messages through the
+  handler functions of an implementation map.
+
+    (def counter
+      {:init        (fn [n] n)
+       :handle-call (fn [req from n]
+                      (case req
+                        :get [:reply n n]
+                        :inc [:reply (inc n) (inc n)]))
+       :handle-cast (fn [msg n] n)})
+    (def pid (start-link counter 0 {:name :counter}))
+    (call :counter :inc)   ; => 1
+
+  Built on tasklet.core alone, the way OTP builds gen_server on plain
+  processes: a call is a message tagged with a fresh ref, answered by a
+  message carrying that ref, while the caller monitors the server.
+
+  Message shapes (internal, listed so that a trace makes sense):
+  - [:tasklet/call from request]   a call; `from` is what `reply` needs
+  - [:tasklet/cast message]        a cast
+  - [tag value]                    a reply, tag being the call's fresh ref"
+  (:refer-clojure :exclude [cast])
+  (:require [tasklet.core :as t :refer [! self receive]])
+  (:import [clojure.lang ExceptionInfo MultiFn]
+           [java.util.concurrent.atomic AtomicBoolean]
+           [tasklet.kernel Mailbox Node Pid TaskletExit]))
+
+;; ---------------------------------------------------------------------------
+;; Errors
+
+(defn- error
+  ^ExceptionInfo [kind message data]
+  (ex-info message (assoc data :tasklet/error kind)))
+
+(defn- exit-error
+  "What a caller throws when `server` ended with `reason` before answering: a
+  Throwable reason itself (the caller sees the server's crash), else ex-info
+  {:tasklet/error :noproc | :noconnection | :exit, :reason reason}."
+  [reason server]
+  (cond
+    (instance? TaskletExit reason) (exit-error (.-reason ^TaskletExit reason) server)
+    (instance? Throwable reason) reason
+    (= :noproc reason)
+    (error :noproc (str "no server " (pr-str server) " is running; start it first, or check the name")
+           {:server server :reason reason})
+    (= :noconnection reason)
+    (error :noconnection (str "lost the connection to the node of server " (pr-str server))
+           {:server server :reason reason})
+    :else
+    (error :exit (str "server " (pr-str server) " exited with reason " (pr-str reason)
+                      " before it replied")
+           {:server server :reason reason})))
+
+(defn- function? [f]
+  (or (fn? f) (var? f) (instance? MultiFn f)))
+
+;; ---------------------------------------------------------------------------
+;; Monitors: forget one without leaving a stray [:DOWN ...] behind
+
+(defn- await-down [mref]
+  (receive [:DOWN mref :process _ _] nil))
+
+(defn- forget-monitor
+  "Remove monitor `mref` on `target` and make sure its [:DOWN ...] never
+  lands in the caller's mailbox, without scanning the mailbox in the common
+  case (a live target). A target seen dead before the demonitor has already
+  committed to sending the :DOWN, so it is awaited. One window stays open in
+  the kernel: a target that dies during the demonitor itself may still
+  deliver its :DOWN after the flush."
+  [mref target]
+  (if (and (instance? Pid target) (Node/isLocal target))
+    (if (t/alive? target)
+      (do (t/demonitor mref)
+          (when-not (t/alive? target) (t/demonitor mref {:flush true})))
+      (await-down mref))
+    (t/demonitor mref {:flush true})))
+
+;; ---------------------------------------------------------------------------
+;; The start handshake (OTP's proc_lib init_ack)
+
+(def ^:dynamic ^:no-doc *starter*
+  "While a synchronous start spawns: [starter-pid tag linked? claimed]. The
+  new tasklet gets it with the caller's other bindings; `run` claims it once
+  (claimed is an AtomicBoolean), so the tasklets that the server spawns later,
+  which inherit the binding, never answer the starter."
+  nil)
+
+(defn- claim-starter
+  "The starter waiting for this tasklet's start, claimed, or nil. A claim
+  rather than a (binding [*starter* nil] ...) around the server's life: a
+  binding held across receive does not yet reliably follow a tasklet between
+  workers on the continuation strand."
+  []
+  (let [s *starter*]
+    (when (and s (.compareAndSet ^AtomicBoolean (nth s 3) false true))
+      s)))
+
+(def ^:private acking-fns
+  "The start functions that perform the start handshake (by identity)."
+  (atom #{}))
+
+(defn ^:no-doc acking!
+  "Declare that start function f performs the start handshake (it reaches
+  `run`, which answers the waiting starter); returns f."
+  [f]
+  (swap! acking-fns conj f)
+  f)
+
+(defn ^:no-doc acks-start?
+  "True when start function f (a fn or a var) performs the start handshake, as
+  `run` and tasklet.supervisor/run do: a supervisor waits for such a child's
+  :init before it starts the next one."
+  [f]
+  (contains? @acking-fns (if (var? f) @f f)))
+
+(defn ^:no-doc start-sync
+  "Spawn (apply f args), linked when link?, and wait until it has acknowledged
+  its start. Returns the pid; throws what its init threw, or its exit reason if
+  it ended before acknowledging. f must perform the handshake (`acks-start?`)."
+  [f args link?]
+  (let [tag (t/make-ref)
+        [pid mref] (binding [*starter* [(self) tag link? (AtomicBoolean.)]]
+                     (t/spawn-fn f args {:link link? :monitor true}))]
+    (receive
+      [tag :ok] (do (forget-monitor mref pid) pid)
+      [tag [:error e]] (do (await-down mref) (throw e))
+      [:DOWN mref :process _ reason] (throw (exit-error reason pid)))))
+
+(defn- ack! [starter msg]
+  (when starter
+    (! (nth starter 0) [(nth starter 1) msg])))
+
+(defn- fail-start!
+  "init threw e: free the name, unlink the starter (start throws instead of
+  killing it) and tell it, then end with e."
+  [starter name e]
+  (when (and name (= (self) (t/whereis name)))
+    (t/unregister name))
+  (when (nth starter 2 false)
+    (t/unlink (nth starter 0)))
+  (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self)) e)])
+  (throw e))
+
+;; ---------------------------------------------------------------------------
+;; Replies
+
+(defn reply
+  "Answer the call identified by `from` (the second argument of :handle-call)
+  with `value`, from the server or from any other tasklet, at any later time.
+  Use it after :handle-call returned [:noreply state]. `from` is a map whose
+  :pid is the caller; the rest is opaque (pass it on within the caller's node).
+
+  Returns true when the reply was sent; false, sending nothing, when the caller
+  gave up (its call timed out or the server died first) or the call was
+  already answered: a call gets at most one reply, and never a late one.
+
+    ;; (call pid :take) waits until someone does (cast pid v)
+    {:init        (fn [_] [])
+     :handle-call (fn [_take from takers] [:noreply (conj takers from)])
+     :handle-cast (fn [v takers] (run! #(reply % v) takers) [])}"
+  [from value]
+  (let [gate ^AtomicBoolean (:gate from)]
+    (if (or (nil? gate) (.compareAndSet gate false true))
+      (do (! (or (:via from) (:pid from)) [(:tag from) value])
+          true)
+      false)))
+
+;; ---------------------------------------------------------------------------
+;; The server loop
+
+(deftype ^:no-doc Stop [reason state from reply])
+
+(defn stop
+  "Return this from :handle-cast or :handle-info (or :handle-call) to stop the
+  server: :terminate runs with reason and state, then the server exits with
+  reason. (From :handle-call the vector forms [:stop reason reply state] and
+  [:stop reason state] do the same.)"
+  [reason state]
+  (Stop. reason state nil nil))
+
+(def ^:private no-message (Object.))
+
+(defn- any-message
+  "Matcher for receive-fn that takes any message (a nil message is boxed,
+  since nil means no match)."
+  [m]
+  (if (nil? m) no-message m))
+
+(defn- tagged? [m tag n]
+  (and (vector? m) (== n (count m)) (identical? tag (nth m 0))))
+
+(defn- bad-return [handler value expected]
+  (error :bad-return (str handler " must return " expected ", got " (pr-str value))
+         {:handler handler :value value}))
+
+(defn- missing-handler [k message]
+  (error :badarg (str "this server's implementation has no " k " to handle " (pr-str message)
+                      "; add one to the map given to start")
+         {:handler k :message message}))
+
+(def ^:private call-returns
+  "[:reply r state], [:noreply state], [:stop reason r state] or [:stop reason state]")
+
+(defn- call-result
+  "Act on what :handle-call returned: the new state, or a Stop."
+  [r from]
+  (cond
+    (instance? Stop r) r
+    (vector? r)
+    (let [n (count r)]
+      (case (nth r 0 nil)
+        :reply (if (== 3 n)
+                 (do (reply from (nth r 1)) (nth r 2))
+                 (throw (bad-return :handle-call r call-returns)))
+        :noreply (if (== 2 n) (nth r 1) (throw (bad-return :handle-call r call-returns)))
+        :stop (case n
+                4 (Stop. (nth r 1) (nth r 3) from (nth r 2))
+                3 (Stop. (nth r 1) (nth r 2) nil nil)
+                (throw (bad-return :handle-call r call-returns)))
+        (throw (bad-return :handle-call r call-returns))))
+    :else (throw (bad-return :handle-call r call-returns))))
+
+(defn- handle
+  "Run the handler for message m; returns the new state or a Stop."
+  [impl parent state m]
+  (cond
+    (tagged? m :tasklet/call 3)
+    (let [f (or (:handle-call impl) (throw (missing-handler :handle-call (nth m 2))))]
+      (call-result (f (nth m 2) (nth m 1) state) (nth m 1)))
+
+    (tagged? m :tasklet/cast 2)
+    ((or (:handle-cast impl) (throw (missing-handler :handle-cast (nth m 1)))) (nth m 1) state)
+
+    (and parent (tagged? m :EXIT 3) (= parent (nth m 1)))
+    (Stop. (nth m 2) state nil nil)
+
+    :else
+    (if-let [f (:handle-info impl)]
+      (f (if (identical? no-message m) nil m) state)
+      state)))
+
+(defn- finish
+  "Stop the server: :terminate, then the pending reply (if any, even when
+  :terminate threw), then exit with the reason."
+  [impl ^Stop s]
+  (try
+    (when-let [f (:terminate impl)]
+      (f (.-reason s) (.-state s)))
+    (finally
+      (when-let [from (.-from s)]
+        (reply from (.-reply s)))))
+  (let [reason (.-reason s)]
+    (if (instance? Throwable reason)
+      (throw ^Throwable reason)
+      (t/exit reason))))
+
+(defn- serve [impl parent state]
+  (loop [state state]
+    (let [m (t/receive-fn any-message)
+          r (try
+              (handle impl parent state m)
+              (catch TaskletExit e (throw e))
+              (catch Throwable e (Stop. e state nil nil)))]
+      (if (instance? Stop r)
+        (finish impl r)
+        (recur r)))))
+
+(defn- init-state [impl arg opts starter]
+  (let [name (:name opts)]
+    (try
+      (when name (t/register name (self)))
+      (if-let [f (:init impl)] (f arg) arg)
+      (catch Throwable e (fail-start! starter name e)))))
+
+(defn- run* [impl arg opts]
+  (let [starter (claim-starter)
+        parent (when (nth starter 2 false) (nth starter 0))
+        state (init-state impl arg opts starter)]
+    (ack! starter :ok)
+    (serve impl parent state)))
+
+(defn run
+  "Become a server: run (:init impl) on arg in the calling tasklet, then serve
+  messages until a handler stops it. This is the function a supervisor child
+  names, [server/run impl arg] or [server/run impl arg {:name kw}]; the
+  supervisor starts the next child only once :init has returned. `start` and
+  `start-link` are spawn and spawn-link of it.
+
+  impl is a map of functions, all optional:
+  - :init        (fn [arg] state)                      default: the state is arg
+  - :handle-call (fn [request from state] ...) returning one of
+                   [:reply r state']        reply r, go on with state'
+                   [:noreply state']        reply later with (reply from r)
+                   [:stop reason r state']  :terminate, reply r, exit reason
+                   [:stop reason state']    :terminate, exit reason (the caller
+                                            sees the reason)
+  - :handle-cast (fn [message state] state')           or (stop reason state)
+  - :handle-info (fn [message state] state')           any other message;
+                                                       default: dropped
+  - :terminate   (fn [reason state] _)                 on the way out
+
+  A call or cast that finds no handler crashes the server (as in OTP). A
+  handler that throws ends the server with that Throwable as its reason, after
+  :terminate ran with it (and the state from before that message); a pending
+  caller's call rethrows it. A :terminate that throws ends the server with
+  its own exception instead. A handler that calls (tasklet.core/exit reason)
+  ends the server at once, without :terminate.
+
+  Options: {:name kw} registers the server under kw before :init runs.
+
+  To refuse to start, :init throws: start and start-link rethrow it, and a
+  supervisor reports it as the child's start failure.
+
+  When started by start-link or by a supervisor and trapping exits (call
+  (tasklet.core/trap-exit! true) in :init), the server stops with its parent's
+  exit reason when its parent ends: :terminate runs, as in OTP."
+  ([impl arg] (run* impl arg nil))
+  ([impl arg opts] (run* impl arg opts)))
+
+(acking! run)
+
+;; ---------------------------------------------------------------------------
+;; Starting
+
+(defn- check-impl [impl]
+  (when-not (map? impl)
+    (throw (error :badarg (str "a server implementation is a map of handler functions, got "
+                               (pr-str impl))
+                  {:impl impl})))
+  (doseq [k [:init :handle-call :handle-cast :handle-info :terminate]]
+    (when-let [f (get impl k)]
+      (when-not (function? f)
+        (throw (error :badarg (str "server implementation key " k " must be a function, got "
+                                   (pr-str f))
+                      {:key k :value f}))))))
+
+(defn- check-opts [opts]
+  (when-not (or (nil? opts) (map? opts))
+    (throw (error :badarg (str "server options are a map like {:name :my-server}, got " (pr-str opts))
+                  {:opts opts})))
+  (when-not (or (nil? (:name opts)) (keyword? (:name opts)))
+    (throw (error :badarg (str "server option :name must be a keyword, got " (pr-str (:name opts)))
+                  {:key :name :value (:name opts)}))))
+
+(defn start
+  "Start a server (see `run` for impl) unlinked, and return its pid once
+  (:init impl) has returned. Throws what :init threw (the server then never
+  ran), or ex-info {:tasklet/error :badarg} for a malformed impl or options, or
+  when the {:name kw} option names a name already taken.
+
+  Options: {:name kw} registers the server as kw before :init runs."
+  (^Pid [impl arg] (start impl arg nil))
+  (^Pid [impl arg opts]
+   (check-impl impl)
+   (check-opts opts)
+   (start-sync #'run [impl arg opts] false)))
+
+(defn start-link
+  "As `start`, and link the caller to the server (atomically, before :init
+  runs). If :init throws, the server unlinks first, so the caller gets the
+  exception, not an exit signal."
+  (^Pid [impl arg] (start-link impl arg nil))
+  (^Pid [impl arg opts]
+   (check-impl impl)
+   (check-opts opts)
+   (start-sync #'run [impl arg opts] true)))
+
+;; ---------------------------------------------------------------------------
+;; Calling
+
+(defn- node-name ^String [n]
+  (if (keyword? n) (name n) (str n)))
+
+(defn- resolve-server
+  "A local pid, or a remote pid or [name node] (left to distribution)."
+  [server]
+  (cond
+    (instance? Pid server) server
+    (keyword? server)
+    (or (t/whereis server)
+        (throw (error :noproc (str "no server is registered as " server
+                                   "; check the name, or start the server first")
+                      {:server server})))
+    (and (vector? server) (= 2 (count server)) (keyword? (nth server 0)))
+    (if (= (node-name (nth server 1)) (.-name (Node/current)))
+      (resolve-server (nth server 0))
+      server)
+    :else
+    (throw (error :badarg (str "a server is a pid, a registered keyword or [name node], not "
+                               (pr-str server))
+                  {:server server}))))
+
+(defn- local? [dest]
+  (and (instance? Pid dest) (Node/isLocal dest)))
+
+(defn- mark-mailbox!
+  "Mark the caller's mailbox (tasklet.core/mark-mailbox!) before the monitor
+  and the request, so the reply scan skips any backlog; returns the mailbox so
+  an error before the receive can drop the mark with .endScan."
+  ^Mailbox []
+  (t/mark-mailbox!)
+  (.mailbox (Node/currentTasklet)))
+
+(defn- reply-or-down [tag mref]
+  (fn [m]
+    (when (vector? m)
+      (let [k (nth m 0 nil)]
+        (cond
+          (= tag k) m
+          (and (identical? :DOWN k) (= mref (nth m 1 nil))) m)))))
+
+(defn- await-reply [tag]
+  (receive [tag v] v))
+
+(defn- relay
+  "Stands in for a caller whose server is on another node (OTP's alias): the
+  server replies here, and the reply is passed on only while the caller still
+  waits (the gate)."
+  [caller tag ^AtomicBoolean gate]
+  (let [cref (t/monitor caller)]
+    (receive
+      [tag v] (when (.compareAndSet gate false true) (! caller [tag v]))
+      [:DOWN cref :process _ _] nil)))
+
+(defn- timeout-error [server request timeout-ms]
+  (error :timeout (str "call to " (pr-str server) " got no reply within " timeout-ms
+                       " ms; raise the timeout, or check that the server replies to "
+                       (pr-str request))
+         {:server server :request request :timeout timeout-ms}))
+
+(defn- check-timeout [timeout-ms]
+  (when-not (or (nil? timeout-ms) (= :infinity timeout-ms)
+                (and (number? timeout-ms) (not (neg? (double timeout-ms)))))
+    (throw (error :badarg (str "a call timeout is milliseconds (a non-negative number), nil or"
+                               " :infinity, got " (pr-str timeout-ms))
+                  {:timeout timeout-ms}))))
+
+(defn- outcome
+  "What the call returns (or throws) given m, the reply or :DOWN that
+  receive-fn took, or timeout-marker. The gate decides between a late reply
+  and a timeout or death: whoever closes it first wins, so a reply either
+  reaches this caller in its call or never."
+  [m dest request timeout-ms tag mref ^AtomicBoolean gate]
+  (cond
+    (identical? t/timeout-marker m)
+    (if (.compareAndSet gate false true)
+      (do (forget-monitor mref dest) (throw (timeout-error dest request timeout-ms)))
+      (let [v (await-reply tag)] (forget-monitor mref dest) v))
+
+    (identical? :DOWN (nth m 0))
+    (if (.compareAndSet gate false true)
+      (throw (exit-error (nth m 4) dest))
+      (await-reply tag))
+
+    :else
+    (do (forget-monitor mref dest) (nth m 1))))
+
+(defn- call* [dest request timeout-ms via-relay?]
+  (check-timeout timeout-ms)
+  (let [me (self)
+        tag (t/make-ref)
+        gate (AtomicBoolean.)
+        proxy (when via-relay? (t/spawn relay me tag gate))
+        from (if proxy {:pid me :tag tag :via proxy} {:pid me :tag tag :gate gate})]
+    (try
+      (let [mb (mark-mailbox!)
+            mref (try (t/monitor dest) (catch Throwable e (.endScan mb) (throw e)))]
+        (try
+          (! dest [:tasklet/call from request])
+          (catch Throwable e
+            (.endScan mb)
+            (t/demonitor mref {:flush true})
+            (throw e)))
+        (outcome (t/receive-fn (reply-or-down tag mref) timeout-ms t/timeout-marker true)
+                 dest request timeout-ms tag mref gate))
+      (finally
+        (when proxy (t/exit proxy :kill))))))
+
+(defn call
+  "Send request to server and wait for the reply that :handle-call gives (or
+  that `reply` sends later). server is a pid, a registered name or [name node].
+  timeout-ms defaults to 5000; nil or :infinity waits for ever.
+
+    (call :counter :inc)       ; => 1
+    (call :counter :slow 100)  ; throws ex-info {:tasklet/error :timeout ...};
+                               ; the reply :slow sends later is dropped
+
+  Throws:
+  - ex-info {:tasklet/error :timeout} when no reply came in time. A reply that
+    comes later is dropped: it never lands in the caller's mailbox.
+  - ex-info {:tasklet/error :noproc} when the server is not running (or the
+    name is not registered).
+  - the server's exit reason when it ends before replying: a Throwable reason
+    (a handler crashed) is rethrown as is; any other reason as ex-info
+    {:tasklet/error :exit, :reason reason}.
+  - ex-info {:tasklet/error :badarg} when a server calls itself (it would
+    wait for ever).
+
+  The caller monitors the server for the call's duration only; other messages
+  in its mailbox are neither taken nor scanned."
+  ([server request] (call server request 5000))
+  ([server request timeout-ms]
+   (let [dest (resolve-server server)]
+     (when (= dest (self))
+       (throw (error :badarg (str "a server cannot call itself (" (pr-str server)
+                                  "); handle the request directly")
+                     {:server server :request request})))
+     (call* dest request timeout-ms (not (local? dest))))))
+
+(defn cast
+  "Send message to server asynchronously, for its :handle-cast; returns nil at
+  once. As in OTP a cast never fails: a dead server, an unregistered name or an
+  unreachable node drop it silently. server is a pid, a registered name or
+  [name node]."
+  [server message]
+  (try
+    (! server [:tasklet/cast message])
+    (catch ExceptionInfo e
+      (when-not (#{:noproc :not-connected} (:tasklet/error (ex-data e)))
+        (throw e))))
+  nil)
