@@ -38,14 +38,7 @@ public final class ContinuationStrand implements Strand {
   }
 
   @Override public void suspend(Tasklet t) {
-    Context ctx = t.node.context;
-    Object saved = ctx.capture();
-    t.state = Tasklet.PARKING;
-    if (Continuation.yield(SCOPE)) {
-      ctx.install(saved);
-    } else {
-      t.block();
-    }
+    if (!yieldAs(t, Tasklet.PARKING)) t.block();
   }
 
   @Override public void resume(Tasklet t) {
@@ -53,14 +46,21 @@ public final class ContinuationStrand implements Strand {
   }
 
   @Override public void yieldSlice(Tasklet t) {
+    if (!yieldAs(t, Tasklet.YIELDING)) t.state = Tasklet.RUNNING;
+  }
+
+  /**
+   * Set {@code state} and yield the continuation, carrying the tasklet's
+   * dynamic bindings across. Returns false when the stack is pinned (nothing
+   * yielded; the caller decides what to do instead). Owner only.
+   */
+  private static boolean yieldAs(Tasklet t, int state) {
     Context ctx = t.node.context;
     Object saved = ctx.capture();
-    t.state = Tasklet.YIELDING;
-    if (Continuation.yield(SCOPE)) {
-      ctx.install(saved);
-    } else {
-      t.state = Tasklet.RUNNING;
-    }
+    t.state = state;
+    if (!Continuation.yield(SCOPE)) return false;
+    ctx.install(saved);
+    return true;
   }
 
   /**
