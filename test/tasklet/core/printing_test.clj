@@ -1,0 +1,60 @@
+(ns tasklet.core.printing-test
+  "API.md §6, printing: a pid prints readably as #tasklet/pid [node serial
+  incarnation] and reads back equal with the project's data readers."
+  (:require [clojure.edn :as edn]
+            [clojure.test :refer [deftest is testing]]
+            [tasklet.core :as t :refer [spawn ! receive self exit]]
+            [tasklet.core.support :as s :refer [recv start-probe]])
+  (:import [tasklet.kernel Pid]))
+
+(def ^:private readers {'tasklet/pid t/read-pid 'tasklet/ref t/read-ref})
+
+;; A pid prints as #tasklet/pid [:node N I] with this node's name (:nonode without distribution), via pr-str, str and inside collections.
+(deftest pid-prints-as-tagged-literal
+  (let [p (start-probe)
+        node (:node (t/runtime-info))
+        shape (re-pattern (str "#tasklet/pid \\[" node " \\d+ \\d+\\]"))]
+    (try
+      (is (keyword? node))
+      (is (re-matches shape (pr-str p)))
+      (is (= (pr-str p) (str p) (print-str p)))
+      (is (= (str "[:msg " (pr-str p) "]") (pr-str [:msg p])))
+      (is (re-matches shape (pr-str (self))) "a plain thread's pid too")
+      (finally (exit p :kill)))))
+
+;; A printed pid reads back equal (same hash) with the project's data readers: read-string with *data-readers*, the default readers from data_readers.clj, and clojure.edn.
+(deftest pid-reads-back-equal
+  (let [p (start-probe)
+        s (pr-str {:pid p :in [p]})]
+    (try
+      (doseq [[how v] [["*data-readers*" (binding [*data-readers* readers] (read-string s))]
+                       ["data_readers.clj on the classpath" (read-string s)]
+                       ["edn" (edn/read-string {:readers readers} s)]]]
+        (testing how
+          (is (instance? Pid (:pid v)))
+          (is (= p (:pid v)))
+          (is (= (hash p) (hash (:pid v))))
+          (is (= {:pid p :in [p]} v))))
+      (testing "a pid read back is a working address"
+        (let [q (edn/read-string {:readers readers} (pr-str p))
+              tg (s/tag)]
+          (! q [:ping (self) tg])
+          (is (= :pong (recv [:pong tg] :pong)))))
+      (finally (exit p :kill)))))
+
+;; Refs print as #tasklet/ref and read back equal too.
+(deftest ref-prints-and-reads-back
+  (let [r (t/make-ref)
+        p (start-probe)
+        m (t/monitor p)]
+    (doseq [x [r m]]
+      (is (re-matches #"#tasklet/ref \[:\S+ \d+ \d+\]" (pr-str x)))
+      (is (= x (edn/read-string {:readers readers} (pr-str x)))))
+    (exit p :kill)))
+
+;; A malformed #tasklet/pid form is rejected with ex-info :badarg.
+(deftest malformed-pid-literal-is-badarg
+  (doseq [bad ["#tasklet/pid [:nonode 1]" "#tasklet/pid [\"nonode\" 1 0]" "#tasklet/pid [:nonode :x 0]"
+               "#tasklet/pid {:node :nonode}"]]
+    (let [e (s/thrown-error (edn/read-string {:readers readers} bad))]
+      (is (= :badarg (s/error-kind e)) bad))))
