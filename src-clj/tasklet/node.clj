@@ -176,21 +176,27 @@
   ([] (stop-state! (state-or-throw)) true)
   ([^NodeHandle h] (stop-state! (.-st h)) true))
 
+(def ^:dynamic *run-on-timeout-ms*
+  "How long `run-on` waits for its function, in ms."
+  60000)
+
 (defn run-on
   "Run (apply f args) in a new tasklet on the node of handle h (made by start!
   in this JVM), with the caller's dynamic bindings, and return its result, or
-  rethrow what it threw; waits up to 60 s (then throws :timeout). For tests
-  and tools that drive several nodes of one JVM. f may be any function."
+  rethrow what it threw; waits up to *run-on-timeout-ms* (60 s; then throws
+  :timeout). For tests and tools that drive several nodes of one JVM. f may
+  be any function."
   [^NodeHandle h f & args]
   (let [p (promise)
         ^Node n (.-node h)]
     (.spawn n (fn [] (deliver p (try [:ok (apply f args)] (catch Throwable e [:error e]))))
             f (clojure.lang.Var/cloneThreadBindingFrame) nil nil nil)
-    (let [[k v] (deref p 60000 [:timeout])]
+    (let [ms (long *run-on-timeout-ms*)
+          [k v] (deref p ms [:timeout])]
       (case k
         :ok v
         :error (throw v)
-        :timeout (throw (dist/error :timeout (str "run-on " (:name h) " did not finish within 60 s") {}))))))
+        :timeout (throw (dist/error :timeout (str "run-on " (:name h) " did not finish within " ms " ms") {}))))))
 
 ;; ---------------------------------------------------------------------------
 ;; Connections

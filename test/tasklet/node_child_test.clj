@@ -28,8 +28,10 @@
 (defn- with-child [f]
   (let [p (node/start! {:name :nc :cookie "child-test" :default? false :workers 2 :tick-ms tick-ms})]
     (try
-      ;; three JVMs start faster together than one after another
-      (let [[c & doomed] (node/run-on p node/start-local-nodes! 3)]
+      ;; three JVMs start faster together than one after another; on a loaded
+      ;; 2-core machine that can take minutes, so allow more than the defaults
+      (let [[c & doomed] (binding [node/*run-on-timeout-ms* 240000]
+                           (node/run-on p node/start-local-nodes! 3 {:timeout-ms 180000}))]
         (binding [*parent* p *child* c *doomed* doomed] (f)))
       (finally (node/stop! p)))))
 

@@ -68,6 +68,7 @@ public final class Mailbox {
   private Node head;          // consumer: the stub; sr so that size() from other threads sees a recent one
   private volatile Node tail; // producers: xchg
   private Node cursor;        // consumer: last node scanned by the receive in progress, or null
+  private Node hole, holePrev; // consumer: the last hole left behind, and its predecessor then
 
   public Mailbox() {
     Node stub = new Node(null);
@@ -138,7 +139,24 @@ public final class Mailbox {
    * looks only at messages put after this call. Consumer only, and only until
    * that scan: no other receive may run in between.
    */
-  public void mark() { cursor = tail; }
+  public void mark() {
+    tidyHole();
+    cursor = tail;
+  }
+
+  /**
+   * Unlink the last hole once it has a successor. A receive from a mark never
+   * passes the holes behind the mark, so without this a stream of marked
+   * calls would leave one hole per call. Consumer only.
+   */
+  private void tidyHole() {
+    Node h = hole, p = holePrev;
+    if (h == null) return;
+    Node nx = h.next;
+    if (nx == null) return;                         // still the tail: try at the next mark
+    hole = holePrev = null;
+    if (h.msg == TAKEN && p.next == h) NEXT.setRelease(p, nx);
+  }
 
   private void remove(Node prev, Node n) {
     if (prev == head) {
@@ -148,6 +166,15 @@ public final class Mailbox {
       NEXT.setRelease(prev, n.next);     // n.next is stable once set
     } else {
       n.msg = TAKEN;                     // n may be the tail: leave a hole
+      Node p = prev;
+      if (prev == hole && holePrev.next == hole) {
+        NEXT.setRelease(holePrev, n);    // the previous hole is n's predecessor: drop it now
+        p = holePrev;
+      } else {
+        tidyHole();
+      }
+      hole = n;
+      holePrev = p;
     }
   }
 
@@ -173,6 +200,13 @@ public final class Mailbox {
     for (Node n = (Node) NEXT.getAcquire((Node) HEAD.getAcquire(this)); n != null; n = n.next) {
       if (n.msg != TAKEN) k++;
     }
+    return k;
+  }
+
+  /** Nodes linked after the stub, holes included: for tests of hole upkeep. Consumer only. */
+  public int linkedNodes() {
+    int k = 0;
+    for (Node n = head.next; n != null; n = n.next) k++;
     return k;
   }
 
