@@ -77,14 +77,15 @@ final class RunQueue {
 
   /**
    * Move about half of this queue's ring into {@code into} (another worker's
-   * queue, owned by the caller) and return one tasklet to run, or null. Any
-   * thread but the owner.
+   * queue, owned by the caller) and return one tasklet to run, or null; only
+   * when at least {@code minimum} wait. Any thread but the owner.
    */
-  Tasklet stealInto(RunQueue into) {
+  Tasklet stealInto(RunQueue into, int minimum) {
     for (;;) {
       int h = (int) HEAD.getAcquire(this);
       int tl = (int) TAIL.getAcquire(this);
       int n = tl - h;
+      if (n < minimum) return null;
       n = n - n / 2;
       if (n <= 0) return null;
       if (n > CAPACITY / 2) continue;   // inconsistent snapshot of head and tail: retry

@@ -21,6 +21,7 @@ final class Worker extends Thread {
   volatile int idle;            // ACTIVE, IDLE (parked), WOKEN (cas by a waker: wake as a spinner)
   boolean spinning;             // looking for work to steal (owner only; counted in nSpinning)
   volatile boolean compensated; // the watchdog added a worker while this one was stuck
+  volatile boolean slow;        // the watchdog saw one slice run long: thieves may take a lone fresh tasklet
   int homed;                    // live tasklets homed here (owner only: they start and end here)
   int nextStreak;               // consecutive runs from the next slot (owner only)
   int seenTick, stuckChecks;    // watchdog only

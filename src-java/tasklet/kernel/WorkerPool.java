@@ -43,7 +43,10 @@ import java.util.concurrent.locks.LockSupport;
  * Stealing
  * --------
  * Only never-run tasklets move between workers: a worker with nothing of its
- * own becomes "spinning" and steals half of another worker's fresh ring. At
+ * own becomes "spinning" and steals half of another worker's fresh ring. A
+ * lone new tasklet is left with its spawner, which is often its partner in a
+ * request/reply (a cross-worker hop costs an OS wake-up), unless the watchdog
+ * has marked the spawner's worker slow (one slice running for two samples). At
  * most half of the busy workers spin at once; the last spinner to find work
  * wakes another idle worker, so parallelism ramps up one worker at a time (Go's
  * wakep rule). Spreading happens at spawn; a home is for life.
@@ -180,6 +183,7 @@ public final class WorkerPool implements Scheduler {
         again = false;
       }
       w.current = null;
+      if (w.slow) w.slow = false;
       if (again) w.local.add(t);
       if (w.compensated) w.compensated = false;
       if (w.homed == 0 && !w.hasOwnWork() && retireIfSurplus(w)) return;
@@ -252,7 +256,9 @@ public final class WorkerPool implements Scheduler {
       for (int i = 0; i < n; i++) {
         Worker v = ws[(start + i) % n];
         if (v == w) continue;
-        Tasklet t = v.fresh.stealInto(w.fresh);
+        // a lone new tasklet stays with its spawner (likely its partner in a
+        // request/reply), unless the spawner's worker is slow to get to it
+        Tasklet t = v.fresh.stealInto(w.fresh, v.slow ? 1 : 2);
         if (t != null) {
           steals.increment();
           return t;
@@ -341,7 +347,11 @@ public final class WorkerPool implements Scheduler {
           w.stuckChecks = 0;
           continue;
         }
-        if (++w.stuckChecks >= STUCK_CHECKS && pending && !w.compensated) {
+        if (++w.stuckChecks >= 2 && !w.slow && w.fresh.hasWork()) {
+          w.slow = true;   // let an idle worker take even a lone new tasklet from it
+          wakeOne();
+        }
+        if (w.stuckChecks >= STUCK_CHECKS && pending && !w.compensated) {
           w.compensated = true;
           if (addWorker()) compensations.increment();
         }
