@@ -50,6 +50,16 @@ public final class ManualTime implements Clock, Timers {
   /** Milliseconds convenience for {@link #advance}. */
   public void advanceMillis(long ms) { advance(ms * 1_000_000L); }
 
+  /**
+   * Nanoseconds until the earliest task that is not cancelled falls due (0 when
+   * one is due now), or -1 when none is pending. Any thread.
+   */
+  public synchronized long nextDueIn() {
+    Entry e;
+    while ((e = queue.peek()) != null && e.cancelled[0]) queue.poll();
+    return e == null ? -1 : Math.max(0, e.due - now);
+  }
+
   /** Number of tasks not yet due (cancelled ones included until they come due). */
   public synchronized int pending() { return queue.size(); }
 }

@@ -48,6 +48,8 @@ public final class Node {
   final Strand strand;
   final Strand threadStrand = new ThreadStrand();
   final Scheduler scheduler;      // null on the virtual-thread strand
+  final boolean preemptive;       // a DeterministicScheduler: registry ops and spawns are switch points
+  volatile boolean traced;        // some tasklet of this node has had a tracer (spawns check it)
   volatile CrashHandler crashHandler;
   volatile Distribution distribution;
   final ConcurrentHashMap<Pid, Tasklet> processes = new ConcurrentHashMap<>();
@@ -71,7 +73,9 @@ public final class Node {
       this.scheduler = c.scheduler != null ? c.scheduler
           : new WorkerPool(c.parallelism, c.maxWorkers, this::housekeeping);
       this.strand = new ContinuationStrand(scheduler);
+      this.preemptive = scheduler instanceof DeterministicScheduler;
     } else {
+      this.preemptive = false;
       this.scheduler = null;
       this.strand = new VirtualThreadStrand();
       startHousekeeper();
@@ -140,8 +144,33 @@ public final class Node {
     processes.put(t.pid, t);
     if (linkTo != null) Signals.linkUnstarted(linkTo, t);
     if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
+    if (traced) traceSpawn(t, linkTo);
     strand.start(t);
+    if (preemptive) preempt(null, null, null);
     return t.pid;
+  }
+
+  private void traceSpawn(Tasklet child, Tasklet linkTo) {
+    Tasklet parent = currentTasklet();
+    Tracer tr = parent == null ? null : parent.tracer();
+    if (tr == null) return;
+    tr.trace(parent.pid, "spawn", child.pid, child.initialFn);
+    if (linkTo == parent) tr.trace(parent.pid, "link", child.pid, null);
+  }
+
+  /**
+   * Deterministic mode only: a point where the scheduler may switch to another
+   * tasklet (after a registry operation or a spawn, so check-then-act races
+   * can interleave). Nothing on other nodes. Calling tasklet only.
+   */
+  void preempt(String what, Object a, Object b) {
+    if (!preemptive) return;
+    Tasklet me = currentTasklet();
+    if (me != null && me.node == this && me.strand == strand && me.state == Tasklet.RUNNING) {
+      Tracer tr = what == null ? null : me.tracer();
+      if (tr != null) tr.trace(me.pid, what, a, b);   // "whereis", "register", "unregister"
+      strand.yieldSlice(me);
+    }
   }
 
   /** The calling tasklet, adopting a plain thread into this node if needed. Any thread. */
@@ -204,17 +233,42 @@ public final class Node {
         Distribution d = current().distribution;
         if (d != null) d.send(to, msg);
       }
+      Tasklet me = currentTasklet();
+      Tracer tr = me == null ? null : me.tracer();
+      if (tr != null) tr.trace(me.pid, "send", msg, to);
       return;  // a dead or unknown local pid: dropped, as in Erlang
     }
     Tasklet me = currentTasklet();
     if (me != null && me.state == Tasklet.DONE) me = null;  // sends made while ending (links, :DOWN)
-    if (me != null) me.checkExit();   // a send is a point where an exit signal takes effect
+    if (me != null) {
+      me.checkExit();   // a send is a point where an exit signal takes effect
+      if (me.extra != null) {
+        Tracer tr = me.tracer();
+        if (tr != null) tr.trace(me.pid, "send", msg, to);
+      }
+    }
     Mailbox mb = t.mailbox;
     if (mb != null && t.state != Tasklet.DONE) {
       mb.put(msg);
       t.wake();
     }
     if (me != null) me.reduce();
+  }
+
+  /**
+   * Put {@code msg} in local {@code to}'s mailbox and wake it, without the
+   * sender's bookkeeping (no trace event, no reduction, no exit check): for
+   * tracers delivering trace messages. Drops it when {@code to} is dead or not
+   * local. Any thread.
+   */
+  public static void deliver(Pid to, Object msg) {
+    Tasklet t = resolve(to);
+    if (t == null) return;
+    Mailbox mb = t.mailbox;
+    if (mb != null && t.state != Tasklet.DONE) {
+      mb.put(msg);
+      t.wake();
+    }
   }
 
   /** Send to a name registered on this node; throws :noproc when nobody has it. Any thread. */
@@ -266,6 +320,7 @@ public final class Node {
       }
       t.extra().registeredName = regName;
     }
+    if (preemptive) preempt("register", regName, pid);
   }
 
   /** Remove a name. Throws :badarg when nobody has it. Any thread. */
@@ -276,10 +331,15 @@ public final class Node {
     }
     Tasklet t = resolve(p);
     if (t != null) synchronized (t) { if (regName.equals(t.ex().registeredName)) t.extra().registeredName = null; }
+    if (preemptive) preempt("unregister", regName, p);
   }
 
   /** The pid registered as {@code regName}, or null. Any thread. */
-  public Pid whereis(Object regName) { return registry.get(regName); }
+  public Pid whereis(Object regName) {
+    Pid p = registry.get(regName);
+    if (preemptive) preempt("whereis", regName, p);
+    return p;
+  }
 
   /** All registered names. Any thread. */
   public List<Object> registered() { return new ArrayList<>(registry.keySet()); }
@@ -293,6 +353,9 @@ public final class Node {
 
   /** Number of live tasklets. Any thread. */
   public int processCount() { return processes.size(); }
+
+  /** The scheduler ({@code null} on the virtual-thread strand). Any thread. */
+  public Scheduler scheduler() { return scheduler; }
 
   /** The scheduler's counters ({@code null} on the virtual-thread strand). Any thread. */
   public Map<String, Object> schedulerStats() { return scheduler == null ? null : scheduler.stats(); }

@@ -41,6 +41,7 @@ public final class Signals {
       if (!Node.isLocal(pid) && d != null) {
         synchronized (self) { links(self).add(pid); }
         d.link(self.pid, pid);
+        traceLink(self, pid);
         return;
       }
       exitSignal(self, pid, self.node.terms.noproc(), true);
@@ -59,6 +60,12 @@ public final class Signals {
       }
     }
     if (dead) exitSignal(self, pid, self.node.terms.noproc(), true);
+    else traceLink(self, pid);
+  }
+
+  private static void traceLink(Tasklet self, Pid pid) {
+    Tracer tr = self.tracer();
+    if (tr != null) tr.trace(self.pid, "link", pid, null);
   }
 
   /** Remove a link in both directions. Owner (self) only. */
@@ -221,6 +228,7 @@ public final class Signals {
     HashMap<Ref, Object> as;
     HashMap<Ref, Object> mine;
     Object regName;
+    Tracer tracer;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -230,6 +238,7 @@ public final class Signals {
       as = e.monitoredAs;
       mine = e.monitors;
       regName = e.registeredName;
+      tracer = e.tracer;
       t.extra = null;
     }
     Node node = t.node;
@@ -279,6 +288,7 @@ public final class Signals {
         }
       }
     }
+    if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
     if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
       try {
         node.crashHandler.crashed(t.pid, t.initialFn, cause);

@@ -66,7 +66,6 @@ public final class Tasklet implements Runnable {
   volatile int state;
   volatile int permit;
   volatile Object pendingExit;     // an exit signal to act on at the next suspension point
-  volatile Thread blockedThread;   // the thread parked in BLOCKED state
   volatile boolean trapExit;
   int reductions;                  // messages handled in this time slice (owner only)
   long totalReductions;            // messages handled in all (owner writes; others read racily)
@@ -80,6 +79,7 @@ public final class Tasklet implements Runnable {
     HashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
     HashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
     Object registeredName;
+    volatile Tracer tracer;            // see Tracer; null when untraced
   }
 
   /** The extra record, made on first use. Caller holds this. */
@@ -101,6 +101,57 @@ public final class Tasklet implements Runnable {
     this.fn = fn;
     this.initialFn = initialFn;
     this.context = context;
+  }
+
+  /** This tasklet's tracer, or null. The untraced fast path is the null check on extra. Any thread. */
+  public Tracer tracer() {
+    Extra e = extra;
+    return e == null ? null : e.tracer;
+  }
+
+  /**
+   * Install (or with null remove) this tasklet's tracer; it sees events from
+   * the tasklet's next send, receive, spawn, link or end on. Returns false when
+   * the tasklet is dead. Any thread.
+   */
+  public boolean setTracer(Tracer tr) {
+    synchronized (this) {
+      if (state == DONE) return false;
+      if (tr == null && extra == null) return true;
+      extra().tracer = tr;
+    }
+    if (tr != null) node.traced = true;
+    return true;
+  }
+
+  /** A matcher that remembers the message it accepted (traced receives only). */
+  private static final class Taking extends clojure.lang.AFn {
+    final IFn matcher;
+    Object taken;
+    boolean took;
+    Taking(IFn matcher) { this.matcher = matcher; }
+    @Override public Object invoke(Object m) {
+      Object r = matcher.invoke(m);
+      if (r != null) {
+        taken = m;
+        took = true;
+      }
+      return r;
+    }
+  }
+
+  /**
+   * A receive by a traced tasklet: the plain receive with a matcher that
+   * remembers the message taken, then a "receive" trace event. Kept apart so
+   * that an untraced waiting tasklet's frame carries none of this (every slot
+   * of a parked frame costs heap per waiting tasklet).
+   */
+  private Object receiveTraced(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
+    Taking tk = new Taking(matcher);
+    Object r = receive(tk, timeoutNanos, timeoutValue, fromMark);
+    Tracer tr = tracer();
+    if (tr != null && tk.took) tr.trace(pid, "receive", tk.taken, null);
+    return r;
   }
 
   /** This tasklet's pid. Any thread. */
@@ -144,7 +195,9 @@ public final class Tasklet implements Runnable {
     if (s == PARKED) {
       if (STATE.compareAndSet(this, PARKED, RUNNABLE)) strand.resume(this);
     } else if (s == BLOCKED) {
-      Thread t = blockedThread;
+      // a blocked plain or virtual thread is the carrier itself; a pinned
+      // continuation blocks the worker it always runs on (its home)
+      Thread t = carrier instanceof Thread th ? th : home;
       if (t != null) LockSupport.unpark(t);
     }
   }
@@ -157,7 +210,6 @@ public final class Tasklet implements Runnable {
 
   /** Park the current thread until permit is set. Owner only, on its own thread. */
   void block() {
-    blockedThread = Thread.currentThread();
     state = BLOCKED;
     while ((int) PERMIT.getAndSet(this, 0) == 0) {
       LockSupport.park(this);
@@ -201,6 +253,9 @@ public final class Tasklet implements Runnable {
    */
   public Object receive(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
     checkExit();
+    if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
+      return receiveTraced(matcher, timeoutNanos, timeoutValue, fromMark);
+    }
     Mailbox mb = mailbox;
     if (!fromMark) mb.endScan();   // a plain receive scans from the oldest message
     Object r = mb.scan(matcher);
@@ -221,6 +276,12 @@ public final class Tasklet implements Runnable {
         // park(), inlined: every frame here is kept per waiting tasklet
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
+        if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
+          // traced while waiting: carry on as a traced receive, from the same
+          // scan position (fromMark keeps the cursor), with the time left
+          long left = timeout == null ? -1 : Math.max(0, deadline - timers.clock().nanoTime());
+          return receiveTraced(matcher, left, timeoutValue, true);
+        }
         r = mb.scan(matcher);
         if (r != null) return handled(r);
         if (timeout != null && timers.clock().nanoTime() - deadline >= 0) {
