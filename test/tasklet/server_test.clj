@@ -3,7 +3,8 @@
   fresh plain thread with a pid) that traps exits, bounded by a timeout, and synchronises only by messages and
   monitors: a server tells its owner what it did ([:init-ran], [:deferred],
   [:terminated reason], ...)."
-  (:require [clojure.test :refer [deftest is testing use-fixtures]]
+  (:require [tasklet.harness :refer [quiet-crash-reports run-in-process in-process]]
+            [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [! receive self]]
             [tasklet.node :as node]
             [tasklet.server :as server])
@@ -13,45 +14,7 @@
 ;; ---------------------------------------------------------------------------
 ;; Harness
 
-(defn- quiet-crash-reports
-  "Crashes are the point of these tests: keep their reports off the console."
-  [f]
-  (let [l (Logger/getLogger "tasklet")
-        old (.getLevel l)]
-    (.setLevel l Level/OFF)
-    (try (f) (finally (.setLevel l old)))))
-
 (use-fixtures :once quiet-crash-reports)
-
-(defn- run-in-process
-  "Run f on a fresh plain thread with its own pid, trapping exits, within 30 s.
-  When f returns, that pid ends with reason ::done, which stops what it linked
-  to (servers, supervisors); this waits until they have ended, so nothing
-  leaks into the next test. A plain thread, not a spawned tasklet: the body
-  reads clojure.test's dynamic bindings after each receive, and on the
-  continuation strand a binding frame does not yet reliably follow a tasklet
-  from one worker to another once the JIT has compiled the code (a kernel
-  issue, reported with issue 3)."
-  [f]
-  (let [fut (future
-              (t/trap-exit! true)
-              (let [r (try [:ok (f)]
-                           (catch TaskletExit e (throw e))
-                           (catch Throwable e [:error e]))
-                    linked (:links (t/process-info (self)))]
-                (try (t/exit ::done) (catch TaskletExit _ nil))
-                [r linked]))
-        [r linked] (deref fut 30000 [[:error (ex-info "test timed out after 30 s" {})] []])]
-    (doseq [p linked]
-      (let [m (t/monitor p)]
-        (receive [:DOWN m :process _ _] nil
-                 (after 10000 (throw (ex-info "a linked tasklet outlived its test" {:pid p}))))))
-    (if (= :ok (first r)) (second r) (throw (second r)))))
-
-(defmacro ^:private in-process
-  "Run body as a fresh process that traps exits; rethrow what it throws."
-  [& body]
-  `(run-in-process (fn [] ~@body)))
 
 (defn- next-msg
   "The next message, or ::none after ms."

@@ -7,7 +7,8 @@
   rule makes which-children exact after a child ends: the test waits for the
   child's :DOWN, and the child's [:EXIT ...] to the supervisor was sent before
   that :DOWN, so it is handled before the test's next call."
-  (:require [clojure.test :refer [deftest is use-fixtures]]
+  (:require [tasklet.harness :refer [quiet-crash-reports run-in-process in-process]]
+            [clojure.test :refer [deftest is use-fixtures]]
             [clojure.test.check.clojure-test :refer [defspec]]
             [clojure.test.check.generators :as gen]
             [clojure.test.check.properties :as prop]
@@ -19,43 +20,9 @@
            [tasklet.kernel TaskletExit]))
 
 ;; ---------------------------------------------------------------------------
-;; Harness (as in tasklet.server-test)
-
-(defn- quiet-crash-reports
-  "Crashes are the point of these tests: keep their reports off the console."
-  [f]
-  (let [l (Logger/getLogger "tasklet")
-        old (.getLevel l)]
-    (.setLevel l Level/OFF)
-    (try (f) (finally (.setLevel l old)))))
+;; Harness: tasklet.harness
 
 (use-fixtures :once quiet-crash-reports)
-
-(defn- run-in-process
-  "Run f on a fresh plain thread with its own pid, trapping exits, within 30 s.
-  When f returns, that pid ends with reason ::done, which stops the
-  supervisors it linked to; this waits until they have ended. (A plain
-  thread, for the reason given in tasklet.server-test.)"
-  [f]
-  (let [fut (future
-              (t/trap-exit! true)
-              (let [r (try [:ok (f)]
-                           (catch TaskletExit e (throw e))
-                           (catch Throwable e [:error e]))
-                    linked (:links (t/process-info (self)))]
-                (try (t/exit ::done) (catch TaskletExit _ nil))
-                [r linked]))
-        [r linked] (deref fut 30000 [[:error (ex-info "test timed out after 30 s" {})] []])]
-    (doseq [p linked]
-      (let [m (t/monitor p)]
-        (receive [:DOWN m :process _ _] nil
-                 (after 10000 (throw (ex-info "a linked tasklet outlived its test" {:pid p}))))))
-    (if (= :ok (first r)) (second r) (throw (second r)))))
-
-(defmacro ^:private in-process
-  "Run body as a fresh process that traps exits; rethrow what it throws."
-  [& body]
-  `(run-in-process (fn [] ~@body)))
 
 (defn- await-down [mref]
   (receive [:DOWN mref :process _ r] r (after 10000 ::no-down)))

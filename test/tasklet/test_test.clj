@@ -5,7 +5,8 @@
   one thread in virtual time, so nothing sleeps and nothing depends on the
   machine's speed; each run is bounded by :max-steps. On a JVM without the
   continuation strand these tests are skipped (they cannot run there)."
-  (:require [clojure.string :as str]
+  (:require [tasklet.harness :refer [quiet-crash-reports]]
+            [clojure.string :as str]
             [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [! receive self spawn]]
             [tasklet.server :as server]
@@ -13,14 +14,6 @@
             [tasklet.test :as tt])
   (:import [clojure.lang ExceptionInfo]
            [java.util.logging Level Logger]))
-
-(defn- quiet-crash-reports
-  "Crashes are the point of some tests: keep their reports off the console."
-  [f]
-  (let [l (Logger/getLogger "tasklet")
-        old (.getLevel l)]
-    (.setLevel l Level/OFF)
-    (try (f) (finally (.setLevel l old)))))
 
 (use-fixtures :once quiet-crash-reports)
 
