@@ -85,10 +85,15 @@ public final class Node {
 
   /**
    * The strand a node made now gets: {@code requested} when possible,
-   * continuation when jdk.internal.vm is exported, else virtual.
+   * continuation when jdk.internal.vm is exported, else virtual. Throws on a
+   * requested value that is neither "continuation" nor "virtual".
    */
   public static String strandKind(String requested) {
     if ("virtual".equals(requested)) return "virtual";
+    if (requested != null && !requested.isEmpty() && !"continuation".equals(requested)) {
+      throw new IllegalArgumentException("tasklet.strand is \"" + requested
+          + "\"; use \"continuation\" or \"virtual\" (or leave it unset)");
+    }
     return ContinuationStrand.available() ? "continuation" : "virtual";
   }
 
