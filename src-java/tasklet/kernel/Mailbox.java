@@ -178,17 +178,20 @@ public final class Mailbox {
     }
   }
 
+  /** poll's matcher: accepts anything; a nil message comes back as NIL. */
+  private static final IFn ANY = new clojure.lang.AFn() {
+    @Override public Object invoke(Object m) { return m == null ? NIL : m; }
+  };
+  private static final Object NIL = new Object();
+
   /**
-   * Remove and return the oldest message, or null when empty. Consumer only.
-   * A receive in progress is abandoned.
+   * Remove and return the oldest message, or null when empty (or when that
+   * message is nil). Consumer only. A receive in progress is abandoned.
    */
   public Object poll() {
     cursor = null;
-    Object[] box = new Object[1];
-    scan(new clojure.lang.AFn() {
-      @Override public Object invoke(Object m) { box[0] = m; return Boolean.TRUE; }
-    });
-    return box[0];
+    Object m = scan(ANY);
+    return m == NIL ? null : m;
   }
 
   /**
@@ -218,10 +221,5 @@ public final class Mailbox {
       if (m != TAKEN && m != null) out.add(m);
     }
     return out;
-  }
-
-  /** Whether a message is waiting, quickly. Any thread. */
-  public boolean isEmpty() {
-    return tail == HEAD.getAcquire(this);
   }
 }

@@ -24,7 +24,7 @@ import java.util.concurrent.locks.LockSupport;
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
  *                              BLOCKED -> unpark the blocked thread
  *                              other   -> nothing: the tasklet will look again
- * park() (the tasklet itself, after a scan found nothing):
+ * park, in receive (the tasklet itself, after a scan found nothing):
  *   if xchg(permit, 0) was 1: return (look again)
  *   else the strand suspends: a continuation sets PARKING and yields; its
  *   worker then stores PARKED and re-reads permit, resuming it itself if a
@@ -202,12 +202,6 @@ public final class Tasklet implements Runnable {
     }
   }
 
-  /** Suspend until woken (possibly spuriously). Owner only. */
-  void park() {
-    if ((int) PERMIT.getAndSet(this, 0) == 1) return;
-    strand.suspend(this);
-  }
-
   /** Park the current thread until permit is set. Owner only, on its own thread. */
   void block() {
     state = BLOCKED;
@@ -273,7 +267,7 @@ public final class Tasklet implements Runnable {
     }
     try {
       for (;;) {
-        // park(), inlined: every frame here is kept per waiting tasklet
+        // the park step above, written inline: every frame here is kept per waiting tasklet
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
@@ -299,10 +293,7 @@ public final class Tasklet implements Runnable {
 
   private Object handled(Object r) {
     totalReductions++;
-    if (++reductions >= node.reductionBudget) {
-      reductions = 0;
-      strand.yieldSlice(this);
-    }
+    reduce();
     return r;
   }
 

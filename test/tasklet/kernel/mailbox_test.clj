@@ -35,3 +35,11 @@
     (is (= [:b 1] (.scan mb (fn [m] (when (= :b (first m)) m)))))
     (.endScan mb)
     (is (= [[:a 1] [:a 2] [:b 2] [:a 3]] (vec (.snapshot mb))))))
+
+;; poll takes the oldest message, nil messages included, and nil when empty.
+(deftest poll-takes-oldest-first
+  (let [mb (Mailbox.)]
+    (.put mb :a) (.put mb nil) (.put mb :c)
+    (is (= [:a nil :c] [(.poll mb) (.poll mb) (.poll mb)]))
+    (is (= 0 (.size mb)))
+    (is (nil? (.poll mb)))))
