@@ -288,6 +288,10 @@
 ;; ---------------------------------------------------------------------------
 ;; Exits, links, monitors
 
+(defn- check-pid [x what]
+  (when-not (instance? Pid x)
+    (throw (badarg (str what " needs a pid, got " (pr-str x)) {:pid x}))))
+
 (defn exit
   "(exit reason): end the calling tasklet with reason.
   (exit pid reason): send pid an exit signal. The target, unless it traps
@@ -296,8 +300,7 @@
   [:EXIT from reason] instead."
   ([reason] (.exitNow (me) reason))
   ([pid reason]
-   (when-not (instance? Pid pid)
-     (throw (badarg (str "exit needs a pid, got " (pr-str pid)) {:pid pid})))
+   (check-pid pid "exit")
    (Signals/exit (me) pid reason)
    true))
 
@@ -305,10 +308,6 @@
   "(exit :normal): end the calling tasklet normally."
   []
   (exit :normal))
-
-(defn- check-pid [x what]
-  (when-not (instance? Pid x)
-    (throw (badarg (str what " needs a pid, got " (pr-str x)) {:pid x}))))
 
 (defn link
   "Link the caller and pid both ways: when either ends with a reason other than

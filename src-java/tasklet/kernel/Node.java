@@ -252,11 +252,7 @@ public final class Node {
         if (tr != null) tr.trace(me.pid, "send", msg, to);
       }
     }
-    Mailbox mb = t.mailbox;
-    if (mb != null && t.state != Tasklet.DONE) {
-      mb.put(msg);
-      t.wake();
-    }
+    t.deliver(msg);
     if (me != null) me.reduce();
   }
 
@@ -268,12 +264,7 @@ public final class Node {
    */
   public static void deliver(Pid to, Object msg) {
     Tasklet t = resolve(to);
-    if (t == null) return;
-    Mailbox mb = t.mailbox;
-    if (mb != null && t.state != Tasklet.DONE) {
-      mb.put(msg);
-      t.wake();
-    }
+    if (t != null) t.deliver(msg);
   }
 
   /** Send to a name registered on this node; throws :noproc when nobody has it. Any thread. */

@@ -184,11 +184,7 @@ public final class Signals {
     if (!linked && terms.kill().equals(reason)) {
       target.signalExit(terms.killed());
     } else if (target.trapExit) {
-      Mailbox mb = target.mailbox;
-      if (mb != null) {
-        mb.put(terms.exitMessage(from, reason));
-        target.wake();
-      }
+      target.deliver(terms.exitMessage(from, reason));
     } else if (terms.normal().equals(reason)) {
       if (from.equals(target.pid)) target.signalExit(reason);
     } else {

@@ -188,6 +188,15 @@ public final class Tasklet implements Runnable {
 
   // ---- waiting -------------------------------------------------------------
 
+  /** Put {@code msg} in the mailbox and wake the tasklet; dropped once it is dead. Any thread. */
+  void deliver(Object msg) {
+    Mailbox mb = mailbox;
+    if (mb != null && state != DONE) {
+      mb.put(msg);
+      wake();
+    }
+  }
+
   /** Make this tasklet look at its mailbox again. Any thread. */
   public void wake() {
     if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;

@@ -319,6 +319,7 @@ public final class WorkerPool implements Scheduler {
   }
 
   private boolean retireIfSurplus(Worker w) {
+    if (workers.length <= parallelism) return false;   // the usual case: no lock on every slice
     synchronized (this) {
       Worker[] ws = workers;
       if (ws.length <= parallelism || w.homed != 0 || w.hasOwnWork()) return false;
