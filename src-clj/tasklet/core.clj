@@ -282,7 +282,7 @@
            (if (identical? ~result timeout-marker)
              (do ~@after-body)
              ~(if (seq pairs) (rcv/body-form result pairs env) nil))))
-      `(let [~result (.receive (current-tasklet) ~matcher -1 nil false)]
+      `(let [~result (.receive (current-tasklet) ~matcher)]
          ~(rcv/body-form result pairs env)))))
 
 ;; ---------------------------------------------------------------------------

@@ -55,12 +55,14 @@ public final class ContinuationStrand implements Strand {
    * yielded; the caller decides what to do instead). Owner only.
    */
   private static boolean yieldAs(Tasklet t, int state) {
-    Context ctx = t.node.context;
-    Object saved = ctx.capture();
+    // the frame is frozen with the tasklet, so only t stays live across the yield
+    t.context = t.node.context.capture();
     t.state = state;
-    if (!Continuation.yield(SCOPE)) return false;
-    ctx.install(saved);
-    return true;
+    boolean yielded = Continuation.yield(SCOPE);
+    Object saved = t.context;
+    t.context = null;
+    if (yielded) t.node.context.install(saved);
+    return yielded;
   }
 
   /**

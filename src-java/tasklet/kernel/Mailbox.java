@@ -14,7 +14,7 @@ import java.util.List;
  * Implementation notes
  * --------------------
  * Algorithm: D. Vyukov's intrusive MPSC linked queue ("non-intrusive MPSC
- * node-based queue"), as ported in JCTools' MpscLinkedQueue: a producer swaps
+ * node-based queue"), as ported in JCTools' MpscMailLinkedQueue: a producer swaps
  * itself into {@code tail} (one xchg) and then links its predecessor to itself.
  * The consumer owns {@code head}, a stub whose {@code next} is the oldest node.
  *
@@ -43,43 +43,42 @@ import java.util.List;
  *    and the scan visits the list in order, hence per-sender FIFO.
  * </pre>
  */
-public final class Mailbox {
+public class Mailbox extends MailLink {
   /** Marks a node whose message was taken while it could not be unlinked. */
   private static final Object TAKEN = new Object();
 
-  static final class Node {
-    Object msg;           // TAKEN once consumed in place; null in the stub
-    volatile Node next;   // sr by producers (linking) and by the consumer (unlinking)
-    Node(Object msg) { this.msg = msg; }
-  }
 
   private static final VarHandle TAIL, HEAD, NEXT;
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
-      TAIL = l.findVarHandle(Mailbox.class, "tail", Node.class);
-      HEAD = l.findVarHandle(Mailbox.class, "head", Node.class);
-      NEXT = l.findVarHandle(Node.class, "next", Node.class);
+      TAIL = l.findVarHandle(Mailbox.class, "tail", MailLink.class);
+      HEAD = l.findVarHandle(Mailbox.class, "head", MailLink.class);
+      NEXT = l.findVarHandle(MailLink.class, "next", MailNode.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
-  private Node head;          // consumer: the stub; sr so that size() from other threads sees a recent one
-  private volatile Node tail; // producers: xchg
-  private Node cursor;        // consumer: last node scanned by the receive in progress, or null
-  private Node hole, holePrev; // consumer: the last hole left behind, and its predecessor then
+  private MailLink head;          // consumer: the stub; sr so that size() from other threads sees a recent one
+  private volatile MailLink tail; // producers: xchg
+  private MailLink cursor;        // consumer: last node scanned by the receive in progress, or null
+  private MailLink hole, holePrev; // consumer: the last hole left behind, and its predecessor then
 
+  /**
+   * An empty mailbox, which is its own stub node: an empty queue costs no node
+   * object (a Tasklet is a Mailbox, and most waiting tasklets have never had a
+   * message).
+   */
   public Mailbox() {
-    Node stub = new Node(null);
-    head = stub;
-    tail = stub;
+    head = this;
+    tail = this;
   }
 
   /** Append a message. Any thread; wait-free (one xchg). */
   public void put(Object msg) {
-    Node n = new Node(msg);
-    Node prev = (Node) TAIL.getAndSet(this, n);
+    MailNode n = new MailNode(msg);
+    MailLink prev = (MailLink) TAIL.getAndSet(this, n);
     // the "bubble": between the xchg and this store the consumer sees prev.next == null
     // and may suspend; the producer wakes it after this store, so nothing is lost.
     NEXT.setRelease(prev, n);
@@ -94,10 +93,10 @@ public final class Mailbox {
    * receive. Consumer only.
    */
   public Object scan(IFn matcher) {
-    Node prev = cursor != null ? cursor : head;
+    MailLink prev = cursor != null ? cursor : head;
     try {
       for (;;) {
-        Node n = (Node) NEXT.getAcquire(prev);
+        MailNode n = (MailNode) NEXT.getAcquire(prev);
         if (n == null) {
           cursor = prev;
           return null;
@@ -109,8 +108,7 @@ public final class Mailbox {
             continue;
           }
           if (prev == head && n.next != null) {
-            n.msg = null;
-            HEAD.setRelease(this, n);        // the hole becomes the stub
+            advanceHead(n);                  // the hole becomes the stub
             prev = n;
             continue;
           }
@@ -129,6 +127,29 @@ public final class Mailbox {
       cursor = null;
       throw t;
     }
+  }
+
+  /**
+   * Drop every message, for an owner that has ended: the current last node
+   * becomes the stub. A put racing this may still land after it. Consumer only,
+   * or once the consumer is gone.
+   */
+  void clear() {
+    MailLink last = (MailLink) TAIL.getAcquire(this);
+    last.msg = null;
+    HEAD.setRelease(this, last);
+    if (last != this) NEXT.setRelease(this, null);
+    cursor = hole = holePrev = null;
+  }
+
+  /** Make {@code n}, the node after the stub, the stub. Consumer only. */
+  private void advanceHead(MailNode n) {
+    MailLink old = head;
+    n.msg = null;
+    HEAD.setRelease(this, n);
+    // The first stub is this mailbox itself, which outlives the queue: let go
+    // of the chain behind it, or every message it ever received stays reachable.
+    if (old == this) NEXT.setRelease(this, null);
   }
 
   /** Abandon the receive in progress (timeout, exit). Consumer only. */
@@ -150,23 +171,22 @@ public final class Mailbox {
    * calls would leave one hole per call. Consumer only.
    */
   private void tidyHole() {
-    Node h = hole, p = holePrev;
+    MailLink h = hole, p = holePrev;
     if (h == null) return;
-    Node nx = h.next;
+    MailNode nx = h.next;
     if (nx == null) return;                         // still the tail: try at the next mark
     hole = holePrev = null;
     if (h.msg == TAKEN && p.next == h) NEXT.setRelease(p, nx);
   }
 
-  private void remove(Node prev, Node n) {
+  private void remove(MailLink prev, MailNode n) {
     if (prev == head) {
-      n.msg = null;
-      HEAD.setRelease(this, n);          // n becomes the stub
+      advanceHead(n);                    // n becomes the stub
     } else if (n.next != null) {
       NEXT.setRelease(prev, n.next);     // n.next is stable once set
     } else {
       n.msg = TAKEN;                     // n may be the tail: leave a hole
-      Node p = prev;
+      MailLink p = prev;
       if (prev == hole && holePrev.next == hole) {
         NEXT.setRelease(holePrev, n);    // the previous hole is n's predecessor: drop it now
         p = holePrev;
@@ -200,7 +220,7 @@ public final class Mailbox {
    */
   public int size() {
     int k = 0;
-    for (Node n = (Node) NEXT.getAcquire((Node) HEAD.getAcquire(this)); n != null; n = n.next) {
+    for (MailNode n = (MailNode) NEXT.getAcquire((MailLink) HEAD.getAcquire(this)); n != null; n = n.next) {
       if (n.msg != TAKEN) k++;
     }
     return k;
@@ -209,17 +229,28 @@ public final class Mailbox {
   /** Nodes linked after the stub, holes included: for tests of hole upkeep. Consumer only. */
   public int linkedNodes() {
     int k = 0;
-    for (Node n = head.next; n != null; n = n.next) k++;
+    for (MailNode n = head.next; n != null; n = n.next) k++;
     return k;
   }
 
   /** The waiting messages, oldest first. Any thread, with {@link #size}'s caveat. */
   public List<Object> snapshot() {
     List<Object> out = new ArrayList<>();
-    for (Node n = (Node) NEXT.getAcquire((Node) HEAD.getAcquire(this)); n != null; n = n.next) {
+    for (MailNode n = (MailNode) NEXT.getAcquire((MailLink) HEAD.getAcquire(this)); n != null; n = n.next) {
       Object m = n.msg;
       if (m != TAKEN && m != null) out.add(m);
     }
     return out;
   }
+}
+
+/** The fields of a queue node, which a {@link Mailbox} also has: it is its own first stub. */
+class MailLink {
+  Object msg;               // TAKEN once consumed in place; null in the stub
+  volatile MailNode next;   // sr by producers (linking) and by the consumer (unlinking)
+}
+
+/** A queued message. */
+final class MailNode extends MailLink {
+  MailNode(Object msg) { this.msg = msg; }
 }

@@ -52,7 +52,7 @@ public final class Node {
   volatile boolean traced;        // some tasklet of this node has had a tracer (spawns check it)
   volatile CrashHandler crashHandler;
   volatile Distribution distribution;
-  final ConcurrentHashMap<Pid, Tasklet> processes = new ConcurrentHashMap<>();
+  final ProcessTable processes = new ProcessTable();
   final ConcurrentHashMap<Object, Pid> registry = new ConcurrentHashMap<>();
   private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
   private final AtomicLong serials = new AtomicLong();
@@ -146,7 +146,7 @@ public final class Node {
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
     Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
-    processes.put(t.pid, t);
+    processes.add(t);
     if (linkTo != null) Signals.linkUnstarted(linkTo, t);
     if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
     if (traced) traceSpawn(t, linkTo);
@@ -185,7 +185,7 @@ public final class Node {
     t = new Tasklet(this, serials.incrementAndGet(), threadStrand, null,
         "thread " + Thread.currentThread().getName(), null);
     threadStrand.start(t);
-    processes.put(t.pid, t);
+    processes.add(t);
     threadTasklets.add(t);
     CURRENT.set(t);
     return t;
@@ -216,7 +216,7 @@ public final class Node {
     if (t != null) return t;
     Node n = LIVE.get(pid.node);
     if (n == null || n.incarnation != pid.incarnation) return null;
-    t = n.processes.get(pid);
+    t = n.processes.get(pid.serial);
     if (t != null) pid.tasklet = t;
     return t;
   }
@@ -342,8 +342,8 @@ public final class Node {
 
   /** Pids of all live tasklets of this node. Any thread. */
   public List<Pid> processes() {
-    List<Pid> out = new ArrayList<>(processes.size());
-    for (Tasklet t : processes.values()) if (t.state != Tasklet.DONE) out.add(t.pid);
+    List<Pid> out = new ArrayList<>();
+    processes.forEach(t -> { if (t.state != Tasklet.DONE) out.add(t.pid); });
     return out;
   }
 

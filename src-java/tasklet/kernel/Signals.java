@@ -238,9 +238,9 @@ public final class Signals {
       t.extra = null;
     }
     Node node = t.node;
-    node.processes.remove(t.pid);
+    node.processes.remove(t);
     if (regName != null) node.registry.remove(regName, t.pid);
-    t.mailbox = null;
+    t.clear();   // a dead tasklet retains no messages
     t.context = null;
     if (links != null) {
       for (Pid p : links) {
@@ -269,8 +269,7 @@ public final class Signals {
         boolean active;
         synchronized (wt) {
           active = wt.ex().monitors != null && wt.ex().monitors.remove(ref) != null;
-          Mailbox mb = wt.mailbox;
-          if (active && mb != null) mb.put(down);
+          if (active && wt.state != Tasklet.DONE) wt.put(down);
         }
         if (active) wt.wake();
       }
@@ -312,8 +311,7 @@ public final class Signals {
     synchronized (t) {
       if (t.state == Tasklet.DONE) return null;
       m.put("status", t.statusName());
-      Mailbox mb = t.mailbox;
-      m.put("mailbox-size", mb == null ? 0 : mb.size());
+      m.put("mailbox-size", t.size());
       m.put("links", t.ex().links == null ? List.of() : new ArrayList<>(t.ex().links));
       List<Object> mons = new ArrayList<>();
       if (t.ex().monitors != null) mons.addAll(t.ex().monitors.values());

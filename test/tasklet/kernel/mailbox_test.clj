@@ -43,3 +43,38 @@
     (is (= [:a nil :c] [(.poll mb) (.poll mb) (.poll mb)]))
     (is (= 0 (.size mb)))
     (is (nil? (.poll mb)))))
+
+(defn- first-link
+  "The node after the mailbox's own embedded stub: what the mailbox object
+  itself keeps reachable, whatever its head is now."
+  [^Mailbox mb]
+  (let [f (.getDeclaredField (Class/forName "tasklet.kernel.MailLink") "next")]
+    (.setAccessible f true)
+    (.get f mb)))
+
+;; A mailbox is its own first stub and lives as long as its tasklet. Once the
+;; head has moved on, it must not keep the chain of consumed nodes reachable
+;; (it did: a long-lived tasklet retained a node per message it ever received).
+(deftest consumed-nodes-are-not-retained
+  (let [mb (Mailbox.)]
+    (is (nil? (first-link mb)) "empty: nothing linked")
+    (dotimes [i 3] (.put mb [:m i]))
+    (is (some? (first-link mb)) "the first message hangs off the embedded stub")
+    (is (= [:m 0] (.poll mb)))
+    (is (nil? (first-link mb)) "taking the first message lets go of the chain")
+    (.put mb [:reply 1])
+    (is (= [:reply 1] (.scan mb reply-matcher)) "a selective take further on")
+    (is (= [[:m 1] [:m 2]] (vec (.snapshot mb))))
+    (is (nil? (first-link mb)))))
+
+;; A hole that becomes the stub also releases the chain behind the embedded stub.
+(deftest hole-becoming-stub-releases-chain
+  (let [mb (Mailbox.)]
+    (.put mb [:keep])
+    (.put mb [:reply 0])
+    (is (= [:reply 0] (.scan mb reply-matcher)) "taken from the tail: a hole")
+    (.put mb [:later])
+    (is (= [:keep] (.poll mb)))
+    (is (= [:later] (.poll mb)) "the scan passes the hole and makes it the stub")
+    (is (nil? (first-link mb)))
+    (is (zero? (.size mb)))))
