@@ -107,6 +107,17 @@
      :scheduler (some->> (.schedulerStats n) (into {} (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))))
      :java (System/getProperty "java.version")}))
 
+(defn monotonic-ms
+  "Monotonic time in milliseconds by the clock of the calling tasklet's node
+  (Erlang's erlang:monotonic_time(millisecond)): the clock that `receive`'s
+  `after` counts by. Measure intervals between tasklet events with it, not
+  with System/nanoTime: on a node with virtual time (tasklet.test's
+  deterministic scheduler) it follows the virtual clock, so a timeout and a
+  measured interval agree. Only differences between two readings mean
+  anything."
+  ^long []
+  (quot (.nanoTime (.clock (.timers (node)))) 1000000))
+
 ;; ---------------------------------------------------------------------------
 ;; Spawning
 

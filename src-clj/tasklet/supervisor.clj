@@ -19,7 +19,9 @@
   - :intensity  restarts allowed within :period-ms (default 1); one more ends
                 the supervisor: it stops its children (last first) and exits
                 with reason :shutdown, so its own supervisor sees it
-  - :period-ms  the window for :intensity, in ms (default 5000)
+  - :period-ms  the window for :intensity, in ms (default 5000), on the
+                clock of the supervisor's node (tasklet.core/monotonic-ms:
+                virtual time under tasklet.test)
   - :children   child specs, started in this order, stopped in reverse
 
   Child spec (a map):
@@ -208,9 +210,6 @@
 ;; ---------------------------------------------------------------------------
 ;; Restarts
 
-(defn- now-ms ^long []
-  (quot (System/nanoTime) 1000000))
-
 (defn- restart?
   "Whether child c, ended with reason, is restarted (temporary ones are
   handled before)."
@@ -245,7 +244,9 @@
   "Count one restart of child id; past the intensity, stop (children first,
   by :terminate) with :shutdown, else restart by the strategy."
   [state id]
-  (let [now (now-ms)
+  ;; the node's clock, not System/nanoTime: under virtual time (tasklet.test)
+  ;; the window must pass as the children's `after` timeouts do
+  (let [now (t/monotonic-ms)
         period (long (:period-ms state))
         rs (conj (filterv #(< (- now (long %)) period) (:restarts state)) now)
         state (assoc state :restarts rs)]

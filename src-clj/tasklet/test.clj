@@ -22,7 +22,11 @@
   tasklet may be chosen to run, are every send, every receive, `whereis`,
   `register`, `unregister` and `spawn`. When nothing is runnable and a timer
   is pending (a `receive` with `after`), virtual time jumps to it: timeouts
-  fire without real waiting.
+  fire without real waiting, and `tasklet.core/monotonic-ms` (the node's
+  clock, which the supervisor's restart-intensity window reads) follows it.
+  Each run's node has a fresh name, det-N; nothing in a run depends on it
+  (an ending tasklet signals its links and monitors in the order they were
+  made, not in the hash order of pids).
 
   Choices. The runnable tasklets are listed with the one that just reached a
   switch point first, then the others oldest first. Where more than one can
@@ -44,8 +48,8 @@
   real threads (a `future`, a plain thread sending to these tasklets, I/O
   callbacks), `Thread/sleep` (it blocks the one thread: everything waits),
   blocking I/O, reading `System/nanoTime` or `System/currentTimeMillis`
-  (the supervisor's restart-intensity window uses real time), unordered
-  iteration over identity-hashed things, and tasklets on other nodes. A
+  directly (read `tasklet.core/monotonic-ms` instead), unordered iteration
+  over identity-hashed things, and tasklets on other nodes. A
   tasklet that blocks the thread waiting for another tasklet (a pinned
   continuation) hangs the run: use `receive`, never locks, between tasklets.
 
@@ -62,8 +66,8 @@
             [clojure.test.check.properties :as prop]
             [clojure.walk :as walk])
   (:import [clojure.lang IFn Var]
-           [tasklet.kernel ContinuationStrand DeterministicScheduler DeterministicScheduler$Step
-            ManualTime Node Node$Config Pid Ref Signals Tasklet TaskletExit]))
+           [tasklet.kernel DeterministicScheduler DeterministicScheduler$Step
+            ManualTime Node Node$Config Pid Ref Signals Strand Tasklet TaskletExit]))
 
 (set! *warn-on-reflection* true)
 
@@ -73,7 +77,7 @@
   "True when this JVM can run the deterministic scheduler (the continuation
   strand's --add-exports is in effect)."
   []
-  (ContinuationStrand/available))
+  (Strand/continuationsAvailable))
 
 (defn- check-available []
   (when-not (available?)

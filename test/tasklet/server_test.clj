@@ -1,15 +1,20 @@
 (ns tasklet.server-test
-  "tasklet.server (API.md §4). Every test body runs as its own process (a
-  fresh plain thread with a pid) that traps exits, bounded by a timeout, and synchronises only by messages and
-  monitors: a server tells its owner what it did ([:init-ran], [:deferred],
-  [:terminated reason], ...)."
-  (:require [tasklet.harness :refer [quiet-crash-reports run-in-process in-process]]
+  "tasklet.server (API.md §4). Every test body runs as its own process that
+  traps exits, in every mode of tasklet.harness/defsystest: as a fresh plain
+  thread on the real node, bounded by a timeout, then as a tasklet under the
+  deterministic scheduler (virtual time) with the all-zeros schedule and
+  several seeds. It synchronises only by messages and monitors: a server
+  tells its owner what it did ([:init-ran], [:deferred], [:terminated
+  reason], ...)."
+  (:require [tasklet.harness :refer [defsystest quiet-crash-reports]]
             [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [! receive self]]
             [tasklet.node :as node]
-            [tasklet.server :as server])
-  (:import [java.util.logging Level Logger]
-           [tasklet.kernel TaskletExit]))
+            [tasklet.server :as server]))
+
+;; Normal mode only (plain deftest):
+;; - remote-call: two distributed nodes talking over TCP (real sockets and
+;;   threads, which the deterministic scheduler cannot drive).
 
 ;; ---------------------------------------------------------------------------
 ;; Harness
@@ -55,6 +60,8 @@
                     :stop [:stop :normal :bye s]
                     :stop-noreply [:stop :done s]
                     :call-self [:reply (server/call (self) :get) s]
+                    :slow (do (receive :never nil (after (second req) nil))
+                              [:reply :late s])
                     :bad :garbage))
    :handle-cast (fn [msg s]
                   (case (op msg)
@@ -77,273 +84,271 @@
 ;; Starting
 
 ;; start-link returns only after :init ran; call replies in order.
-(deftest call-reply
-  (in-process
-    (let [s (start-counter)]
-      (is (not= ::none (next-msg 0)) "[:init-ran] is already in the mailbox when start-link returns")
-      (is (= 1 (server/call s :inc)))
-      (is (= 2 (server/call s :inc 100)))
-      (is (= 2 (server/call s :get :infinity)))
-      (is (= [:x] (server/call s [:echo [:x]])))
-      (is (nil? (server/call s [:echo nil]))))))
+(defsystest call-reply
+  (let [s (start-counter)]
+    (is (not= ::none (next-msg 0)) "[:init-ran] is already in the mailbox when start-link returns")
+    (is (= 1 (server/call s :inc)))
+    (is (= 2 (server/call s :inc 100)))
+    (is (= 2 (server/call s :get :infinity)))
+    (is (= [:x] (server/call s [:echo [:x]])))
+    (is (nil? (server/call s [:echo nil])))))
 
 ;; {:name kw} registers before :init; call/cast reach a name and [name node].
-(deftest named-server
-  (in-process
-    (let [s (start-counter {:name ::named})
-          node (:node (t/runtime-info))]
-      (init-ran!)
-      (is (= s (t/whereis ::named)))
-      (is (= 1 (server/call ::named :inc)))
-      (is (= 2 (server/call [::named node] :inc)))
-      (is (nil? (server/cast [::named node] [:set 10])))
-      (is (= 10 (server/call ::named :get)))
-      (testing "a second server cannot take the name"
-        (is (= :badarg (error-of #(start-counter {:name ::named}))))
-        (is (= s (t/whereis ::named)))))))
+(defsystest named-server
+  (let [s (start-counter {:name ::named})
+        node (:node (t/runtime-info))]
+    (init-ran!)
+    (is (= s (t/whereis ::named)))
+    (is (= 1 (server/call ::named :inc)))
+    (is (= 2 (server/call [::named node] :inc)))
+    (is (nil? (server/cast [::named node] [:set 10])))
+    (is (= 10 (server/call ::named :get)))
+    (testing "a second server cannot take the name"
+      (is (= :badarg (error-of #(start-counter {:name ::named}))))
+      (is (= s (t/whereis ::named))))))
 
 ;; :init throwing makes start-link throw it; the caller stays alive, unlinked, and the name is free again.
-(deftest init-throws
-  (in-process
-    (let [bad {:init (fn [owner] (! owner [:pid (self)]) (throw (ex-info "init boom" {:why 1})))}
-          e (try (server/start-link bad (self) {:name ::init-fails}) nil
-                 (catch clojure.lang.ExceptionInfo e e))
-          pid (receive [:pid p] p (after 5000 nil))]
-      (is (= "init boom" (ex-message e)))
-      (is (= {:why 1} (ex-data e)))
-      (is (not (some #{pid} (:links (t/process-info (self))))) "unlinked before start-link returned")
-      (is (not= ::no-down (await-down (t/monitor pid))) "the server ended")
-      (is (= ::none (next-msg 0)) "no [:EXIT ...] for the caller")
-      (is (nil? (t/whereis ::init-fails)))
-      (let [ok (server/start {:init identity} 1 {:name ::init-fails})]
-        (is (= ok (t/whereis ::init-fails)))
-        (t/exit ok :kill)))))
+(defsystest init-throws
+  (let [bad {:init (fn [owner] (! owner [:pid (self)]) (throw (ex-info "init boom" {:why 1})))}
+        e (try (server/start-link bad (self) {:name ::init-fails}) nil
+               (catch clojure.lang.ExceptionInfo e e))
+        pid (receive [:pid p] p (after 5000 nil))]
+    (is (= "init boom" (ex-message e)))
+    (is (= {:why 1} (ex-data e)))
+    (is (not (some #{pid} (:links (t/process-info (self))))) "unlinked before start-link returned")
+    (is (not= ::no-down (await-down (t/monitor pid))) "the server ended")
+    (is (= ::none (next-msg 0)) "no [:EXIT ...] for the caller")
+    (is (nil? (t/whereis ::init-fails)))
+    (let [ok (server/start {:init identity} 1 {:name ::init-fails})]
+      (is (= ok (t/whereis ::init-fails)))
+      (t/exit ok :kill))))
 
 ;; a malformed implementation, option or timeout is refused with :badarg before anything runs.
-(deftest malformed-arguments
-  (in-process
-    (is (= :badarg (error-of #(server/start [:not :a :map] 1))))
-    (is (= :badarg (error-of #(server/start {:init 42} 1))))
-    (is (= :init (:key (try (server/start {:init 42} 1) (catch Exception e (ex-data e))))))
-    (is (= :badarg (error-of #(server/start {} 1 {:name "str"}))))
-    (let [s (server/start {} 1)]
-      (is (= :badarg (error-of #(server/call s :x -1))))
-      (is (= :badarg (error-of #(server/call "nope" :x))))
-      (t/exit s :kill))
-    (is (mailbox-empty?))))
+(defsystest malformed-arguments
+  (is (= :badarg (error-of #(server/start [:not :a :map] 1))))
+  (is (= :badarg (error-of #(server/start {:init 42} 1))))
+  (is (= :init (:key (try (server/start {:init 42} 1) (catch Exception e (ex-data e))))))
+  (is (= :badarg (error-of #(server/start {} 1 {:name "str"}))))
+  (let [s (server/start {} 1)]
+    (is (= :badarg (error-of #(server/call s :x -1))))
+    (is (= :badarg (error-of #(server/call "nope" :x))))
+    (t/exit s :kill))
+  (is (mailbox-empty?)))
 
 ;; ---------------------------------------------------------------------------
 ;; Calls
 
 ;; a call that gets no reply in time throws :timeout; the reply sent later is dropped, never delivered.
-(deftest call-timeout-late-reply-dropped
-  (in-process
-    (let [s (start-counter)]
-      (init-ran!)
-      (is (= :timeout (error-of #(server/call s :defer 50))))
-      (is (= [:deferred] (next-msg)))
-      (server/cast s [:release :late])
-      (is (= [:released false] (next-msg)) "reply reports that nobody waits any more")
-      (is (= 0 (server/call s :get)) "the server went on")
-      (is (mailbox-empty?) "the late reply never landed"))))
+(defsystest call-timeout-late-reply-dropped
+  (let [s (start-counter)]
+    (init-ran!)
+    (is (= :timeout (error-of #(server/call s :defer 50))))
+    (is (= [:deferred] (next-msg)))
+    (server/cast s [:release :late])
+    (is (= [:released false] (next-msg)) "reply reports that nobody waits any more")
+    (is (= 0 (server/call s :get)) "the server went on")
+    (is (mailbox-empty?) "the late reply never landed")))
+
+;; a call that times out while its handler is still busy: the next call waits behind it and gets its own reply, and the late reply to the first never lands.
+(defsystest call-timeout-busy-handler
+  (let [s (server/start-link counter {:owner (self) :n 5})]
+    (init-ran!)
+    (is (= :timeout (error-of #(server/call s [:slow 100] 10))))
+    (is (= 5 (server/call s :get 1000)))
+    (is (= ::none (next-msg 500)) "the late reply never landed")))
+
+;; calls from several tasklets at once are each answered, and the state sees every one of them.
+(defsystest concurrent-calls
+  (let [s (start-counter)
+        me (self)]
+    (init-ran!)
+    (dotimes [_ 2] (t/spawn (fn [] (! me [:got (server/call s :inc)]))))
+    (is (= [1 2] (sort [(receive [:got n] n (after 5000 nil)) (receive [:got n] n (after 5000 nil))])))
+    (is (= 2 (server/call s :get)))))
 
 ;; racing timeouts against replies: every call either returns its value or throws :timeout, and no reply is ever left behind.
-(deftest late-replies-never-land
-  (in-process
-    (let [s (start-counter)
-          outcomes (frequencies
-                     (for [i (range 2000)]
-                       (try (if (= i (server/call s [:echo i] (rand-int 2))) :ok :wrong)
-                            (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e))))))]
-      (init-ran!)
-      (is (= #{} (disj (set (keys outcomes)) :ok :timeout)) (pr-str outcomes))
-      (is (= 0 (server/call s :get)))
-      (is (mailbox-empty?)))))
+(defsystest late-replies-never-land
+  (let [s (start-counter)
+        ;; seeded, so that a deterministic run replays
+        rnd (java.util.Random. 2000)
+        outcomes (frequencies
+                   (for [i (range 2000)]
+                     (try (if (= i (server/call s [:echo i] (.nextInt rnd 2))) :ok :wrong)
+                          (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e))))))]
+    (init-ran!)
+    (is (= #{} (disj (set (keys outcomes)) :ok :timeout)) (pr-str outcomes))
+    (is (= 0 (server/call s :get)))
+    (is (mailbox-empty?))))
 
 ;; a reply that arrives before the caller reaches its receive is still found (the mark is set before the send).
-(deftest reply-before-receive
-  (in-process
-    (let [s (start-counter)]
-      (init-ran!)
-      (is (= (range 3000) (mapv #(server/call s [:echo %] 2000) (range 3000)))))))
+(defsystest reply-before-receive
+  (let [s (start-counter)]
+    (init-ran!)
+    (is (= (range 3000) (mapv #(server/call s [:echo %] 2000) (range 3000))))))
 
 ;; a backlog in the caller's mailbox is neither taken nor disturbed by calls.
-(deftest call-keeps-backlog
-  (in-process
-    (let [s (start-counter)]
-      (init-ran!)
-      (dotimes [i 1000] (! (self) [:backlog i]))
-      (is (= 10 (last (for [_ (range 10)] (server/call s :inc)))))
-      (is (= (range 1000) (for [_ (range 1000)] (receive [:backlog i] i (after 0 nil)))))
-      (is (mailbox-empty?)))))
+(defsystest call-keeps-backlog
+  (let [s (start-counter)]
+    (init-ran!)
+    (dotimes [i 1000] (! (self) [:backlog i]))
+    (is (= 10 (last (for [_ (range 10)] (server/call s :inc)))))
+    (is (= (range 1000) (for [_ (range 1000)] (receive [:backlog i] i (after 0 nil)))))
+    (is (mailbox-empty?))))
 
 ;; [:noreply state] then `reply` from a cast later answers the waiting caller.
-(deftest noreply-then-reply
-  (in-process
-    (let [s (start-counter)
-          me (self)]
-      (init-ran!)
-      (t/spawn (fn [] (! me [:result (server/call s :defer)])))
-      (is (= [:deferred] (next-msg)))
-      (server/cast s [:release 42])
-      (is (= #{[:released true] [:result 42]} (hash-set (next-msg) (next-msg))))
-      (testing "reply from another tasklet"
-        (is (= :elsewhere (server/call s [:defer-elsewhere :elsewhere]))))
-      (testing "a second reply to the same call is refused"
-        (server/cast s [:release 43])
-        (is (= [:released false] (next-msg)))
-        (is (mailbox-empty?))))))
-
-;; a call to a dead pid, an unknown name or an unreachable node throws; a cast to them is silently dropped; nothing is left in the mailbox.
-(deftest call-dead-server-noproc
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)]
-      (init-ran!)
-      (t/exit s :kill)
-      (is (= :killed (await-down mref)))
-      (is (= [:EXIT s :killed] (next-msg 0)) "the link's signal came before the :DOWN")
-      (is (= :noproc (error-of #(server/call s :get))))
-      (is (= :noproc (error-of #(server/call ::nobody :get))))
-      (is (nil? (server/cast s :x)))
-      (is (nil? (server/cast ::nobody :x)))
-      (is (#{:not-connected :noconnection :noproc} (error-of #(server/call [::nobody :elsewhere] :get)))
-          "an unreachable node")
-      (is (nil? (server/cast [::nobody :elsewhere] :x)))
+(defsystest noreply-then-reply
+  (let [s (start-counter)
+        me (self)]
+    (init-ran!)
+    (t/spawn (fn [] (! me [:result (server/call s :defer)])))
+    (is (= [:deferred] (next-msg)))
+    (server/cast s [:release 42])
+    (is (= #{[:released true] [:result 42]} (hash-set (next-msg) (next-msg))))
+    (testing "reply from another tasklet"
+      (is (= :elsewhere (server/call s [:defer-elsewhere :elsewhere]))))
+    (testing "a second reply to the same call is refused"
+      (server/cast s [:release 43])
+      (is (= [:released false] (next-msg)))
       (is (mailbox-empty?)))))
 
+;; a call to a dead pid, an unknown name or an unreachable node throws; a cast to them is silently dropped; nothing is left in the mailbox.
+(defsystest call-dead-server-noproc
+  (let [s (start-counter)
+        mref (t/monitor s)]
+    (init-ran!)
+    (t/exit s :kill)
+    (is (= :killed (await-down mref)))
+    (is (= [:EXIT s :killed] (next-msg 0)) "the link's signal came before the :DOWN")
+    (is (= :noproc (error-of #(server/call s :get))))
+    (is (= :noproc (error-of #(server/call ::nobody :get))))
+    (is (nil? (server/cast s :x)))
+    (is (nil? (server/cast ::nobody :x)))
+    (is (#{:not-connected :noconnection :noproc} (error-of #(server/call [::nobody :elsewhere] :get)))
+        "an unreachable node")
+    (is (nil? (server/cast [::nobody :elsewhere] :x)))
+    (is (mailbox-empty?))))
+
 ;; a server killed while a call waits: the caller throws the exit reason (:killed) at once.
-(deftest server-dies-mid-call
-  (in-process
-    (let [s (start-counter)
-          me (self)]
-      (init-ran!)
-      (t/spawn (fn [] (! me [:result (try (server/call s :defer :infinity)
-                                          (catch clojure.lang.ExceptionInfo e (ex-data e)))])))
-      (is (= [:deferred] (next-msg)))
-      (t/exit s :kill)
-      (let [data (receive [:result d] d (after 5000 nil))]
-        (is (= :exit (:tasklet/error data)))
-        (is (= :killed (:reason data))))
-      (is (= :killed (receive [:EXIT s r] r (after 5000 nil)))))))
+(defsystest server-dies-mid-call
+  (let [s (start-counter)
+        me (self)]
+    (init-ran!)
+    (t/spawn (fn [] (! me [:result (try (server/call s :defer :infinity)
+                                        (catch clojure.lang.ExceptionInfo e (ex-data e)))])))
+    (is (= [:deferred] (next-msg)))
+    (t/exit s :kill)
+    (let [data (receive [:result d] d (after 5000 nil))]
+      (is (= :exit (:tasklet/error data)))
+      (is (= :killed (:reason data))))
+    (is (= :killed (receive [:EXIT s r] r (after 5000 nil))))))
 
 ;; a server calling itself gets :badarg (it would wait for ever), which crashes it; the caller sees that.
-(deftest call-self-badarg
-  (in-process
-    (let [s (start-counter)]
-      (init-ran!)
-      (is (= :badarg (error-of #(server/call s :call-self)))))))
+(defsystest call-self-badarg
+  (let [s (start-counter)]
+    (init-ran!)
+    (is (= :badarg (error-of #(server/call s :call-self))))))
 
 ;; ---------------------------------------------------------------------------
 ;; Stopping and crashing
 
 ;; [:stop reason reply state]: :terminate runs, the caller gets the reply, the server exits with reason.
-(deftest stop-with-reply
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)]
-      (init-ran!)
-      (is (= :bye (server/call s :stop)))
-      (is (= [:terminated :normal] (next-msg)))
-      (is (= :normal (await-down mref))))))
+(defsystest stop-with-reply
+  (let [s (start-counter)
+        mref (t/monitor s)]
+    (init-ran!)
+    (is (= :bye (server/call s :stop)))
+    (is (= [:terminated :normal] (next-msg)))
+    (is (= :normal (await-down mref)))))
 
 ;; [:stop reason state] from :handle-call: :terminate runs and the caller sees the reason.
-(deftest stop-without-reply
-  (in-process
-    (let [s (start-counter)
-          e (try (server/call s :stop-noreply) (catch clojure.lang.ExceptionInfo e (ex-data e)))]
-      (init-ran!)
-      (is (= {:tasklet/error :exit :reason :done} (select-keys e [:tasklet/error :reason])))
-      (is (= [:terminated :done] (next-msg)))
-      (is (= [:EXIT s :done] (next-msg))))))
+(defsystest stop-without-reply
+  (let [s (start-counter)
+        e (try (server/call s :stop-noreply) (catch clojure.lang.ExceptionInfo e (ex-data e)))]
+    (init-ran!)
+    (is (= {:tasklet/error :exit :reason :done} (select-keys e [:tasklet/error :reason])))
+    (is (= [:terminated :done] (next-msg)))
+    (is (= [:EXIT s :done] (next-msg)))))
 
 ;; (stop reason state) from :handle-cast runs :terminate and exits with reason.
-(deftest cast-stop
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)]
-      (init-ran!)
-      (server/cast s [:stop])
-      (is (= [:terminated :cast-stop] (next-msg)))
-      (is (= :cast-stop (await-down mref))))))
+(defsystest cast-stop
+  (let [s (start-counter)
+        mref (t/monitor s)]
+    (init-ran!)
+    (server/cast s [:stop])
+    (is (= [:terminated :cast-stop] (next-msg)))
+    (is (= :cast-stop (await-down mref)))))
 
 ;; a :handle-call that throws: :terminate gets the exception, the server exits with it, the caller rethrows that same exception.
-(deftest handler-exception-in-call
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)
-          e (try (server/call s :crash) nil (catch Exception e e))]
-      (init-ran!)
-      (is (= "boom" (ex-message e)))
-      (let [[tag reason] (next-msg)]
-        (is (= :terminated tag))
-        (is (identical? e reason)))
-      (is (identical? e (await-down mref))))))
+(defsystest handler-exception-in-call
+  (let [s (start-counter)
+        mref (t/monitor s)
+        e (try (server/call s :crash) nil (catch Exception e e))]
+    (init-ran!)
+    (is (= "boom" (ex-message e)))
+    (let [[tag reason] (next-msg)]
+      (is (= :terminated tag))
+      (is (identical? e reason)))
+    (is (identical? e (await-down mref)))))
 
 ;; a :handle-cast that throws ends the server with that exception after :terminate ran with it.
-(deftest handler-exception-in-cast
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)]
-      (init-ran!)
-      (server/cast s [:crash])
-      (let [[tag reason] (next-msg)
-            down (await-down mref)]
-        (is (= :terminated tag))
-        (is (= "cast boom" (ex-message reason)))
-        (is (identical? reason down))))))
+(defsystest handler-exception-in-cast
+  (let [s (start-counter)
+        mref (t/monitor s)]
+    (init-ran!)
+    (server/cast s [:crash])
+    (let [[tag reason] (next-msg)
+          down (await-down mref)]
+      (is (= :terminated tag))
+      (is (= "cast boom" (ex-message reason)))
+      (is (identical? reason down)))))
 
 ;; a :handle-call returning something else crashes the server with :bad-return; the caller sees it.
-(deftest bad-return
-  (in-process
-    (let [s (start-counter)
-          mref (t/monitor s)]
-      (init-ran!)
-      (is (= :bad-return (error-of #(server/call s :bad))))
-      (is (= :terminated (first (next-msg))))
-      (is (= :bad-return (:tasklet/error (ex-data (await-down mref))))))))
+(defsystest bad-return
+  (let [s (start-counter)
+        mref (t/monitor s)]
+    (init-ran!)
+    (is (= :bad-return (error-of #(server/call s :bad))))
+    (is (= :terminated (first (next-msg))))
+    (is (= :bad-return (:tasklet/error (ex-data (await-down mref)))))))
 
 ;; a trapping server stops with its parent's reason when its parent ends, running :terminate (OTP's parent rule).
-(deftest parent-exit-runs-terminate
-  (in-process
-    (let [me (self)
-          impl (assoc counter :init (fn [owner] (t/trap-exit! true) (! owner [:init-ran (self)]) {:owner owner}))
-          parent (t/spawn (fn [] (server/start-link impl me) (receive [:go] (t/exit :parent-gone))))
-          s (init-ran!)
-          mref (t/monitor s)]
-      (! parent [:go])
-      (is (= [:terminated :parent-gone] (next-msg)))
-      (is (= :parent-gone (await-down mref))))))
+(defsystest parent-exit-runs-terminate
+  (let [me (self)
+        impl (assoc counter :init (fn [owner] (t/trap-exit! true) (! owner [:init-ran (self)]) {:owner owner}))
+        parent (t/spawn (fn [] (server/start-link impl me) (receive [:go] (t/exit :parent-gone))))
+        s (init-ran!)
+        mref (t/monitor s)]
+    (! parent [:go])
+    (is (= [:terminated :parent-gone] (next-msg)))
+    (is (= :parent-gone (await-down mref)))))
 
 ;; ---------------------------------------------------------------------------
 ;; Other messages
 
 ;; plain messages (nil included) go to :handle-info; without one they are dropped.
-(deftest handle-info
-  (in-process
-    (let [s (start-counter)]
-      (init-ran!)
-      (! s [:hello])
-      (! s nil)
-      (is (= [:info [:hello]] (next-msg)))
-      (is (= [:info nil] (next-msg)))
-      (let [quiet (server/start-link {:handle-call (fn [r _ s] [:reply r s])} 0)]
-        (! quiet :ignored)
-        (is (= :still-here (server/call quiet :still-here)))))))
+(defsystest handle-info
+  (let [s (start-counter)]
+    (init-ran!)
+    (! s [:hello])
+    (! s nil)
+    (is (= [:info [:hello]] (next-msg)))
+    (is (= [:info nil] (next-msg)))
+    (let [quiet (server/start-link {:handle-call (fn [r _ s] [:reply r s])} 0)]
+      (! quiet :ignored)
+      (is (= :still-here (server/call quiet :still-here))))))
 
 ;; the relay used for servers on other nodes (OTP's alias) delivers replies and drops late ones.
-(deftest relay-call
-  (in-process
-    (let [s (start-counter)
-          relayed #(#'server/call* s %1 %2 true)]
-      (init-ran!)
-      (is (= 1 (relayed :inc 1000)))
-      (is (= :timeout (error-of #(relayed :defer 50))))
-      (is (= [:deferred] (next-msg)))
-      (server/cast s [:release :late])
-      (is (= [:released true] (next-msg)) "the relay took it")
-      (is (= 1 (relayed :get 1000)))
-      (is (mailbox-empty?) "the relay dropped the late reply"))))
+(defsystest relay-call
+  (let [s (start-counter)
+        relayed #(#'server/call* s %1 %2 true)]
+    (init-ran!)
+    (is (= 1 (relayed :inc 1000)))
+    (is (= :timeout (error-of #(relayed :defer 50))))
+    (is (= [:deferred] (next-msg)))
+    (server/cast s [:release :late])
+    (is (= [:released true] (next-msg)) "the relay took it")
+    (is (= 1 (relayed :get 1000)))
+    (is (mailbox-empty?) "the relay dropped the late reply")))
 
 ;; ---------------------------------------------------------------------------
 ;; Across nodes

@@ -1,19 +1,18 @@
 (ns tasklet.test-test
-  "tasklet.test: the deterministic scheduler, schedule generation and
-  shrinking, demonstrated on small racy programs, and a representative subset
-  of the supervisor and server tests run under it. Everything here runs on
-  one thread in virtual time, so nothing sleeps and nothing depends on the
-  machine's speed; each run is bounded by :max-steps. On a JVM without the
+  "tasklet.test: the deterministic scheduler, virtual time (the supervisor's
+  restart-intensity window included), schedule generation and shrinking,
+  demonstrated on small racy programs. (The project's own supervisor and
+  server suites run under the deterministic scheduler too, in every test:
+  see tasklet.harness/defsystest.) Everything here runs on one thread in
+  virtual time, so nothing sleeps and nothing depends on the machine's
+  speed; each run is bounded by :max-steps. On a JVM without the
   continuation strand these tests are skipped (they cannot run there)."
   (:require [tasklet.harness :refer [quiet-crash-reports]]
-            [clojure.string :as str]
             [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [! receive self spawn]]
-            [tasklet.server :as server]
             [tasklet.supervisor :as sup]
             [tasklet.test :as tt])
-  (:import [clojure.lang ExceptionInfo]
-           [java.util.logging Level Logger]))
+  (:import [clojure.lang ExceptionInfo]))
 
 (use-fixtures :once quiet-crash-reports)
 
@@ -52,6 +51,31 @@
     (testing "no choices: each tasklet runs until it waits (no preemption)"
       (is (= [:a :b] (tt/run-deterministic {} two-senders))))))
 
+;; A tasklet that ends signals its links and monitors in the order of the
+;; kernel's hash sets of pids and refs, whose hashes include the node's name;
+;; every run has a fresh node, so the run must not depend on which.
+(defn- exit-fan-out []
+  (let [me (self)
+        hub (spawn (fn [] (receive :go (t/exit :bye))))]
+    (dotimes [i 8]
+      (spawn (fn []
+               (t/trap-exit! true)
+               (t/link hub)
+               (t/monitor hub)
+               (! me :ready)
+               (receive [:EXIT _ _] (! me [:exit i]))
+               (receive [:DOWN _ :process _ _] (! me [:down i])))))
+    (dotimes [_ 8] (receive :ready nil))
+    (! hub :go)
+    [(vec (repeatedly 8 #(receive [:exit i] i))) (vec (repeatedly 8 #(receive [:down i] i)))]))
+
+(deftest same-options-same-run-on-every-node
+  (when-available
+    (doseq [opts [{} {:seed 4}]]
+      (let [runs (repeatedly 10 #(tt/run-schedule opts exit-fan-out))]
+        (is (apply = (map :result runs)) (str "exit signals in the same order, " (pr-str opts)))
+        (is (apply = (map (comp tt/format-trace :trace) runs)) (str "the same trace, " (pr-str opts)))))))
+
 (deftest virtual-time-timeouts
   (when-available
     (let [t0 (System/nanoTime)
@@ -59,6 +83,42 @@
       (is (= :timed-out (:result r)))
       (is (= 60000.0 (double (:virtual-ms r))))
       (is (< (- (System/nanoTime) t0) 10e9) "a minute of virtual time takes no real minute"))))
+
+;; The supervisor's restart-intensity window is measured on the node's clock,
+;; so under the deterministic scheduler it passes in virtual time, as the
+;; children's `after` waits do. On the real clock the crashes below would all
+;; fall within a few real milliseconds: each supervisor would end as soon as
+;; its restarts passed the intensity, the first two at their second and third.
+(defn- crash-after
+  "A child that reports its start to owner, waits ms, then crashes."
+  [owner ms]
+  (! owner :started)
+  (receive :never nil (after ms nil))
+  (throw (ex-info "crash" {})))
+
+(defn- spaced-crashes
+  "A supervisor (intensity, period-ms) over one child that crashes spacing-ms
+  after each start, watched for limit-ms of virtual time: [outcome starts],
+  outcome being [:shutdown at-ms] when the supervisor ended, else :running."
+  [intensity period-ms spacing-ms limit-ms]
+  (t/trap-exit! true)
+  (let [s (sup/start-link {:intensity intensity :period-ms period-ms
+                           :children [{:id :c :start [crash-after (self) spacing-ms]}]})
+        m (t/monitor s)
+        outcome (receive [:DOWN m :process _ r] [r (t/monotonic-ms)]
+                         (after limit-ms :running))]
+    [outcome (loop [n 0] (receive :started (recur (inc n)) (after 0 n)))]))
+
+(deftest virtual-time-restart-intensity
+  (when-available
+    (doseq [opts [{} {:seed 1} {:seed 2} {:seed 3}]]
+      (testing (pr-str opts)
+        (is (= [:running 11] (tt/run-deterministic opts #(spaced-crashes 1 60000 60001 600100)))
+            "one crash a virtual minute never makes two restarts within a minute: ten restarts")
+        (is (= [:running 4] (tt/run-deterministic opts #(spaced-crashes 2 60000 30001 100000)))
+            "each third restart falls just outside the period of the first")
+        (is (= [[:shutdown 60000] 3] (tt/run-deterministic opts #(spaced-crashes 2 60000 20000 600000)))
+            "a third restart within the period ends the supervisor, at virtual 60 s")))))
 
 (deftest body-value-and-errors
   (when-available
@@ -228,83 +288,3 @@
                                                (sort [(receive m m) (receive m m) (receive m m)])))
                                       #(= [0 1 2] %))]
       (is (true? (:pass? res))))))
-
-;; ---------------------------------------------------------------------------
-;; The project's supervisor and server, under generated schedules
-;; (a subset of tasklet.supervisor-test and tasklet.server-test)
-
-(defn- worker [owner id]
-  (! owner [:started id (self)])
-  (receive [:exit r] (t/exit r)))
-
-(defn- child [id & {:as more}]
-  (merge {:id id :start [worker (self) id]} more))
-
-(defn- started [id] (receive [:started id p] p (after 10000 ::not-started)))
-
-(defn- end-child! [pid reason]
-  (let [m (t/monitor pid)]
-    (if (= :kill reason) (t/exit pid :kill) (! pid [:exit reason]))
-    (receive [:DOWN m :process _ r] r (after 10000 ::no-down))))
-
-(defn- passes-under-schedules [system property]
-  (let [res (tt/check-interleavings {:num-tests 25 :max-steps 20000} system property)]
-    (is (true? (:pass? res)) (:report res))))
-
-(defn one-for-one-system []
-  (t/trap-exit! true)
-  (let [s (sup/start-link {:strategy :one-for-one :intensity 2 :period-ms 60000
-                           :children [(child :c1) (child :c2)]})
-        p1 (started :c1)
-        p2 (started :c2)]
-    (end-child! p1 :boom)
-    (let [p1' (started :c1)
-          cs (sup/which-children s)]
-      {:restarted (and (not= p1 p1') (= p1' (:pid (first cs))) (t/alive? p1'))
-       :kept (= p2 (:pid (second cs)))})))
-
-(deftest supervisor-one-for-one
-  (when-available
-    (passes-under-schedules one-for-one-system #(= {:restarted true :kept true} %))))
-
-(defn transient-normal-system []
-  (t/trap-exit! true)
-  (let [s (sup/start-link {:intensity 2 :period-ms 60000
-                           :children [(child :c1 :restart :transient)]})
-        p1 (started :c1)]
-    (end-child! p1 :normal)
-    [(sup/which-children s) (sup/count-children s)]))
-
-(deftest supervisor-transient-normal
-  (when-available
-    (passes-under-schedules transient-normal-system
-                            #(= [[{:id :c1 :pid nil :type :worker :restart :transient}]
-                                 {:specs 1 :active 0 :supervisors 0 :workers 1}]
-                                %))))
-
-(def ^:private counter
-  {:init (fn [n] n)
-   :handle-call (fn [req _ n]
-                  (case req
-                    :get [:reply n n]
-                    :inc [:reply (inc n) (inc n)]
-                    :slow (do (receive :never nil (after 100 nil)) [:reply :late n])))})
-
-(deftest server-call-reply
-  (when-available
-    (passes-under-schedules
-      (fn [] (let [pid (server/start-link counter 0)
-                   me (self)]
-               (dotimes [_ 2] (spawn (fn [] (! me [:got (server/call pid :inc)]))))
-               [(sort [(receive [:got n] n) (receive [:got n] n)]) (server/call pid :get)]))
-      #(= [[1 2] 2] %))))
-
-(deftest server-call-timeout
-  (when-available
-    (passes-under-schedules
-      (fn [] (let [pid (server/start-link counter 5)
-                   e (try (server/call pid :slow 10) nil
-                          (catch ExceptionInfo e (:tasklet/error (ex-data e))))]
-               [e (server/call pid :get 1000)
-                (receive m [:stray m] (after 500 :no-late-reply))]))
-      #(= [:timeout 5 :no-late-reply] %))))

@@ -167,6 +167,34 @@
         (is (= :timed-out (recv [tg r] r))))
       (finally (.shutdown node)))))
 
+;; monotonic-ms reads the clock of the calling tasklet's node, the one after counts by: the real clock on the default node, the manual one where a node has it.
+(deftest monotonic-ms-is-the-nodes-clock
+  (let [a (t/monotonic-ms)
+        n (quot (System/nanoTime) 1000000)
+        b (t/monotonic-ms)]
+    (is (<= a n b) "the default node runs on System/nanoTime"))
+  (let [mt (ManualTime.)
+        cfg (doto (Node$Config.)
+              (-> .-name (set! "tasklet-core-receive-test-monotonic-ms"))
+              (-> .-timers (set! mt))
+              (-> .-parallelism (set! 1)))
+        node (Node. cfg)
+        me (self)
+        tg (s/tag)]
+    (try
+      (.advanceMillis mt 5000)
+      (let [p (.spawn node
+                      (fn []
+                        (! me [tg :before (t/monotonic-ms)])
+                        (receive :never nil (after 1000 nil))
+                        (! me [tg :after (t/monotonic-ms)]))
+                      :monotonic-ms-tasklet (Var/cloneThreadBindingFrame) nil nil nil)]
+        (is (= 5000 (recv [tg :before ms] ms)))
+        (is (s/eventually #(s/waiting? p)))
+        (.advanceMillis mt 1000)
+        (is (= 6000 (recv [tg :after ms] ms))))
+      (finally (.shutdown node)))))
+
 ;; (after 0 ...) only looks at what is already there: it takes a matching message, or runs its body at once.
 (deftest receive-after-zero-only-looks
   (doseq [r (both (fn []
