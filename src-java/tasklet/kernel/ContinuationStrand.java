@@ -8,7 +8,8 @@ import jdk.internal.vm.ContinuationScope;
  * {@link Scheduler}. Waiting in receive is {@code Continuation.yield}, so it
  * works at any call depth and holds no thread. Needs the JVM option
  * {@code --add-exports java.base/jdk.internal.vm=ALL-UNNAMED}; without it this
- * class is never loaded (see {@link Node#strandKind}).
+ * class is never loaded (see {@link Strand#continuationsAvailable}): its static
+ * initialiser already touches jdk.internal.vm.
  *
  * <p>A yield that fails because the stack is pinned (a native frame such as a
  * class initializer, or a held monitor before JDK 24) falls back to blocking
@@ -83,15 +84,4 @@ public final class ContinuationStrand implements Strand {
 
   @Override public String name() { return "continuation"; }
 
-  /** Whether this JVM lets the library use raw continuations. */
-  public static boolean available() {
-    try {
-      Module base = Object.class.getModule();
-      if (!base.isExported("jdk.internal.vm", ContinuationStrand.class.getModule())) return false;
-      Class.forName("jdk.internal.vm.Continuation");
-      return true;
-    } catch (Throwable e) {
-      return false;
-    }
-  }
 }

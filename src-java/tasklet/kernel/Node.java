@@ -94,7 +94,7 @@ public final class Node {
       throw new IllegalArgumentException("tasklet.strand is \"" + requested
           + "\"; use \"continuation\" or \"virtual\" (or leave it unset)");
     }
-    return ContinuationStrand.available() ? "continuation" : "virtual";
+    return Strand.continuationsAvailable() ? "continuation" : "virtual";
   }
 
   /** Install the Clojure layer's terms and context for nodes made from now on. Any thread. */

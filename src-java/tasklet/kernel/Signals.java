@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -333,27 +334,27 @@ public final class Signals {
     return old;
   }
 
-  private static HashSet<Pid> links(Tasklet t) {
+  private static LinkedHashSet<Pid> links(Tasklet t) {
     Tasklet.Extra e = t.extra();
-    if (e.links == null) e.links = new HashSet<>(4);
+    if (e.links == null) e.links = new LinkedHashSet<>(4);
     return e.links;
   }
 
-  private static HashMap<Ref, Object> monitors(Tasklet t) {
+  private static LinkedHashMap<Ref, Object> monitors(Tasklet t) {
     Tasklet.Extra e = t.extra();
-    if (e.monitors == null) e.monitors = new HashMap<>(4);
+    if (e.monitors == null) e.monitors = new LinkedHashMap<>(4);
     return e.monitors;
   }
 
-  private static HashMap<Ref, Pid> monitoredBy(Tasklet t) {
+  private static LinkedHashMap<Ref, Pid> monitoredBy(Tasklet t) {
     Tasklet.Extra e = t.extra();
-    if (e.monitoredBy == null) e.monitoredBy = new HashMap<>(4);
+    if (e.monitoredBy == null) e.monitoredBy = new LinkedHashMap<>(4);
     return e.monitoredBy;
   }
 
-  private static HashMap<Ref, Object> monitoredAs(Tasklet t) {
+  private static LinkedHashMap<Ref, Object> monitoredAs(Tasklet t) {
     Tasklet.Extra e = t.extra();
-    if (e.monitoredAs == null) e.monitoredAs = new HashMap<>(4);
+    if (e.monitoredAs == null) e.monitoredAs = new LinkedHashMap<>(4);
     return e.monitoredAs;
   }
 }

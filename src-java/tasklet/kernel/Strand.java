@@ -21,4 +21,19 @@ public interface Strand {
 
   /** "continuation", "virtual" or "thread". */
   String name();
+
+  /**
+   * Whether this JVM lets the library use raw continuations (jdk.internal.vm
+   * is exported to it). Here, not in ContinuationStrand, because that class
+   * cannot even be initialised without the export.
+   */
+  static boolean continuationsAvailable() {
+    try {
+      if (!Object.class.getModule().isExported("jdk.internal.vm", Strand.class.getModule())) return false;
+      Class.forName("jdk.internal.vm.Continuation");
+      return true;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
 }

@@ -3,8 +3,8 @@ package tasklet.kernel;
 import clojure.lang.IFn;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -77,10 +77,13 @@ public final class Tasklet extends Mailbox implements Runnable {
   /** The rarely used part of a process record, kept apart to keep waiting tasklets small. */
   static final class Extra {
     static final Extra NONE = new Extra();  // read-only stand-in for "no extra yet"
-    HashSet<Pid> links;                // pids (local or remote)
-    HashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
-    HashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
-    HashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
+    // Insertion-ordered: an ending tasklet signals its links and monitors in
+    // the order they were made, not in the hash order of pids and refs (which
+    // include node names and incarnations), so a deterministic run repeats.
+    LinkedHashSet<Pid> links;                // pids (local or remote)
+    LinkedHashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
+    LinkedHashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
+    LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
     Object registeredName;
     volatile Tracer tracer;            // see Tracer; null when untraced
   }
