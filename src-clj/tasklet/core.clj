@@ -79,6 +79,14 @@
 
 (defn- me ^Tasklet [] (current-tasklet))
 
+(defn- switch-point
+  "Under tasklet.test's deterministic scheduler, a point where another tasklet
+  may run next, traced as what (unless nil) with a and b; elsewhere nothing.
+  Every operation whose outcome another tasklet can race is one, so that
+  check-then-act races between them can be explored."
+  [^Tasklet t what a b]
+  (.preempt (.node t) what a b))
+
 (defn self
   "The calling tasklet's pid. On a plain thread (the REPL, a future, -main) it
   is that thread's own pid, with a mailbox, so `receive` works there too."
@@ -312,7 +320,9 @@
   ([reason] (.exitNow (me) reason))
   ([pid reason]
    (check-pid pid "exit")
-   (Signals/exit (me) pid reason)
+   (let [t (me)]
+     (Signals/exit t pid reason)
+     (switch-point t "signal" pid reason))
    true))
 
 (defn die
@@ -326,14 +336,18 @@
   caller an exit signal :noproc. Returns true."
   [pid]
   (check-pid pid "link")
-  (Signals/link (me) pid)
+  (let [t (me)]
+    (Signals/link t pid)
+    (switch-point t nil nil nil))   ; traced as "link" by the kernel already
   true)
 
 (defn unlink
   "Remove the link between the caller and pid, if any. Returns true."
   [pid]
   (check-pid pid "unlink")
-  (Signals/unlink (me) pid)
+  (let [t (me)]
+    (Signals/unlink t pid)
+    (switch-point t "unlink" pid nil))
   true)
 
 (defn- monitor-remote [^Tasklet t dest]
@@ -346,14 +360,10 @@
       (Node/send (.pid t) [:DOWN ref :process dest :noconnection]))
     ref))
 
-(defn monitor
-  "Monitor dest (a pid, a registered name, or [name node]); returns a ref. When
-  the target ends the caller gets [:DOWN ref :process pid reason]; a dead
-  target or an unknown name gives [:DOWN ref :process pid-or-dest :noproc] at
-  once; a lost node gives :noconnection."
-  ^Ref [dest]
-  (let [t (me)
-        n (.node t)]
+(defn- monitor-dest
+  "Set up the monitor of dest for tasklet t; its ref."
+  ^Ref [^Tasklet t dest]
+  (let [n (.node t)]
     (cond
       (instance? Pid dest)
       (if (or (Node/isLocal dest) (nil? (.distribution n)))
@@ -373,6 +383,17 @@
       :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
                            {:dest dest})))))
 
+(defn monitor
+  "Monitor dest (a pid, a registered name, or [name node]); returns a ref. When
+  the target ends the caller gets [:DOWN ref :process pid reason]; a dead
+  target or an unknown name gives [:DOWN ref :process pid-or-dest :noproc] at
+  once; a lost node gives :noconnection."
+  ^Ref [dest]
+  (let [t (me)
+        ref (monitor-dest t dest)]
+    (switch-point t "monitor" dest ref)
+    ref))
+
 (defn demonitor
   "Remove the monitor ref. With {:flush true}, also remove a [:DOWN ref ...]
   message for it already in the mailbox. Returns true."
@@ -382,6 +403,7 @@
      (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
    (let [t (me)
          active? (Signals/demonitor t ref)]
+     (switch-point t "demonitor" ref active?)
      ;; an active monitor never delivers its :DOWN once removed: scan only otherwise
      (when (and flush (not active?))
        (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
@@ -428,11 +450,13 @@
   "True while the tasklet pid runs (a local or a remote pid)."
   [pid]
   (check-pid pid "alive?")
-  (if-let [t (Node/resolve pid)]
-    (.isAlive t)
-    (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
-      (.alive ^tasklet.kernel.Distribution d pid)
-      false)))
+  (let [alive (if-let [t (Node/resolve pid)]
+                (.isAlive t)
+                (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
+                  (.alive ^tasklet.kernel.Distribution d pid)
+                  false))]
+    (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
+    alive))
 
 (defn process-info
   "A map describing a live local tasklet: :status (:running :runnable

@@ -20,7 +20,8 @@
   calling thread runs slices of the runnable tasklets one at a time until the
   body has ended and nothing is runnable. Switch points, where another
   tasklet may be chosen to run, are every send, every receive, `whereis`,
-  `register`, `unregister` and `spawn`. When nothing is runnable and a timer
+  `register`, `unregister`, `spawn`, `link`, `unlink`, `monitor`,
+  `demonitor`, `exit` to another pid and `alive?`. When nothing is runnable and a timer
   is pending (a `receive` with `after`), virtual time jumps to it: timeouts
   fire without real waiting, and `tasklet.core/monotonic-ms` (the node's
   clock, which the supervisor's restart-intensity window reads) follows it.
@@ -116,7 +117,7 @@
 (defn- event->data [^objects e]
   (let [what (keyword (aget e 0)) a (aget e 1) b (aget e 2)]
     (case what
-      (:send :whereis :register) [what a b]
+      (:send :whereis :register :monitor :demonitor :alive? :signal) [what a b]
       [what a])))
 
 (defn- step->data [^DeterministicScheduler$Step s]
@@ -136,6 +137,11 @@
     :whereis (str "whereis " (pr-str a) " => " (pr-str (shorten b)))
     :register (str "registered " (pr-str a) " as " (shorten b))
     :unregister (str "unregistered " (pr-str a))
+    :unlink (str "unlinked " (shorten a))
+    :monitor (str "monitored " (pr-str (shorten a)) " as " (shorten b))
+    :demonitor (str "demonitored " (shorten a) (when-not b " (already fired)"))
+    :alive? (str "alive? " (shorten a) " => " b)
+    :signal (str "sent exit signal " (pr-str (shorten b)) " to " (shorten a))
     (pr-str (shorten [what a b]))))
 
 (defn format-trace

@@ -51,9 +51,10 @@
     (testing "no choices: each tasklet runs until it waits (no preemption)"
       (is (= [:a :b] (tt/run-deterministic {} two-senders))))))
 
-;; A tasklet that ends signals its links and monitors in the order of the
-;; kernel's hash sets of pids and refs, whose hashes include the node's name;
-;; every run has a fresh node, so the run must not depend on which.
+;; A tasklet that ends signals its links and monitors in the order they were
+;; made (they were signalled in the hash order of pids and refs, whose hashes
+;; include the node's name); every run has a fresh node, so the run must not
+;; depend on which.
 (defn- exit-fan-out []
   (let [me (self)
         hub (spawn (fn [] (receive :go (t/exit :bye))))]
@@ -288,3 +289,25 @@
                                                (sort [(receive m m) (receive m m) (receive m m)])))
                                       #(= [0 1 2] %))]
       (is (true? (:pass? res))))))
+
+;; alive?, link, monitor and friends are switch points: a check-then-act
+;; between `alive?` and `link` can be preempted (before, the two ran as one
+;; step and this race could not be seen), and the shrunk trace shows where.
+(defn- link-if-alive []
+  (t/trap-exit! true)
+  (let [w (spawn (fn [] (receive :stop nil)))]
+    (spawn (fn [] (t/exit w :kill)))
+    (if (t/alive? w)
+      (do (t/link w)
+          (receive [:EXIT w :noproc] :raced-noproc
+                   [:EXIT w :killed] :linked-then-killed))
+      :dead-before-check)))
+
+(deftest finds-check-then-act-on-alive
+  (when-available
+    (let [res (tt/check-interleavings {:seed 3 :quiet? true} link-if-alive #(not= :raced-noproc %))]
+      (is (false? (:pass? res)) "some schedule kills the worker between alive? and link")
+      (is (re-find #"alive\? <\d+> => true" (:report res)) "the trace shows the check")
+      (is (re-find #"sent exit signal :kill" (:report res)) "and the racing kill"))
+    (testing "no preemption: no race"
+      (is (not= :raced-noproc (tt/run-deterministic {} link-if-alive))))))

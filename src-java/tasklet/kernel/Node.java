@@ -165,10 +165,12 @@ public final class Node {
 
   /**
    * Deterministic mode only: a point where the scheduler may switch to another
-   * tasklet (after a registry operation or a spawn, so check-then-act races
-   * can interleave). Nothing on other nodes. Calling tasklet only.
+   * tasklet (after a registry operation, a spawn, a link or monitor change, an
+   * exit signal or an alive? check, so check-then-act races can interleave),
+   * traced as {@code what} with a and b unless {@code what} is null. Nothing
+   * on other nodes. Calling tasklet only.
    */
-  void preempt(String what, Object a, Object b) {
+  public void preempt(String what, Object a, Object b) {
     if (!preemptive) return;
     Tasklet me = currentTasklet();
     if (me != null && me.node == this && me.strand == strand && me.state == Tasklet.RUNNING) {

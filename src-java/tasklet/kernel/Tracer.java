@@ -14,7 +14,10 @@ public interface Tracer {
    * "send" (msg, to), "receive" (msg, null), "spawn" (child pid, initial fn),
    * "link" (other pid, null), "exit" (reason, null); on a node with a
    * {@link DeterministicScheduler} also "whereis" (name, pid or null),
-   * "register" (name, pid) and "unregister" (name, pid).
+   * "register" (name, pid), "unregister" (name, pid), "unlink" (pid, null),
+   * "monitor" (destination, ref), "demonitor" (ref, whether it was active),
+   * "alive?" (pid, answer) and "signal" (pid, exit reason sent to it): the
+   * switch points of {@link Node#preempt}.
    */
   void trace(Pid pid, String what, Object a, Object b);
 }
