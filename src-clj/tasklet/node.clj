@@ -25,8 +25,12 @@
   Nodes in one JVM share one kernel: a pid of another node of this JVM is
   reached directly, without the wire, and so are [name node] sends and
   monitors to it; the wire carries requests (spawn-on, alive?) between them.
-  So a disconnect between two nodes of one JVM gives [:nodedown n] but does not
-  break links between their tasklets. Between JVMs everything goes over TCP.
+  Losing the connection between two nodes of one JVM (disconnect!, stop!, a
+  missed heartbeat) still acts as over a socket on links between their
+  tasklets (each end gets :noconnection) and on [name node] monitors
+  (:noconnection), and gives [:nodedown n]; a monitor of a pid of the other
+  node is the exception: it stays, as the kernel keeps it where this layer
+  cannot see it. Between JVMs everything goes over TCP.
 
   Messages cross frozen with Nippy (any Nippy-freezable value, pids and refs
   included; see `start!`'s :serializable-allowlist for Java-serialized classes).
@@ -46,7 +50,7 @@
             [tasklet.impl.dist :as dist]
             [tasklet.impl.local-nodes :as local-nodes])
   (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
-           [java.util.function Function]
+           [java.util.function BiFunction Function]
            [tasklet.kernel Node Node$Config Pid]
            [tasklet.net Config Config$Builder Connection Tls Transport]))
 
@@ -81,6 +85,37 @@
 
 (def ^:private incarnations (atom 0))
 
+(defn- tls-of
+  "The tasklet.net.Tls for start!'s :tls option: a Tls as is, or built from a
+  map of key and trust store files. Throws :badarg saying what is wrong."
+  ^Tls [tls]
+  (cond
+    (instance? Tls tls) tls
+
+    (map? tls)
+    (let [{:keys [keystore keystore-password truststore truststore-password]} tls
+          truststore-password (or truststore-password keystore-password)]
+      (when-not (and (string? keystore) (string? truststore))
+        (throw (dist/error :badarg (str "start! :tls needs :keystore and :truststore, paths to PKCS12"
+                                        " or JKS files, got " (pr-str (select-keys tls [:keystore :truststore])))
+                           {:tls (select-keys tls [:keystore :truststore])})))
+      (when-not (and (string? keystore-password) (string? truststore-password))
+        (throw (dist/error :badarg (str "start! :tls needs :keystore-password (and :truststore-password"
+                                        " when it differs), strings")
+                           {:tls (select-keys tls [:keystore :truststore])})))
+      (try (Tls/fromKeyStores keystore (.toCharArray ^String keystore-password)
+                              truststore (.toCharArray ^String truststore-password))
+           (catch Exception e
+             (throw (dist/error :badarg (str "start! :tls: cannot load " keystore " / " truststore ": "
+                                             (.getMessage e) "; check the paths and passwords")
+                                {:tls (select-keys tls [:keystore :truststore])})))))
+
+    :else
+    (throw (dist/error :badarg (str "start! :tls is a map {:keystore path :keystore-password pw"
+                                    " :truststore path :truststore-password pw} or a tasklet.net.Tls, got "
+                                    (pr-str tls))
+                       {}))))
+
 (defn- fresh-incarnation []
   (swap! incarnations (fn [prev] (max (inc prev) (System/currentTimeMillis)))))
 
@@ -99,8 +134,8 @@
   | :cookie                 | (required)  | shared secret string; never sent |
   | :host / :port           | 127.0.0.1/0 | where to listen; port 0 picks a free port |
   | :advertised-host        | :host       | the host peers are told to use |
-  | :tick-ms                | 1000        | heartbeat; a peer silent 2 ticks is lost |
-  | :tls                    | none        | a tasklet.net.Tls for mutual TLS |
+  | :tick-ms                | 1000        | heartbeat period; a peer silent 2 ticks is lost |
+  | :tls                    | none        | mutual TLS: a map (below) or a tasklet.net.Tls |
   | :max-frame-bytes        | 64 MiB      | larger frames close the connection |
   | :write-buffer           | [512K 1M]   | [low high] water marks for back-pressure |
   | :serializable-allowlist | #{}         | class names (Nippy patterns) that may cross by Java serialization |
@@ -109,10 +144,29 @@
   | :default?               | true        | make it this JVM's default node |
   | :workers                | cores       | scheduler threads of a node made with :default? false |
 
+  :tick-ms: every tick each side sends a heartbeat, and a connection from
+  which nothing at all has been read for 2 ticks is closed as lost (links and
+  monitors across it get :noconnection, node monitors [:nodedown n]), so a
+  frozen or unplugged peer is noticed within 2 ticks of its last word. The
+  price of that promptness: a peer that cannot send for 2 ticks (a long GC
+  pause, a stopped process, a saturated link) is dropped even if it comes
+  back. Pick a tick of at least the longest pause the peers may have; the
+  default (1 s, so 2 s of silence) suits ordinary heaps.
+
+  :tls makes every connection of this node mutual TLS (both sides present a
+  certificate and check the other's; host names are not checked, and the
+  cookie handshake still runs inside TLS). The map form:
+    {:keystore \"node.p12\" :keystore-password \"pw\"     ; this node's key and certificate
+     :truststore \"peers.p12\" :truststore-password \"pw\"} ; certificates it accepts
+  (PKCS12 or JKS; :truststore-password defaults to :keystore-password). Its
+  local child nodes get the same map (over their stdin, never the command
+  line). A peer whose certificate is not trusted cannot connect: connect!
+  throws :auth-failed.
+
   With :default? true (the usual case) the calling thread's old pid ends
   (:normal) and its next (self) is a pid of the new node; throws :badarg if
   the default node is already distributed (stop! it first). Throws :badarg
-  when it cannot listen."
+  when it cannot listen, or when :tls cannot be loaded."
   [{:keys [name cookie host port advertised-host tick-ms tls max-frame-bytes write-buffer
            nodes workers handshake-timeout-ms]
     :or {host "127.0.0.1" port 0 tick-ms 1000}
@@ -128,7 +182,8 @@
                          {:name name})))
     (when (dist/state-of (Node/named (clojure.core/name name)))
       (throw (dist/error :badarg (str "a node called " name " already runs in this JVM") {:name name})))
-    (let [incarnation (fresh-incarnation)
+    (let [tls (some-> tls tls-of)   ; before the node exists: a bad :tls leaves nothing behind
+          incarnation (fresh-incarnation)
           cfg (Node$Config.)
           _ (set! (.-name cfg) (clojure.core/name name))
           _ (set! (.-incarnation cfg) (long incarnation))
@@ -141,7 +196,7 @@
       (.port b (int port))
       (.tickMs b (long tick-ms))
       (when advertised-host (.advertisedHost b advertised-host))
-      (when tls (.tls b ^Tls tls))
+      (when tls (.tls b tls))
       (when max-frame-bytes (.maxFrameBytes b (int max-frame-bytes)))
       (when handshake-timeout-ms (.handshakeTimeoutMs b (long handshake-timeout-ms)))
       (when-let [[lo hi] write-buffer] (.writeBufferWaterMarks b (int lo) (int hi)))
@@ -153,6 +208,7 @@
                                                      (.getMessage e) "; pick another :port (0: any)")
                                         {:host host :port port}))))]
         (vreset! (:transport st) t)
+        (vreset! (:on-lost st) (fn [peer] (local-nodes/child-lost! st peer)))
         (.setDistribution node (dist/->Dist st))
         (when default?
           (Node/setLocal node)
@@ -307,20 +363,30 @@
       (dist/request st nm :spawn [sym (vec args)]))))
 
 (defn- least-loaded
-  "This node or one of its connected local children, by reported load (plus
-  what was placed on a child since its last report)."
+  "This node or one of its connected local children, whichever has the lowest
+  load: its live tasklets for this node; for a child, the figure of its
+  latest heartbeat plus what was placed on it since that heartbeat arrived.
+  Heartbeats are told apart by their count, not their figure: a child whose
+  load goes back to an earlier figure must not inherit the placements
+  counted against that figure before (they are in the new report). Ties go
+  to the child listed last."
   [st]
   (let [^ConcurrentHashMap placed (:placed st)
-        own [(:name st) (.processCount ^Node (:node st))]
+        own [(:name st) (.processCount ^Node (:node st)) nil]
         kids (for [nm (keys @(:children st))
                    :let [c (dist/connection st nm)]
                    :when c]
-               (let [reported (max 0 (.lastPeerLoad c))
-                     [seen extra] (or (.get placed nm) [reported 0])
-                     extra (if (= seen reported) extra 0)]
-                 [nm (+ reported extra) reported extra]))
-        [nm _ reported extra] (apply min-key second own kids)]
-    (when reported (.put placed nm [reported (inc (long extra))]))
+               (let [reports (.peerLoadReports c)     ; before the figure: see Connection
+                     reported (max 0 (.lastPeerLoad c))
+                     [seen extra] (.get placed nm)
+                     extra (if (= seen reports) (long extra) 0)]
+                 [nm (+ reported extra) reports]))
+        [nm _ reports] (apply min-key second own kids)]
+    (when reports
+      (.compute placed nm (reify BiFunction
+                            (apply [_ _ v]
+                              (let [[seen extra] v]
+                                (if (= seen reports) [reports (inc (long extra))] [reports 1]))))))
     nm))
 
 (defn loads

@@ -15,8 +15,14 @@
     0x17 REQUEST     [id reply-to op arg]   op: :spawn :alive :info :whereis
     0x18 REPLY       [id reply-to status value]
     0x19 PEERS       {node-name address}    sent on connect: the address book
+    0x1A DOWN        [watcher down-msg]     a monitor fired: [:DOWN ref :process dest reason]
 
-  A [:DOWN ...] from a remote target travels as an ordinary SEND. A frame of
+  A monitor's [:DOWN ...] travels as DOWN, not SEND, so the receiving node
+  can tell it from a message that merely looks like one: it reaches the
+  watcher only while the watcher still has that monitor (the rule the kernel
+  applies to local targets), and it removes the monitor from the watcher's
+  table; so a DOWN in flight when the watcher demonitors never lands after
+  the demonitor, and process-info shows no monitor that has fired. A frame of
   another type, a payload that does not thaw, or one of the wrong shape closes
   that connection with a logged reason (WARNING on System.getLogger
   \"tasklet.node\"); other connections and every tasklet go on.
@@ -26,7 +32,18 @@
     mons     {ref [watcher dest]}           -> [:DOWN ref :process dest :noconnection]
     watched  {ref local-target-pid}         -> remote monitors dropped
     pending  {request-id [node reply-to]}   -> the waiting caller fails
-  and node monitors {node {watcher-pid count}} -> [:nodedown node].
+  and node monitors {node {watcher-pid count}} -> [:nodedown node]; a lost
+  local child (start-local-nodes!) leaves the children table and the address
+  book (it halts when it loses its parent, so it cannot come back).
+
+  Nodes of one JVM share the kernel, which links their tasklets and monitors
+  pids among them directly, without the wire. So that losing the connection
+  breaks these as it would over a socket, the loss of such a peer also cuts
+  every link between this node's tasklets and the peer's (both halves, each
+  side getting :noconnection) and fires the [name node] monitors on it
+  (local-named). Monitors of a pid of another node of this JVM are the one
+  thing the sweep cannot reach: the kernel keeps them by ref, and no public
+  kernel call lists a tasklet's refs.
 
   Threads: the Distribution methods run on the calling tasklet's thread; the
   Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
@@ -60,6 +77,7 @@
 (def ^:const REQUEST 0x17)
 (def ^:const REPLY 0x18)
 (def ^:const PEERS 0x19)
+(def ^:const DOWN 0x1A)
 
 ;; ---------------------------------------------------------------------------
 ;; Logging
@@ -157,7 +175,10 @@
    :links (ConcurrentHashMap.)           ; node -> Set of [local remote]
    :mons (ConcurrentHashMap.)            ; node -> CHM ref -> [watcher dest]
    :watched (ConcurrentHashMap.)         ; node -> CHM ref -> local target pid
-   :local-named (ConcurrentHashMap.)     ; ref -> target pid, [name node] monitors in this JVM
+   :local-named (ConcurrentHashMap.)     ; ref -> [watcher target-pid dest node], [name node] monitors in this JVM
+   :local-named-purge (AtomicLong. 64)   ; local-named size that triggers the next purge
+   :in-jvm (ConcurrentHashMap.)          ; connected peer that is a node of this JVM -> its incarnation
+   :on-lost (volatile! nil)              ; (f peer-name) after a peer is lost (local children)
    :node-mons (atom {})                  ; node -> {watcher-pid count}
    :pending (ConcurrentHashMap.)         ; id -> [node reply-to]
    :ids (AtomicLong.)
@@ -166,7 +187,7 @@
    :connecting (ConcurrentHashMap.)      ; node -> CompletableFuture of a connect on demand
    :children (atom {})                   ; child name -> {:process Process ...}
    :child-counter (AtomicLong.)          ; numbers child names
-   :placed (ConcurrentHashMap.)})        ; child -> [last-reported-load extra]
+   :placed (ConcurrentHashMap.)})        ; child -> [heartbeat count, spawns placed since that heartbeat]
 
 (defn transport ^Transport [st] @(:transport st))
 
@@ -252,10 +273,38 @@
 ;; ---------------------------------------------------------------------------
 ;; Local effects
 
-(defn- down!
-  "Delivers [:DOWN ref :process who reason] to local watcher."
-  [watcher ref who reason]
-  (Node/send watcher [:DOWN ref :process who reason]))
+(def ^:private ^ThreadLocal taking
+  "Bound (to a boolean[1]) while `take-monitor!` runs: demonitor! then only
+  records that the watcher still had the monitor."
+  (ThreadLocal.))
+
+(defn- take-monitor!
+  "Removes the remote monitor ref from local tasklet t's own table; true when
+  t still had it. (Signals/demonitor calls the Distribution's demonitor
+  exactly when it removed a monitor whose target is not a local pid; with
+  `taking` set, demonitor! just notes that. Its 'owner only' rule is about
+  the owner's later mailbox flush: the table itself is guarded by t's lock.)"
+  [^Tasklet t ref]
+  (let [hit (boolean-array 1)]
+    (.set taking hit)
+    (try (Signals/demonitor t ref)
+         (finally (.remove taking)))
+    (aget hit 0)))
+
+(defn- monitor-down!
+  "Delivers msg, the [:DOWN ref ...] of a remote or [name node] monitor, to
+  local watcher, only if the watcher still has monitor ref, which it then no
+  longer has: the kernel's rule for local targets. Both happen under the
+  watcher's lock, the lock its own demonitor takes first, so a demonitor
+  with :flush either finds the DOWN in the mailbox or stops it here. Any
+  thread that holds no tasklet's lock."
+  [^Pid watcher ref msg]
+  (when-let [t (Node/resolve watcher)]
+    (locking t
+      (when (take-monitor! t ref)
+        ;; Node/deliver: no reduction or exit check, which could switch the
+        ;; calling tasklet out while it holds a lock
+        (Node/deliver watcher msg)))))
 
 (defn- remote-exit!
   "Local tasklet `local`, linked to remote `remote`, gets exit signal reason
@@ -389,10 +438,13 @@
                    (catch clojure.lang.ExceptionInfo e
                      (if-let [r (and (not (may-wait?)) (down-ref msg))]
                        (encode st (assoc msg 4 (stand-in (nth msg 4))))
-                       (throw e))))]
-        (when-let [r (down-ref msg)]
-          (when-let [^ConcurrentHashMap w (.get (chm st :watched) (.-node to))] (.remove w r)))
-        (send-frame! conn SEND b)))))
+                       (throw e))))
+            ;; the kernel sends a local target's DOWN to a remote watcher as a
+            ;; message; it is one when the peer's monitor is in watched
+            monitor-down? (when-let [r (down-ref msg)]
+                            (when-let [^ConcurrentHashMap w (.get (chm st :watched) (.-node to))]
+                              (some? (.remove w r))))]
+        (send-frame! conn (if monitor-down? DOWN SEND) b)))))
 
 (defn send-named! [st name ^String node msg]
   (if-let [n (in-jvm-node st node)]
@@ -432,6 +484,26 @@
     (.-node ^Pid dest)
     (let [n (second dest)] (if (keyword? n) (name n) (str n)))))
 
+(defn- fire!
+  "The watcher's monitor ref on dest (recorded by tasklet.core before it
+  called the Distribution) fires at once with reason."
+  [watcher ref dest reason]
+  (monitor-down! watcher ref [:DOWN ref :process dest reason]))
+
+(defn- purge-local-named!
+  "Drops the [name node] monitors in this JVM whose target has ended (the
+  kernel delivered their DOWN without telling us). Run when the table has
+  doubled since the last purge, so it costs O(1) per monitor."
+  [st]
+  (let [^ConcurrentHashMap m (chm st :local-named)
+        ^AtomicLong limit (:local-named-purge st)]
+    (when (> (.size m) (.get limit))
+      (doseq [^Map$Entry e (vec m)
+              :let [[_ ^Pid target] (.getValue e)]
+              :when (not (some-> (Node/resolve target) .isAlive))]
+        (.remove m (.getKey e) (.getValue e)))
+      (.set limit (max 64 (* 2 (.size m)))))))
+
 (defn monitor! [st ^Pid watcher ^Ref ref dest]
   (let [node (dest-node dest)
         jvm (when (vector? dest) (in-jvm-node st node))]
@@ -439,27 +511,31 @@
       (let [p (.whereis jvm (first dest))
             t (some-> p Node/resolve)]
         (if (and t (Signals/monitorFromRemote watcher t ref dest))
-          (.put (chm st :local-named) ref p)
-          (down! watcher ref dest :noproc)))
+          (do (.put (chm st :local-named) ref [watcher p dest node])
+              (purge-local-named! st))
+          (fire! watcher ref dest :noproc)))
       (let [conn (connection! st node (may-wait?))]
         (cond
-          (nil? conn) (down! watcher ref dest :noconnection)
+          (nil? conn) (fire! watcher ref dest :noconnection)
           (and (instance? Pid dest) (not= (.peerIncarnation conn) (.-incarnation ^Pid dest)))
-          (down! watcher ref dest :noproc)
+          (fire! watcher ref dest :noproc)
           :else
           (let [m (sub-map (chm st :mons) node)]
             (.put m ref [watcher dest])
             (when-not (send-frame! conn MONITOR (encode st [watcher ref dest]))
               (.remove m ref)
-              (down! watcher ref dest :noconnection))))))))
+              (fire! watcher ref dest :noconnection))))))))
 
 (defn demonitor! [st watcher ^Ref ref dest]
-  (if-let [p (.remove (chm st :local-named) ref)]
-    (some-> (Node/resolve p) (Signals/dropMonitoredBy ref))
-    (let [node (dest-node dest)]
-      (when-let [^ConcurrentHashMap m (.get (chm st :mons) node)] (.remove m ref))
-      (when-let [conn (connection st node)]
-        (send-frame! conn DEMONITOR (encode st [watcher ref dest]))))))
+  (if-let [^booleans hit (.get taking)]
+    (aset hit 0 true)   ; take-monitor! at work: the monitor has fired, nothing to undo
+    (if-let [[_ p] (.remove (chm st :local-named) ref)]
+      (some-> (Node/resolve p) (Signals/dropMonitoredBy ref))
+      (let [node (dest-node dest)]
+        ;; the peer is told only while the monitor is still in place there
+        (when (some-> ^ConcurrentHashMap (.get (chm st :mons) node) (.remove ref))
+          (when-let [conn (connection st node)]
+            (send-frame! conn DEMONITOR (encode st [watcher ref dest]))))))))
 
 (defn alive-remote? [st ^Pid pid]
   (let [conn (connection! st (.-node pid) (may-wait?))]
@@ -509,10 +585,14 @@
     (when-not (identical? v ::bad)
       (condp == (int type)
         SEND (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0))))
-               (let [[to msg] v]
-                 (when-let [r (down-ref msg)]
-                   (when-let [^ConcurrentHashMap m (.get (chm st :mons) peer)] (.remove m r)))
-                 (deliver-local! to msg)))
+               (deliver-local! (v 0) (v 1)))
+        DOWN (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (down-ref (v 1))))
+               (let [msg (v 1)
+                     r (down-ref msg)]
+                 ;; not in mons: demonitored meanwhile (the DOWN is dropped);
+                 ;; it goes to the watcher that made the monitor, whatever the frame says
+                 (when-let [[watcher] (some-> ^ConcurrentHashMap (.get (chm st :mons) peer) (.remove r))]
+                   (monitor-down! watcher r msg))))
         SEND-NAMED (when (shape! (and (vector? v) (= 2 (count v))))
                      (when-let [p (.whereis ^Node (:node st) (v 0))] (deliver-local! p (v 1))))
         LINK (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
@@ -539,7 +619,7 @@
                             (some-> (.whereis ^Node (:node st) (first dest)) Node/resolve))]
                     (if (and t (Signals/monitorFromRemote watcher t ref dest))
                       (.put (sub-map (chm st :watched) peer) ref (.pid ^Tasklet t))
-                      (Node/send watcher [:DOWN ref :process dest :noproc]))))
+                      (.send conn DOWN (encode st [watcher [:DOWN ref :process dest :noproc]])))))
         DEMONITOR (when (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
                     (when-let [^ConcurrentHashMap m (.get (chm st :watched) peer)]
                       (when-let [p (.remove m (v 1))]
@@ -562,8 +642,36 @@
   (let [peer (.peerName c)
         ^ConcurrentHashMap addresses (:addresses st)]
     (.put addresses peer (.peerAddress c))
+    (when-let [^Node n (Node/named peer)]
+      (when (= (.-incarnation n) (.peerIncarnation c))
+        (.put (chm st :in-jvm) peer (.peerIncarnation c))))
     (.send c PEERS (encode st (into {(:name st) (.address (transport st))} addresses)))
     (debug (str "tasklet.node: " (:name st) " connected to " peer " at " (.peerAddress c)))))
+
+(defn- sweep-in-jvm!
+  "Peer, a node of this JVM with incarnation inc, is lost: cut the links and
+  fire the [name node] monitors the kernel keeps between this node's
+  tasklets and the peer's without the wire (see the namespace doc). Both
+  halves of a link are cut here, each under its own tasklet's lock, so
+  whichever node's sweep runs first, each end gets one :noconnection."
+  [st ^String peer inc]
+  (let [^Node node (:node st)
+        inc (long inc)
+        peer-pid? (fn [^Pid p] (and (= peer (.-node p)) (== inc (.-incarnation p))))]
+    (doseq [^Pid pid (.processes node)
+            :let [t (Node/resolve pid)
+                  info (when t (Signals/info t))]
+            :when info
+            ^Pid p (.get ^java.util.Map info "links")
+            :when (peer-pid? p)]
+      (Signals/remoteExit t p :noconnection)
+      (some-> (Node/resolve p) (Signals/remoteExit pid :noconnection)))
+    (doseq [^Map$Entry e (vec (chm st :local-named))
+            :let [[watcher target dest n] (.getValue e)]
+            :when (= n peer)
+            :when (.remove (chm st :local-named) (.getKey e) (.getValue e))]
+      (some-> (Node/resolve target) (Signals/dropMonitoredBy (.getKey e)))
+      (fire! watcher (.getKey e) dest :noconnection))))
 
 (defn- on-disconnected [st ^Connection c reason]
   (let [peer (.peerName c)]
@@ -571,7 +679,9 @@
     (doseq [[local remote] (some-> ^Set (.remove (chm st :links) peer) vec)]
       (remote-exit! local remote :noconnection))
     (doseq [[ref [watcher dest]] (some-> ^ConcurrentHashMap (.remove (chm st :mons) peer) vec)]
-      (down! watcher ref dest :noconnection))
+      (fire! watcher ref dest :noconnection))
+    (when (.remove (chm st :in-jvm) peer (.peerIncarnation c))
+      (sweep-in-jvm! st peer (.peerIncarnation c)))
     (doseq [[ref target] (some-> ^ConcurrentHashMap (.remove (chm st :watched) peer) vec)]
       (some-> (Node/resolve target) (Signals/dropMonitoredBy ref)))
     (doseq [^Map$Entry e (vec (chm st :pending))
@@ -584,6 +694,7 @@
       (doseq [[w n] watchers, _ (range n)]
         (Node/send w [:nodedown (keyword peer)])))
     (.remove (chm st :placed) peer)
+    (when-let [f @(:on-lost st)] (f peer))
     (some-> ^CompletableFuture (.remove (chm st :gone) peer) (.complete reason))))
 
 (defn endpoint
@@ -595,15 +706,36 @@
     (disconnected [_ c reason] (on-disconnected st c reason))
     (load [_] (.processCount ^Node (:node st)))))
 
+(defn- ssl-cause
+  "The javax.net.ssl.SSLException in t's cause chain, or nil."
+  [^Throwable t]
+  (some #(when (instance? javax.net.ssl.SSLException %) %)
+        (take 16 (take-while some? (iterate #(.getCause ^Throwable %) t)))))   ; a cause cycle ends too
+
 (defn connect-error
   "The ex-info for a failed connect to address."
   [address cause]
-  (cond
-    (instance? AuthFailedException cause)
-    (error :auth-failed (str "node at " address " refused us: the cookies differ; start both"
-                             " nodes with the same :cookie")
-           {:address address})
-    :else
-    (error :not-connected (str "cannot connect to " address ": " (some-> ^Throwable cause .getMessage)
-                               "; check that a node listens there")
-           {:address address})))
+  (let [ssl (ssl-cause cause)]
+    (cond
+      (instance? AuthFailedException cause)
+      (error :auth-failed (str "node at " address " refused us: the cookies differ; start both"
+                               " nodes with the same :cookie")
+             {:address address})
+
+      (instance? io.netty.handler.ssl.NotSslRecordException ssl)
+      (error :not-connected (str "node at " address " does not speak TLS, and this node does; start"
+                                 " every node with :tls, or none")
+             {:address address})
+
+      ssl
+      (error :auth-failed (str "the TLS handshake with the node at " address " failed ("
+                               (.getMessage ^Throwable ssl) "): each node's :truststore must hold the"
+                               " certificate in the other's :keystore")
+             {:address address})
+
+      :else
+      (error :not-connected (str "cannot connect to " address ": " (some-> ^Throwable cause .getMessage)
+                                 "; check that a node listens there"
+                                 (when (instance? tasklet.net.HandshakeException cause)
+                                   ", and that both nodes use :tls or neither"))
+             {:address address}))))

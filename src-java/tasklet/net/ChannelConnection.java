@@ -34,6 +34,7 @@ final class ChannelConnection implements Connection {
   private final AtomicReference<String> closing = new AtomicReference<>(); // first close reason
   private final ArrayDeque<Runnable> writableWaiters = new ArrayDeque<>(); // event loop only
   private volatile long peerLoad = -1;      // from the latest TICK
+  private volatile long peerLoadReports;    // TICKs received; written by the event loop only
   volatile boolean readingPaused;          // set by pauseReading/resumeReading
 
   ChannelConnection(Channel ch, Handshake.Hello peer, int maxFrameBytes, long lingerMs) {
@@ -107,8 +108,16 @@ final class ChannelConnection implements Connection {
     return peerLoad;
   }
 
+  @Override
+  public long peerLoadReports() {
+    return peerLoadReports;
+  }
+
+  /** Records a TICK's figure. Event loop only (the single writer of both fields). */
   void peerLoad(long load) {
     peerLoad = load;
+    // figure first: a reader that reads the count, then the figure, gets that report or a newer one
+    peerLoadReports = peerLoadReports + 1;
   }
 
   @Override

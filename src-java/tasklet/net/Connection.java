@@ -46,6 +46,14 @@ public interface Connection {
   long lastPeerLoad();
 
   /**
+   * How many heartbeats (load reports) have arrived from the peer so far. A caller that
+   * counts what it placed on the peer since the latest report uses this to tell a new
+   * report from an old one, even when the new one carries the same figure. Read it before
+   * {@link #lastPeerLoad}: the figure is then from that report or a newer one. Any thread.
+   */
+  long peerLoadReports();
+
+  /**
    * Stops reading from the peer (inbound flow control): bytes wait in the socket, and the
    * peer eventually sees this connection as not writable. While paused, missing
    * heartbeats do not close the connection. Any thread.

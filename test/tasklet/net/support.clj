@@ -3,7 +3,9 @@
   raw frames, and futures with timeouts. Not a test namespace itself."
   (:import (io.netty.buffer ByteBuf Unpooled)
            (io.netty.channel.embedded EmbeddedChannel)
-           (java.io DataInputStream)
+           (java.io DataInputStream File)
+           (java.nio.file Files)
+           (java.nio.file.attribute FileAttribute)
            (java.nio ByteBuffer)
            (java.util.concurrent CompletableFuture ExecutionException LinkedBlockingQueue
                                  TimeUnit TimeoutException)
@@ -225,3 +227,40 @@
   "The PROOF a node called prover sends, answering the nonce of verifier."
   ^bytes [^String cookie ^bytes verifier-nonce prover verifier]
   (Handshake/proof (.getBytes cookie "UTF-8") verifier-nonce prover verifier))
+
+;; ---------------------------------------------------------------- TLS key stores
+
+(def store-password
+  "The password of every key store `key-store!` makes."
+  "changeit")
+
+(defn- keytool!
+  "Runs the JDK's keytool with args; throws with its output if it fails."
+  [& args]
+  (let [exe (str (System/getProperty "java.home") File/separator "bin" File/separator "keytool")
+        pb (doto (ProcessBuilder. ^java.util.List (into [exe] args)) (.redirectErrorStream true))
+        p (.start pb)
+        out (slurp (.getInputStream p))]
+    (when-not (and (.waitFor p 60 TimeUnit/SECONDS) (zero? (.exitValue p)))
+      (throw (ex-info (str "keytool failed: " out) {:args args})))))
+
+(defn key-store!
+  "A fresh self-signed EC key pair (CN=name) in dir/name.p12, password
+  `store-password`; returns the path. The store also serves as a trust store
+  that trusts exactly that certificate."
+  [^File dir name]
+  (let [path (str (File. dir (str name ".p12")))]
+    (keytool! "-genkeypair" "-alias" name "-keyalg" "EC" "-groupname" "secp256r1"
+              "-dname" (str "CN=" name) "-validity" "2" "-storetype" "PKCS12"
+              "-keystore" path "-storepass" store-password "-keypass" store-password)
+    path))
+
+(defn temp-dir
+  "A fresh temporary directory."
+  ^File [prefix]
+  (.toFile (Files/createTempDirectory prefix (make-array FileAttribute 0))))
+
+(defn delete-tree
+  "Deletes f and everything under it."
+  [^File f]
+  (doseq [^File c (reverse (file-seq f))] (.delete c)))

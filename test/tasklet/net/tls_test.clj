@@ -3,51 +3,24 @@
   JDK's keytool in a temporary directory."
   (:require [clojure.test :refer [deftest is testing]]
             [tasklet.net.support :as s])
-  (:import (java.io File)
-           (java.nio.file Files)
-           (java.nio.file.attribute FileAttribute)
-           (java.util.concurrent TimeUnit)
-           (tasklet.net AuthFailedException Connection HandshakeException Tls)))
+  (:import (tasklet.net AuthFailedException Connection HandshakeException Tls)))
 
 (set! *warn-on-reflection* true)
-
-(def ^:private password "changeit")
-
-(defn- keytool!
-  "Runs keytool with args; throws with its output if it fails."
-  [& args]
-  (let [exe (str (System/getProperty "java.home") File/separator "bin" File/separator "keytool")
-        pb (doto (ProcessBuilder. ^java.util.List (into [exe] args)) (.redirectErrorStream true))
-        p (.start pb)
-        out (slurp (.getInputStream p))]
-    (when-not (and (.waitFor p 60 TimeUnit/SECONDS) (zero? (.exitValue p)))
-      (throw (ex-info (str "keytool failed: " out) {:args args})))))
-
-(defn- key-store!
-  "A fresh self-signed EC key pair in dir/name.p12; returns the path."
-  [^File dir name]
-  (let [path (str (File. dir (str name ".p12")))]
-    (keytool! "-genkeypair" "-alias" name "-keyalg" "EC" "-groupname" "secp256r1"
-              "-dname" (str "CN=" name) "-validity" "2" "-storetype" "PKCS12"
-              "-keystore" path "-storepass" password "-keypass" password)
-    path))
 
 (defn- tls
   "Tls presenting key-store's certificate and trusting the certificates in trust-store."
   ^Tls [key-store trust-store]
-  (Tls/fromKeyStores key-store (.toCharArray ^String password) trust-store (.toCharArray ^String password)))
-
-(defn- delete-tree [^File f]
-  (doseq [^File c (reverse (file-seq f))] (.delete c)))
+  (let [pw (.toCharArray ^String s/store-password)]
+    (Tls/fromKeyStores key-store pw trust-store pw)))
 
 ;; Two nodes sharing one certificate (each trusts it) handshake over TLS and exchange
 ;; frames; a node with a certificate the others do not trust cannot connect, in either
 ;; direction, and the cookie check still applies inside TLS.
 (deftest mutual-tls
-  (let [dir (.toFile (Files/createTempDirectory "tasklet-tls" (make-array FileAttribute 0)))]
+  (let [dir (s/temp-dir "tasklet-tls")]
     (try
-      (let [shared (key-store! dir "cluster")
-            stranger (key-store! dir "stranger")
+      (let [shared (s/key-store! dir "cluster")
+            stranger (s/key-store! dir "stranger")
             ra (s/recorder) rb (s/recorder) rc (s/recorder) rm (s/recorder)]
         (s/with-transports [a (s/start (s/config "alpha" "c" :tls (tls shared shared)) ra)
                             b (s/start (s/config "beta" "c" :tls (tls shared shared)) rb)
@@ -78,4 +51,4 @@
               (is (instance? AuthFailedException e) (str e)))))
         (is (= [] (s/lifecycle-problems ra) (s/lifecycle-problems rb)))
         (is (= [] @(:log rc) @(:log rm)) "refused peers never see a connection"))
-      (finally (delete-tree dir)))))
+      (finally (s/delete-tree dir)))))

@@ -22,6 +22,12 @@
   []
   (receive :stop :stopped))
 
+(defn spawn-waiters
+  "Spawns n tasklets running `wait-forever` on this node and sends [:waiters
+  pids] to to."
+  [n to]
+  (! to [:waiters (vec (repeatedly n #(t/spawn wait-forever)))]))
+
 (defn crash-on
   "Waits for [:crash reason]: ends with that reason (a Throwable is thrown)."
   []
