@@ -27,10 +27,9 @@
   monitors to it; the wire carries requests (spawn-on, alive?) between them.
   Losing the connection between two nodes of one JVM (disconnect!, stop!, a
   missed heartbeat) still acts as over a socket on links between their
-  tasklets (each end gets :noconnection) and on [name node] monitors
-  (:noconnection), and gives [:nodedown n]; a monitor of a pid of the other
-  node is the exception: it stays, as the kernel keeps it where this layer
-  cannot see it. Between JVMs everything goes over TCP.
+  tasklets (each end gets :noconnection) and on monitors of the other
+  node's pids and names (:noconnection), and gives [:nodedown n]. Between
+  JVMs everything goes over TCP.
 
   Messages cross frozen with Nippy (any Nippy-freezable value, pids and refs
   included; see `start!`'s :serializable-allowlist for Java-serialized classes).

@@ -444,10 +444,11 @@
                 (fn []
                   (t/trap-exit! true)
                   (t/link tb)
-                  (let [r (t/monitor [:nt-named :nt-b])]
-                    (.add got [:ready r])
+                  (let [r (t/monitor [:nt-named :nt-b])
+                        rp (t/monitor named)]
+                    (.add got [:ready r rp])
                     (loop [] (receive m (do (.add got [:ta2 m]) (recur)))))))
-          [_ r] (next!)]
+          [_ r rp] (next!)]
       ;; a link made from b's side too
       (node/run-on b (fn [] (t/spawn (fn [] (t/link ta) (.add got [:linked]) (receive :never nil)))))
       (is (= [:linked] (next!)))
@@ -456,9 +457,10 @@
         (node/run-on a (fn [] (node/disconnect! :nt-b)))
         (is (= #{[:ta2 [:EXIT tb :noconnection]]
                  [:ta2 [:DOWN r :process [:nt-named :nt-b] :noconnection]]
+                 [:ta2 [:DOWN rp :process named :noconnection]]
                  [:tb [:EXIT ta2 :noconnection]]
                  [:ta [:EXIT linker :noconnection]]}
-               (set (repeatedly 4 next!))))
+               (set (repeatedly 5 next!))))
         (is (nil? (.poll got 300 TimeUnit/MILLISECONDS)) "each end got one signal")
         (doseq [[h p] [[a ta] [a ta2] [b tb] [b named]]]
           (is (= {:links [] :monitors [] :monitored-by []}

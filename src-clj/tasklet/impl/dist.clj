@@ -61,7 +61,7 @@
            [java.util.concurrent CompletableFuture ConcurrentHashMap CountDownLatch
                                  ExecutorService Executors ThreadFactory TimeUnit]
            [java.util.concurrent.atomic AtomicBoolean AtomicLong]
-           [java.util.function BiConsumer Function]
+           [java.util.function BiConsumer Function Predicate]
            [tasklet.kernel Distribution Node Pid Ref Signals Tasklet]
            [tasklet.net AuthFailedException Connection Endpoint Transport]))
 
@@ -650,8 +650,9 @@
 
 (defn- sweep-in-jvm!
   "Peer, a node of this JVM with incarnation inc, is lost: cut the links and
-  fire the [name node] monitors the kernel keeps between this node's
-  tasklets and the peer's without the wire (see the namespace doc). Both
+  fire the monitors (of pids and of [name node]) the kernel keeps between
+  this node's tasklets and the peer's without the wire (see the namespace
+  doc). Both
   halves of a link are cut here, each under its own tasklet's lock, so
   whichever node's sweep runs first, each end gets one :noconnection."
   [st ^String peer inc]
@@ -666,6 +667,9 @@
             :when (peer-pid? p)]
       (Signals/remoteExit t p :noconnection)
       (some-> (Node/resolve p) (Signals/remoteExit pid :noconnection)))
+    (let [lost (reify Predicate (test [_ p] (peer-pid? p)))]
+      (doseq [^Pid pid (.processes node)]
+        (some-> (Node/resolve pid) (Signals/monitorsLost lost :noconnection))))
     (doseq [^Map$Entry e (vec (chm st :local-named))
             :let [[watcher target dest n] (.getValue e)]
             :when (= n peer)

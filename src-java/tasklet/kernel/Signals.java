@@ -3,10 +3,12 @@ package tasklet.kernel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Erlang's signals between tasklets: links, monitors, exit signals and what a
@@ -291,6 +293,33 @@ public final class Signals {
       } catch (Throwable e) {
         System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
       }
+    }
+  }
+
+  /**
+   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts (tasklets
+   * of another node of this JVM, once this node has lost contact with it):
+   * each is removed and its DOWN delivered with {@code reason}, as a monitor
+   * over a lost connection fires. The target's own end (its terminate) takes
+   * the same entry under the same lock, so each monitor fires once. Any thread.
+   */
+  public static void monitorsLost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
+    List<Map.Entry<Ref, Pid>> fired = new ArrayList<>();
+    synchronized (watcher) {
+      HashMap<Ref, Object> mons = watcher.ex().monitors;
+      if (mons == null) return;
+      for (Iterator<Map.Entry<Ref, Object>> it = mons.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<Ref, Object> e = it.next();
+        if (e.getValue() instanceof Pid p && lost.test(p)) {
+          fired.add(Map.entry(e.getKey(), p));
+          it.remove();
+        }
+      }
+    }
+    for (Map.Entry<Ref, Pid> e : fired) {
+      Tasklet target = Node.resolve(e.getValue());
+      if (target != null) dropMonitoredBy(target, e.getKey());
+      Node.send(watcher.pid, watcher.node.terms.downMessage(e.getKey(), e.getValue(), reason));
     }
   }
 
