@@ -50,7 +50,9 @@ public final class Signals {
       exitSignal(self, pid, self.node.terms.noproc(), true);
       return;
     }
-    Tasklet a = self.pid.serial <= t.pid.serial ? self : t;
+    // a total order on tasklets of every node of this JVM (serials repeat across
+    // nodes), so two tasklets linking to each other at once never deadlock
+    Tasklet a = lockOrder(self, t) <= 0 ? self : t;
     Tasklet b = a == self ? t : self;
     boolean dead;
     synchronized (a) {
@@ -64,6 +66,12 @@ public final class Signals {
     }
     if (dead) exitSignal(self, pid, self.node.terms.noproc(), true);
     else traceLink(self, pid);
+  }
+
+  private static int lockOrder(Tasklet x, Tasklet y) {
+    int c = Long.compare(x.pid.serial, y.pid.serial);
+    if (c == 0) c = x.pid.node.compareTo(y.pid.node);
+    return c != 0 ? c : Long.compare(x.pid.incarnation, y.pid.incarnation);
   }
 
   private static void traceLink(Tasklet self, Pid pid) {
@@ -249,8 +257,11 @@ public final class Signals {
       for (Pid p : links) {
         Tasklet peer = Node.resolve(p);
         if (peer != null) {
-          synchronized (peer) { if (peer.ex().links != null) peer.ex().links.remove(t.pid); }
-          exitSignal(peer, t.pid, reason, true);
+          // only while the peer still has the link: an unlink, or a lost-node
+          // sweep that already signalled :noconnection, took it away meanwhile
+          boolean linked;
+          synchronized (peer) { linked = peer.ex().links != null && peer.ex().links.remove(t.pid); }
+          if (linked) exitSignal(peer, t.pid, reason, true);
         } else if (node.distribution != null && !Node.isLocal(p)) {
           node.distribution.exit(t.pid, p, reason, true);
         }

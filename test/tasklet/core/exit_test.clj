@@ -195,6 +195,50 @@
         (exit survivor :kill))))
   (is (true? (schedule #(unlink (self)))) "unlink of a pid not linked returns true"))
 
+;; A link whose one side was cut with a signal already (as a lost-node sweep
+;; does: [:EXIT b :noconnection]) does not signal again when the other end
+;; dies: the dying end signals only peers that still have the link.
+(deftest a-cut-link-signals-once
+  (let [a (start-probe {:trap true})
+        b (start-probe)
+        rd (monitor b)]
+    (link-probes a b)
+    (tasklet.kernel.Signals/remoteExit (tasklet.kernel.Node/resolve a) b :noconnection)
+    (is (= [:EXIT b :noconnection] (got a)))
+    (! b [:exit :crash])
+    (is (= :crash (await-down rd)))
+    (is (= :alive (responsive a)))
+    (is (s/no-message? #(= [:got a [:EXIT b :crash]] %)) "no second exit signal")
+    (exit a :kill)))
+
+;; Two tasklets that link to each other at the same moment never deadlock,
+;; even on two nodes of one JVM where their serials are equal (the kernel locks
+;; both ends in one order; ordered by serial alone, this hung within a few
+;; hundred pairs).
+(deftest simultaneous-links-across-nodes-never-deadlock
+  (let [mk (fn [nm] (let [c (tasklet.kernel.Node$Config.)]
+                      (set! (.-name c) nm)
+                      (tasklet.kernel.Node. c)))
+        x (mk "exit-test-x")
+        y (mk "exit-test-y")
+        linked (java.util.concurrent.LinkedBlockingQueue.)
+        body (fn [] (receive [:go p] (do (link p) (.add linked p) (receive :stop nil))))
+        await-linked #(.poll linked 10 java.util.concurrent.TimeUnit/SECONDS)]
+    (try
+      (is (= :all-linked
+             (loop [i 0]
+               (if (= i 20000)
+                 :all-linked
+                 (let [a (.spawn x body body nil nil nil nil)
+                       b (.spawn y body body nil nil nil nil)]
+                   (assert (= (.-serial a) (.-serial b)) "equal serials on both nodes")
+                   (! a [:go b])
+                   (! b [:go a])
+                   (if (and (await-linked) (await-linked))
+                     (do (! a :stop) (! b :stop) (recur (inc i)))
+                     [:stuck-at i]))))))
+      (finally (.shutdown x) (.shutdown y)))))
+
 ;; monitor returns a ref and delivers [:DOWN ref :process pid reason] when the target ends; several monitors each get theirs.
 (deftest monitor-delivers-down
   (let [p (start-probe)
