@@ -40,10 +40,8 @@
   pids among them directly, without the wire. So that losing the connection
   breaks these as it would over a socket, the loss of such a peer also cuts
   every link between this node's tasklets and the peer's (both halves, each
-  side getting :noconnection) and fires the [name node] monitors on it
-  (local-named). Monitors of a pid of another node of this JVM are the one
-  thing the sweep cannot reach: the kernel keeps them by ref, and no public
-  kernel call lists a tasklet's refs.
+  side getting :noconnection), fires this node's monitors of the peer's pids
+  (Signals/monitorsLost) and the [name node] monitors on it (local-named).
 
   Threads: the Distribution methods run on the calling tasklet's thread; the
   Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
