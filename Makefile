@@ -28,9 +28,11 @@ check:
 	  if echo "$$out" | grep -E 'Reflection warning, (tasklet|.*/tasklet/)' ; then echo "reflection warnings above" >&2; exit 1; fi
 
 # The side-by-side suite (bench/tasklet/bench.clj); writes bench/RESULTS.md.
-# Options after ARGS=, e.g. make bench ARGS="--quick --only W2,W4".
+# Options after ARGS=, e.g. make bench ARGS="--quick --only W2,W4". Installs
+# Debian's erlang-base for the Erlang/OTP column when it is missing (without
+# it that column says n/a).
 bench:
-	@$(ENV) lein bench $(ARGS)
+	@$(ENV) command -v erl >/dev/null 2>&1 || tasklet_apt_install erlang-base || true; lein bench $(ARGS)
 
 # JMH micro-benchmarks of the kernel mailbox (jmh/); JMH options after ARGS=,
 # e.g. make jmh ARGS="MailboxBench.putScan -f 1 -wi 2 -i 3".

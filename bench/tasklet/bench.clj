@@ -17,7 +17,7 @@
     --quick          every count at 1/10 (development)
     --scale X        every count times X (e.g. 0.01)
     --only W2,W4     only these workloads (W1 W2 W3 W4 W5 W6 W7 W8)
-    --peers a,b      only these peers (tasklet-cont tasklet-vt async vthread)
+    --peers a,b      only these peers (tasklet-cont tasklet-vt async vthread erlang)
     --runs N         measured runs per figure (default 3)
     --no-warmup      skip the warm-up run
     --out FILE       write the table there (default bench/RESULTS.md, and
@@ -27,6 +27,7 @@
   (:require [clojure.java.shell :as sh]
             [clojure.string :as str]
             [tasklet.bench.async-peer :as async-peer]
+            [tasklet.bench.erlang-peer :as erlang-peer]
             [tasklet.bench.remote :as remote]
             [tasklet.bench.tasklet-peer :as tp]
             [tasklet.bench.util :as u]
@@ -67,7 +68,11 @@
       :na (assoc no-dist :W8 "n/a (no gen-server)")}
      {:id :vthread :label "VT + CLQ"
       :run {:W1 vt-peer/w1 :W2 vt-peer/w2 :W3 vt-peer/w3 :W4 vt-peer/w4 :W7 vt-peer/w7}
-      :na (assoc no-dist :W8 "n/a (no gen-server)")}]))
+      :na (assoc no-dist :W8 "n/a (no gen-server)")}
+     {:id :erlang :label "Erlang/OTP"
+      :run {:W2 erlang-peer/w2 :W4 erlang-peer/w4 :W5 erlang-peer/w5 :W6 erlang-peer/w6}
+      :na {:W1 "n/a (not in bench/erlang)" :W3 "n/a (not in bench/erlang)"
+            :W7 "n/a (not in bench/erlang)" :W8 "n/a (not in bench/erlang)"}}]))
 
 (def metrics
   "The rows of the table: [workload key label format]. Formats: :ms :bytes
@@ -267,7 +272,9 @@ quoted from the issue).")
        "promise-chan per call instead; the VT peer only has the naive scan. W8's raw round trip is the "
        "same request/reply shape without the call's monitor. W5/W6 run between this JVM and one child JVM "
        "forked by tasklet.node/start-local-nodes! (same classpath and options, -Xms1g), Nippy over TCP on "
-       "127.0.0.1, continuation strand only; they run last, after the in-JVM workloads.\n\n"
+       "127.0.0.1, continuation strand only; they run last, after the in-JVM workloads. The Erlang/OTP "
+       "column is bench/erlang/erl_peer.erl (W2, W4, W5, W6 with the same counts; W5/W6 against a second "
+       "node started with OTP's peer module), run once during this suite by bench/erlang/run.sh.\n\n"
        "**These 2-core figures vary 2–5× between runs: compare peers only within one run.**\n\n"
        "## Reference figures quoted from issue 5 (not measured by us)\n\n"
        reference "\n"))

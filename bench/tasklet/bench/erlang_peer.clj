@@ -1,0 +1,37 @@
+(ns tasklet.bench.erlang-peer
+  "Erlang/OTP as a column of the table, measured on this machine in the same
+  run: bench/erlang/run.sh runs W2, W4, W5 and W6 written in Erlang with the
+  same counts (its own warm-up and median of 3; W5/W6 against a second node
+  started with OTP's `peer`). It runs once, the first time a figure is asked
+  for at a scale; every run of this peer at that scale returns those figures. Without erl/erlc the
+  column says how to get them."
+  (:require [clojure.edn :as edn]
+            [clojure.java.shell :as sh]
+            [clojure.string :as str]))
+
+(def ^:private figures
+  "The Erlang run's figures at a scale (run once per scale), or {:na why}.
+  The scale is read back from a workload's count (see tasklet.bench.util/full-params)."
+  (memoize
+    (fn [scale]
+    (let [{:keys [exit out err]} (sh/sh "bash" "bench/erlang/run.sh" (str (double scale)))
+          line (last (str/split-lines (str out)))]
+      (if (and (zero? exit) line (str/starts-with? line "{"))
+        (edn/read-string line)
+        {:na (str "n/a (" (str/trim (str (if (str/blank? err) out err))) ")")})))))
+
+(defn- with [scale k f]
+  (let [m (figures scale)]
+    (if (:na m) {:na (:na m)} (f (double (get m k))))))
+
+(defn w2 "W2 from the Erlang run." [{:keys [round-trips]}]
+  (with (/ round-trips 1e6) :W2-rt-per-s (fn [x] {:rt-per-s x :ns-per-hop (/ 1e9 x 2)})))
+
+(defn w4 "W4 from the Erlang run." [{:keys [per-sender]}]
+  (with (/ per-sender 1e6) :W4-msgs-per-s (fn [x] {:msgs-per-s x})))
+
+(defn w5 "W5 from the Erlang run." [{:keys [round-trips]}]
+  (with (/ round-trips 1e5) :W5-rt-per-s (fn [x] {:rt-per-s x :us-per-rt (/ 1e6 x)})))
+
+(defn w6 "W6 from the Erlang run." [{:keys [messages]}]
+  (with (/ messages 1e6) :W6-msgs-per-s (fn [x] {:msgs-per-s x})))
