@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Erlang/OTP's figures for W2, W4, W5 and W6 (bench/erlang/erl_peer.erl) on
+# Erlang/OTP's figures for W1-W6 (bench/erlang/erl_peer.erl) on
 # this machine, for a side-by-side look at the JVM suite's table. Needs erl
 # and erlc (Debian: apt-get install erlang-base); prints one Clojure map.
 # Optional argument: a scale for every count (default 1.0, the suite's).

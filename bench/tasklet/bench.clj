@@ -70,9 +70,9 @@
       :run {:W1 vt-peer/w1 :W2 vt-peer/w2 :W3 vt-peer/w3 :W4 vt-peer/w4 :W7 vt-peer/w7}
       :na (assoc no-dist :W8 "n/a (no gen-server)")}
      {:id :erlang :label "Erlang/OTP"
-      :run {:W2 erlang-peer/w2 :W4 erlang-peer/w4 :W5 erlang-peer/w5 :W6 erlang-peer/w6}
-      :na {:W1 "n/a (not in bench/erlang)" :W3 "n/a (not in bench/erlang)"
-            :W7 "n/a (not in bench/erlang)" :W8 "n/a (not in bench/erlang)"}}]))
+      :run {:W1 erlang-peer/w1 :W2 erlang-peer/w2 :W3 erlang-peer/w3 :W4 erlang-peer/w4
+            :W5 erlang-peer/w5 :W6 erlang-peer/w6}
+      :na {:W7 "n/a (not in bench/erlang)" :W8 "n/a (not in bench/erlang)"}}]))
 
 (def metrics
   "The rows of the table: [workload key label format]. Formats: :ms :bytes
@@ -273,8 +273,9 @@ quoted from the issue).")
        "same request/reply shape without the call's monitor. W5/W6 run between this JVM and one child JVM "
        "forked by tasklet.node/start-local-nodes! (same classpath and options, -Xms1g), Nippy over TCP on "
        "127.0.0.1, continuation strand only; they run last, after the in-JVM workloads. The Erlang/OTP "
-       "column is bench/erlang/erl_peer.erl (W2, W4, W5, W6 with the same counts; W5/W6 against a second "
-       "node started with OTP's peer module), run once during this suite by bench/erlang/run.sh.\n\n"
+       "column is bench/erlang/erl_peer.erl (W1-W6 with the same counts; W1's bytes are erlang:memory(processes) "
+       "after minus before; W5/W6 against a second node started with OTP's peer module), run once during this "
+       "suite by bench/erlang/run.sh.\n\n"
        "**These 2-core figures vary 2–5× between runs: compare peers only within one run.**\n\n"
        "## Reference figures quoted from issue 5 (not measured by us)\n\n"
        reference "\n"))
