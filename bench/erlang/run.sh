@@ -12,4 +12,6 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 erlc -o "$out" "$(dirname "$0")/erl_peer.erl"
 scale=$(awk -v s="${1:-1.0}" 'BEGIN { printf "%f", s }')
-erl -noshell -sname "erl_peer_a_$$" -setcookie tasklet-bench -pa "$out" -eval "erl_peer:main(\"$scale\")."
+# +P: room for W1's million processes (the default limit is 262,144); no crash dump file
+ERL_CRASH_DUMP_SECONDS=0 erl +P 2000000 -noshell -sname "erl_peer_a_$$" -setcookie tasklet-bench -pa "$out" \
+  -eval "erl_peer:main(\"$scale\")."

@@ -18,7 +18,8 @@
           line (last (str/split-lines (str out)))]
       (if (and (zero? exit) line (str/starts-with? line "{"))
         (edn/read-string line)
-        {:na (str "n/a (" (str/trim (str (if (str/blank? err) out err))) ")")})))))
+        (let [why (str/trim (str (if (str/blank? err) out err)))]
+          {:na (str "n/a (" (subs why 0 (min 120 (count why))) ")")}))))))
 
 (defn- with
   "(f figures) at scale, or the run's {:na why}."
