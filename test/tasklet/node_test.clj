@@ -14,7 +14,7 @@
             [tasklet.impl.codec :as codec]
             [tasklet.impl.dist :as dist]
             [tasklet.node :as node]
-            [tasklet.node.helpers :as h])
+            [tasklet.node.helpers :as h :refer [with-nodes]])
   (:import (java.util.concurrent CountDownLatch LinkedBlockingQueue TimeUnit)
            (java.util.concurrent.atomic AtomicLong AtomicReference)
            (tasklet.kernel Pid Ref)
@@ -24,18 +24,7 @@
 
 (def ^:private cookie "node-test-cookie")
 
-(defn- start [nm & {:as opts}]
-  (node/start! (merge {:name nm :cookie cookie :default? false :workers 1 :tick-ms 200} opts)))
-
-(defmacro ^:private with-nodes
-  "Binds each name to a started in-JVM node and stops them all in `finally`."
-  [bindings & body]
-  (if (empty? bindings)
-    `(do ~@body)
-    (let [[sym expr & more] bindings]
-      `(let [~sym ~expr]
-         (try (with-nodes [~@more] ~@body)
-              (finally (node/stop! ~sym)))))))
+(defn- start [nm & {:as opts}] (h/start-node cookie nm opts))
 
 (defn- next-msg
   "The next message of the calling tasklet within 5 s, else :timeout."

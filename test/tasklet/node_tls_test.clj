@@ -10,7 +10,7 @@
             [tasklet.core :as t :refer [! receive self]]
             [tasklet.net.support :as s]
             [tasklet.node :as node]
-            [tasklet.node.helpers :as h])
+            [tasklet.node.helpers :as h :refer [with-nodes]])
   (:import (tasklet.kernel Pid)
            (tasklet.net Tls)))
 
@@ -40,18 +40,7 @@
   ([k tr] {:keystore (*stores* k) :keystore-password s/store-password
            :truststore (*stores* tr) :truststore-password s/store-password}))
 
-(defn- start [nm & {:as opts}]
-  (node/start! (merge {:name nm :cookie cookie :default? false :workers 1 :tick-ms 200} opts)))
-
-(defmacro ^:private with-nodes
-  "Binds each name to a started in-JVM node and stops them all in `finally`."
-  [bindings & body]
-  (if (empty? bindings)
-    `(do ~@body)
-    (let [[sym expr & more] bindings]
-      `(let [~sym ~expr]
-         (try (with-nodes [~@more] ~@body)
-              (finally (node/stop! ~sym)))))))
+(defn- start [nm & {:as opts}] (h/start-node cookie nm opts))
 
 (defn- connect-error
   "The ex-data and message of what (connect! address) on node h throws, or nil."

@@ -41,7 +41,7 @@
   breaks these as it would over a socket, the loss of such a peer also cuts
   every link between this node's tasklets and the peer's (both halves, each
   side getting :noconnection), fires this node's monitors of the peer's pids
-  (Signals/monitorsLost) and the [name node] monitors on it (local-named).
+  (Signals/nodeLost) and the [name node] monitors on it (local-named).
 
   Threads: the Distribution methods run on the calling tasklet's thread; the
   Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
@@ -650,24 +650,15 @@
   "Peer, a node of this JVM with incarnation inc, is lost: cut the links and
   fire the monitors (of pids and of [name node]) the kernel keeps between
   this node's tasklets and the peer's without the wire (see the namespace
-  doc). Both
-  halves of a link are cut here, each under its own tasklet's lock, so
-  whichever node's sweep runs first, each end gets one :noconnection."
+  doc); Signals/nodeLost cuts both halves of each link, so whichever node's
+  sweep runs first, each end gets one :noconnection."
   [st ^String peer inc]
   (let [^Node node (:node st)
         inc (long inc)
-        peer-pid? (fn [^Pid p] (and (= peer (.-node p)) (== inc (.-incarnation p))))]
-    (doseq [^Pid pid (.processes node)
-            :let [t (Node/resolve pid)
-                  info (when t (Signals/info t))]
-            :when info
-            ^Pid p (.get ^java.util.Map info "links")
-            :when (peer-pid? p)]
-      (Signals/remoteExit t p :noconnection)
-      (some-> (Node/resolve p) (Signals/remoteExit pid :noconnection)))
-    (let [lost (reify Predicate (test [_ p] (peer-pid? p)))]
-      (doseq [^Pid pid (.processes node)]
-        (some-> (Node/resolve pid) (Signals/monitorsLost lost :noconnection))))
+        lost (reify Predicate
+               (test [_ p] (and (= peer (.-node ^Pid p)) (== inc (.-incarnation ^Pid p)))))]
+    (doseq [^Pid pid (.processes node)]
+      (some-> (Node/resolve pid) (Signals/nodeLost lost :noconnection)))
     (doseq [^Map$Entry e (vec (chm st :local-named))
             :let [[watcher target dest n] (.getValue e)]
             :when (= n peer)

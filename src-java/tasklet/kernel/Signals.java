@@ -308,13 +308,32 @@ public final class Signals {
   }
 
   /**
-   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts (tasklets
-   * of another node of this JVM, once this node has lost contact with it):
-   * each is removed and its DOWN delivered with {@code reason}, as a monitor
-   * over a lost connection fires. The target's own end (its terminate) takes
-   * the same entry under the same lock, so each monitor fires once. Any thread.
+   * This node lost contact with another node of this JVM, whose pids
+   * {@code lost} accepts: cut {@code t}'s links to them (both halves, each end
+   * signalled with {@code reason} only if it still had the link, so whichever
+   * side's sweep comes first, each end gets one signal) and fire its monitors
+   * of them, as a lost connection would. Any thread.
    */
-  public static void monitorsLost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
+  public static void nodeLost(Tasklet t, Predicate<Pid> lost, Object reason) {
+    List<Pid> cut = new ArrayList<>();
+    synchronized (t) {
+      if (t.ex().links != null) for (Pid p : t.ex().links) if (lost.test(p)) cut.add(p);
+    }
+    for (Pid p : cut) {
+      remoteExit(t, p, reason);
+      Tasklet peer = Node.resolve(p);
+      if (peer != null) remoteExit(peer, t.pid, reason);
+    }
+    monitorsLost(t, lost, reason);
+  }
+
+  /**
+   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts: each is
+   * removed and its DOWN delivered with {@code reason}. The target's own end
+   * (its terminate) takes the same entry under the same lock, so each monitor
+   * fires once.
+   */
+  private static void monitorsLost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
     List<Map.Entry<Ref, Pid>> fired = new ArrayList<>();
     synchronized (watcher) {
       HashMap<Ref, Object> mons = watcher.ex().monitors;

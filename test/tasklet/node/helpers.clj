@@ -1,8 +1,25 @@
 (ns tasklet.node.helpers
   "Functions the distribution tests spawn on other nodes (by var, so the
-  target resolves them). Not a test namespace itself: loading it on a child
-  node defines no tests."
-  (:require [tasklet.core :as t :refer [! receive self]]))
+  target resolves them), and how those tests start in-JVM nodes. Not a test
+  namespace itself: loading it on a child node defines no tests."
+  (:require [tasklet.core :as t :refer [! receive self]]
+            [tasklet.node :as node]))
+
+(defn start-node
+  "Start an in-JVM test node named nm with cookie (not the default node; one
+  worker, 200 ms ticks), opts merged over those."
+  [cookie nm opts]
+  (node/start! (merge {:name nm :cookie cookie :default? false :workers 1 :tick-ms 200} opts)))
+
+(defmacro with-nodes
+  "Binds each name to a started in-JVM node and stops them all in `finally`."
+  [bindings & body]
+  (if (empty? bindings)
+    `(do ~@body)
+    (let [[sym expr & more] bindings]
+      `(let [~sym ~expr]
+         (try (with-nodes [~@more] ~@body)
+              (finally (node/stop! ~sym)))))))
 
 (defn echo
   "Answers [:echo from x] with [:echoed x] to from, for ever; :stop ends it."
