@@ -216,11 +216,12 @@
 ;; both ends in one order; ordered by serial alone, this hung within a few
 ;; hundred pairs).
 (deftest simultaneous-links-across-nodes-never-deadlock
-  (let [mk (fn [nm] (let [c (tasklet.kernel.Node$Config.)]
-                      (set! (.-name c) nm)
-                      (tasklet.kernel.Node. c)))
-        x (mk "exit-test-x")
-        y (mk "exit-test-y")
+  (let [mk (fn ^tasklet.kernel.Node [nm]
+             (let [c (tasklet.kernel.Node$Config.)]
+               (set! (.-name c) nm)
+               (tasklet.kernel.Node. c)))
+        ^tasklet.kernel.Node x (mk "exit-test-x")
+        ^tasklet.kernel.Node y (mk "exit-test-y")
         linked (java.util.concurrent.LinkedBlockingQueue.)
         body (fn [] (receive [:go p] (do (link p) (.add linked p) (receive :stop nil))))
         await-linked #(.poll linked 10 java.util.concurrent.TimeUnit/SECONDS)]
@@ -229,8 +230,8 @@
              (loop [i 0]
                (if (= i 20000)
                  :all-linked
-                 (let [a (.spawn x body body nil nil nil nil)
-                       b (.spawn y body body nil nil nil nil)]
+                 (let [^tasklet.kernel.Pid a (.spawn x body body nil nil nil nil)
+                       ^tasklet.kernel.Pid b (.spawn y body body nil nil nil nil)]
                    (assert (= (.-serial a) (.-serial b)) "equal serials on both nodes")
                    (! a [:go b])
                    (! b [:go a])
