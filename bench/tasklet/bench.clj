@@ -1,10 +1,15 @@
 (ns tasklet.bench
   "`lein bench` (`make bench`): the side-by-side benchmark suite of issue 5.
 
-  Every workload runs for every peer in one JVM, one workload at a time
-  across the peers (so the peers of one row ran minutes apart, not hours): a
-  warm-up run, then `runs` (3) measured runs; each figure is the median of
-  its runs. The table is printed and, for a full run, written to
+  Every workload runs for every peer, one workload at a time across the
+  peers (so the peers of one row ran minutes apart, not hours), each pair in
+  a fresh JVM of its own (same classpath and options): warm-up runs for 3 s, then
+  `runs` (3) measured runs in that JVM; each figure is the median of its
+  runs. A fresh JVM per pair because a peer's leftovers skew the next one:
+  core.async's go pool outlives its workload, and a heap full of the
+  previous peer's garbage changes GC timing (measured: tasklet's W3 ring at
+  5.2M hops/s in a fresh JVM, 4.2M after core.async's W2, 3.2M late in a
+  shared-JVM suite). The Erlang/OTP column is its own OS process anyway. The table is printed and, for a full run, written to
   bench/RESULTS.md with the machine it ran on.
 
   Layout: one namespace per peer (tasklet.bench.tasklet-peer serves both
@@ -19,12 +24,14 @@
     --only W2,W4     only these workloads (W1 W2 W3 W4 W5 W6 W7 W8)
     --peers a,b      only these peers (tasklet-cont tasklet-vt async vthread erlang)
     --runs N         measured runs per figure (default 3)
-    --no-warmup      skip the warm-up run
+    --no-warmup      skip the warm-up runs
     --out FILE       write the table there (default bench/RESULTS.md, and
                      only for a full run: a partial run prints only)
     --deadline S     a run not done within S seconds (default 300) is
-                     recorded as an error (a lost wake-up must not hang the suite)"
-  (:require [clojure.java.shell :as sh]
+                     recorded as an error (a lost wake-up must not hang the suite)
+    --shared-jvm     run every pair in this JVM instead of one JVM per pair"
+  (:require [clojure.edn :as edn]
+            [clojure.java.shell :as sh]
             [clojure.string :as str]
             [tasklet.bench.async-peer :as async-peer]
             [tasklet.bench.erlang-peer :as erlang-peer]
@@ -69,7 +76,7 @@
      {:id :vthread :label "VT + CLQ"
       :run {:W1 vt-peer/w1 :W2 vt-peer/w2 :W3 vt-peer/w3 :W4 vt-peer/w4 :W7 vt-peer/w7}
       :na (assoc no-dist :W8 "n/a (no gen-server)")}
-     {:id :erlang :label "Erlang/OTP"
+     {:id :erlang :label "Erlang/OTP" :in-process true   ; its figures come from one erl run, its own process
       :run {:W1 erlang-peer/w1 :W2 erlang-peer/w2 :W3 erlang-peer/w3 :W4 erlang-peer/w4
             :W5 erlang-peer/w5 :W6 erlang-peer/w6}
       :na {:W7 "n/a (not in bench/erlang)" :W8 "n/a (not in bench/erlang)"}}]))
@@ -113,9 +120,9 @@
                  (when (seq xs) (u/median xs)))]))))
 
 (defn run-workload
-  "Run workload w of peer at scale: a warm-up (unless warmup is false), then
-  runs measured runs; returns the medians map, or {:na why} / {:error why}."
-  [peer w {:keys [scale runs warmup log] :or {runs 3 warmup true log (fn [_])}}]
+  "Run workload w of peer at scale: warm-up runs for at least warmup-ms (3 s;
+  none when warmup is false), then runs measured runs; returns the medians map, or {:na why} / {:error why}."
+  [peer w {:keys [scale runs warmup warmup-ms log] :or {runs 3 warmup true warmup-ms 3000 log (fn [_])}}]
   (let [params (when (u/full-params w) (u/scaled w scale))
         f (get-in peer [:run w])]
     (cond
@@ -123,13 +130,57 @@
       (nil? f) {:na "n/a"}
       :else
       (do (when warmup
-            (log (str "  " (name w) " " (:label peer) " warm-up"))
-            (run-once f params))
+            ;; a fresh JVM needs more than one short run before C2 has compiled
+            ;; the hot path (W3's first runs in a fresh JVM: 0.9M, 3.0M, 3.9M,
+            ;; then 6M hops/s): warm up for warmup-ms, with at least one run
+            (let [until (+ (System/nanoTime) (* 1000000 (long warmup-ms)))]
+              (loop [i 1]
+                (log (str "  " (name w) " " (:label peer) " warm-up " i))
+                (run-once f params)
+                (when (neg? (- (System/nanoTime) until)) (recur (inc i))))))
           (summarize
             (vec (for [i (range runs)]
                    (let [r (run-once f params)]
                      (log (str "  " (name w) " " (:label peer) " run " (inc i) ": " (pr-str r)))
                      r))))))))
+
+(defn- child-command
+  "The command line of a JVM like this one (same java, options and
+  classpath) running one workload of one peer (see `-main`'s --child)."
+  [w peer-id {:keys [scale runs warmup deadline-ms]}]
+  (vec (concat [(str (System/getProperty "java.home") "/bin/java")]
+               (.getInputArguments (ManagementFactory/getRuntimeMXBean))
+               ["-cp" (System/getProperty "java.class.path") "clojure.main" "-m" "tasklet.bench"
+                "--child" (str (name w) "," (name peer-id))
+                "--scale" (str scale) "--runs" (str runs)
+                "--deadline" (str (quot (long (or deadline-ms u/*deadline-ms*)) 1000))]
+               (when-not warmup ["--no-warmup"]))))
+
+(def ^:private result-prefix "tasklet.bench/result ")
+
+(defn- run-in-child
+  "Run workload w of peer in a fresh JVM, passing its progress lines to log;
+  its medians map, or {:error why} when the child printed no result."
+  [peer w {:keys [log runs deadline-ms] :or {log (fn [_]) runs 3} :as opts}]
+  (let [pb (doto (ProcessBuilder. ^java.util.List (child-command w (:id peer) opts))
+             (.redirectErrorStream true))
+        proc (.start pb)
+        ;; each run has its own deadline inside the child; this one catches a
+        ;; child stuck outside a run (startup, shutdown)
+        limit-ms (+ 120000 (* (inc (long runs)) (long (or deadline-ms u/*deadline-ms*))))
+        killer (future (when-not (.waitFor proc limit-ms java.util.concurrent.TimeUnit/MILLISECONDS)
+                         (log (str "  " (name w) " " (:label peer) ": child JVM over " limit-ms " ms, killed"))
+                         (.destroyForcibly proc)))
+        result (with-open [r (java.io.BufferedReader. (java.io.InputStreamReader. (.getInputStream proc)))]
+                 (loop [result nil]
+                   (if-let [line (.readLine r)]
+                     (if (str/starts-with? line result-prefix)
+                       (recur (edn/read-string (subs line (count result-prefix))))
+                       (do (log line) (recur result)))
+                     result)))
+        exit (.waitFor proc)]
+    (future-cancel killer)
+    (or result {:error (str "the child JVM for " (name w) " of " (:label peer) " exited " exit " without a result")})))
 
 (defn run-suite
   "Run the selected workloads for the selected peers. opts: :scale (1.0),
@@ -138,13 +189,18 @@
   figures}} :peers [...] :workloads [...] :scale s}."
   [{:keys [scale only peers] :or {scale 1.0} :as opts}]
   (let [ps (filterv #(or (nil? peers) (peers (:id %))) (tasklet.bench/peers))
-        ws (filterv #(or (nil? only) (only %)) (map first workloads))]
+        ws (filterv #(or (nil? only) (only %)) (map first workloads))
+        run (fn [p w]
+              (if (or (:shared-jvm opts) (:in-process p) (get-in p [:na w]) (nil? (get-in p [:run w])))
+                (run-workload p w (assoc opts :scale scale))
+                (run-in-child p w (assoc opts :scale scale))))]
     {:scale scale
+     :shared-jvm (boolean (:shared-jvm opts))
      :peers ps
      :workloads ws
      :results (into {}
                     (for [w ws]
-                      [w (into {} (for [p ps] [(:id p) (run-workload p w (assoc opts :scale scale))]))]))}))
+                      [w (into {} (for [p ps] [(:id p) (run p w)]))]))}))
 
 ;; ---------------------------------------------------------------------------
 ;; Reporting
@@ -259,7 +315,8 @@ quoted from the issue).")
          (str " — **other jobs were running on these " (:cores m) " cores during this run**: "
               "figures are lower and noisier than on an idle machine"))
        "\n"
-       "- scale " (:scale suite) "; each figure the median of 3 runs after one warm-up run, all in this one JVM\n\n"
+       "- scale " (:scale suite) "; each figure the median of 3 runs after 3 s of warm-up runs, "
+       (if (:shared-jvm suite) "all in this one JVM" "each workload of each peer in a fresh JVM of its own") "\n\n"
        (table suite) "\n\n"
        "Peers: tasklet on its default node (continuation strand) and on a second node on the "
        "virtual-thread strand; core.async `go` blocks with a channel of 1,024 per process as its mailbox "
@@ -298,12 +355,30 @@ quoted from the issue).")
       "--no-warmup" (recur more (assoc opts :warmup false))
       "--out" (recur (rest more) (assoc opts :out (first more)))
       "--deadline" (recur (rest more) (assoc opts :deadline-ms (* 1000 (Long/parseLong (first more)))))
+      "--shared-jvm" (recur more (assoc opts :shared-jvm true))
+      "--child" (recur (rest more) (assoc opts :child (let [[w p] (str/split (first more) #",")]
+                                                        [(keyword w) (keyword p)])))
       (throw (ex-info (str "unknown option " a "; see the doc of tasklet.bench") {:arg a})))))
+
+(defn- child-main
+  "One workload of one peer, in a JVM the suite forked for it: progress on
+  stdout, then the medians map on a line of its own for the parent."
+  [{[w peer-id] :child :as opts}]
+  (let [peer (or (some #(when (= peer-id (:id %)) %) (tasklet.bench/peers))
+                 (throw (ex-info (str "unknown peer " peer-id) {:peer peer-id})))
+        r (binding [u/*deadline-ms* (:deadline-ms opts u/*deadline-ms*)]
+            (try (run-workload peer w (assoc opts :log #(do (println %) (flush))))
+                 (finally (remote/stop!))))]
+    (println (str result-prefix (pr-str (assoc r :jvm (.pid (java.lang.ProcessHandle/current))))))
+    (flush)
+    (shutdown-agents)
+    (System/exit 0)))
 
 (defn -main
   "Run the suite with the given options, print the table, write the results
   file for a full run (or to --out)."
   [& args]
+  (when (some #{"--child"} args) (child-main (parse-args args)))
   (let [opts (parse-args args)
         full? (and (== 1.0 (double (:scale opts))) (nil? (:only opts)) (nil? (:peers opts)))
         out (or (:out opts) (when full? "bench/RESULTS.md"))

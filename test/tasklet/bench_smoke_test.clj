@@ -19,9 +19,11 @@
   (disj (set (map first bench/workloads)) :W5 :W6))
 
 (def ^:private suite
-  "The local workloads at 1/1000 scale, one run, no warm-up (made once)."
+  "The local workloads at 1/1000 scale, one run, no warm-up (made once), all
+  in this JVM (a JVM per pair is tested once below: 24 of them would take
+  minutes)."
   (delay (binding [u/*deadline-ms* 20000]
-           (bench/run-suite {:scale 0.001 :runs 1 :warmup false :only local-workloads}))))
+           (bench/run-suite {:scale 0.001 :runs 1 :warmup false :only local-workloads :shared-jvm true}))))
 
 (defn- figures-ok [w figures]
   (is (not (:error figures)) (str "error: " (:error figures)))
@@ -71,8 +73,23 @@
       (is (number-ok? (get-in results [:W5 :tasklet-cont :rt-per-s])) (pr-str (:W5 results)))
       (is (number-ok? (get-in results [:W6 :tasklet-cont :msgs-per-s])) (pr-str (:W6 results))))))
 
+(deftest a-pair-runs-in-a-jvm-of-its-own
+  (binding [u/*deadline-ms* 60000]
+    (let [suite (bench/run-suite {:scale 0.001 :runs 1 :warmup false :only #{:W2}
+                                  :peers #{:tasklet-cont :erlang}})
+          figures (get-in suite [:results :W2 :tasklet-cont])]
+      (figures-ok :W2 figures)
+      (is (number-ok? (:rt-per-s figures)) (pr-str figures))
+      (testing "the figures came from another JVM"
+        (is (number? (:jvm figures)))
+        (is (not= (.pid (java.lang.ProcessHandle/current)) (:jvm figures))))
+      (testing "Erlang's column runs in this JVM: it is an OS process of its own anyway"
+        (is (nil? (get-in suite [:results :W2 :erlang :jvm])))))))
+
 (deftest options-parse
   (is (= {:scale 0.1 :runs 3 :warmup true :only #{:W2 :W4}}
          (bench/parse-args ["--quick" "--only" "w2,W4"])))
   (is (= {:scale 0.5 :runs 1 :warmup false :peers #{:async}}
-         (bench/parse-args ["--scale" "0.5" "--runs" "1" "--no-warmup" "--peers" "async"]))))
+         (bench/parse-args ["--scale" "0.5" "--runs" "1" "--no-warmup" "--peers" "async"])))
+  (is (= {:scale 1.0 :runs 3 :warmup true :shared-jvm true :child [:W3 :tasklet-cont]}
+         (bench/parse-args ["--shared-jvm" "--child" "W3,tasklet-cont"]))))

@@ -5,6 +5,7 @@
   started with OTP's `peer`). It runs once, the first time a figure is asked
   for at a scale; every run of this peer at that scale returns those figures. Without erl/erlc the
   column says how to get them."
+  (:refer-clojure :exclude [num])
   (:require [clojure.edn :as edn]
             [clojure.java.shell :as sh]
             [clojure.string :as str]))

@@ -109,41 +109,51 @@
 ;; ---------------------------------------------------------------------------
 ;; W3 ring
 
-(defn- relay [nxt ^CountDownLatch done]
+(defn- relay
+  "A ring member: pass the token on counted down; whoever gets 0 tells the
+  builder (the token keeps its place in the ring until :stop)."
+  [nxt builder]
   (loop []
     (receive
       :stop (t/! nxt :stop)
       k (do (if (zero? (long k))
-              (.countDown done)
+              (t/! builder :ring-done)
               (t/! nxt (dec (long k))))
             (recur)))))
 
-(defn- ring-head [done]
-  (receive [:link nxt] (relay nxt done)))
+(defn- ring-head [builder]
+  (receive [:link nxt] (relay nxt builder)))
 
-(defn w3
-  "A ring of `ring` tasklets; a token (a Long counting down the hops left)
-  goes round `rounds` times. Creation is timed until the last spawn returned
-  and the ring is closed."
-  [^Node node {:keys [ring rounds]}]
-  (let [ring (long ring)
-        hops (* ring (long rounds))
-        done (CountDownLatch. 1)
-        fr (frame)
+(defn- ring-builder
+  "Build the ring from this tasklet, as bench/erlang/erl_peer.erl builds it
+  from a process, send the token round and deliver the timings."
+  [ring hops done]
+  (let [me (t/self)
         t0 (u/now)
-        head (spawn-on node fr (fn [] (ring-head done)))
+        head (t/spawn ring-head me)
         tail (loop [i 1 nxt head]
-               (if (< i ring)
-                 (recur (inc i) (spawn-on node fr (fn [] (relay nxt done))))
+               (if (< i (long ring))
+                 (recur (inc i) (t/spawn relay nxt me))
                  nxt))
         _ (t/! head [:link tail])
         t1 (u/now)]
     (t/! head hops)
-    (u/await-latch! done "W3 ring")
+    (receive :ring-done nil)
     (let [t2 (u/now)]
       (t/! head :stop)
-      {:create-ms (u/ms (- t1 t0))
-       :hops-per-s (u/per-second hops (- t2 t1))})))
+      (deliver done [(- t1 t0) (- t2 t1)]))))
+
+(defn w3
+  "A ring of `ring` tasklets built by one tasklet; a token (a Long counting
+  down the hops left) goes round `rounds` times. Creation is timed until the
+  last spawn returned and the ring is closed."
+  [^Node node {:keys [ring rounds]}]
+  (let [hops (* (long ring) (long rounds))
+        done (promise)]
+    (spawn-on node (frame) (u/guarded done #(ring-builder ring hops done)))
+    (let [[create run] (u/await! done "W3 ring")]
+      {:create-ms (u/ms create)
+       :hops-per-s (u/per-second hops run)})))
 
 ;; ---------------------------------------------------------------------------
 ;; W4 fan-in

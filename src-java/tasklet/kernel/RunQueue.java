@@ -101,6 +101,16 @@ final class RunQueue {
     }
   }
 
+  /** The index of the oldest waiting slot (ever increasing, wrapping). Any thread. */
+  int headIndex() {
+    return head;
+  }
+
+  /** The index one past the newest slot (ever increasing, wrapping). Any thread. */
+  int tailIndex() {
+    return tail;
+  }
+
   /** Whether anything waits here. Any thread. */
   boolean hasWork() {
     return tail != head;

@@ -23,6 +23,10 @@ final class Worker extends Thread {
   volatile boolean compensated; // the watchdog added a worker while this one was stuck
   volatile boolean slow;        // the watchdog saw one slice run long: thieves may take a lone fresh tasklet
   int homed;                    // live tasklets homed here (owner only: they start and end here)
+  final ConcurrentLinkedQueue<Tasklet> overflow = new ConcurrentLinkedQueue<>(); // new tasklets past fresh's capacity: owner adds
+  volatile boolean backlogged;  // the watchdog saw a new tasklet wait a whole period: thieves may take some
+  int seenTail;                 // watchdog only: fresh's tail, and overflow's oldest, at the previous sample
+  Tasklet seenOverflowHead;
   int nextStreak;               // consecutive runs from the next slot (owner only)
   int seenTick, stuckChecks;    // watchdog only
 
@@ -35,6 +39,11 @@ final class Worker extends Thread {
   /** Whether homed work waits here. Owner only (the inbox part: any thread). */
   boolean hasOwnWork() {
     return next != null || !local.isEmpty() || !inbox.isEmpty();
+  }
+
+  /** Whether new (never-run) tasklets wait here. Any thread. */
+  boolean hasNewWork() {
+    return fresh.hasWork() || !overflow.isEmpty();
   }
 
   @Override public void run() { pool.loop(this); }

@@ -35,21 +35,30 @@ import java.util.concurrent.locks.LockSupport;
  * Per worker: a next slot (the tasklet the running one just woke: a
  * request/reply pair runs back to back, Go's runnext), an owner-only deque of
  * homed tasklets, an inbox of homed tasklets woken by other threads, and a
- * stealable ring of tasklets that never ran. A worker takes from next at most
- * NEXT_STREAK times in a row before serving the rest, so a ping-pong pair
- * cannot starve its neighbours; a global queue takes new tasklets from
- * outside and overflow, and is checked first every 61st slice.
+ * stealable ring of tasklets that never ran, with an overflow queue behind it.
+ * A worker takes from next at most NEXT_STREAK times in a row before serving
+ * the rest, so a ping-pong pair cannot starve its neighbours; a global queue
+ * takes new tasklets from outside (and a retiring worker's), and is checked
+ * first every 61st slice.
  *
  * Stealing
  * --------
- * Only never-run tasklets move between workers: a worker with nothing of its
- * own becomes "spinning" and steals half of another worker's fresh ring. A
- * lone new tasklet is left with its spawner, which is often its partner in a
- * request/reply (a cross-worker hop costs an OS wake-up), unless the watchdog
- * has marked the spawner's worker slow (one slice running for two samples). At
- * most half of the busy workers spin at once; the last spinner to find work
- * wakes another idle worker, so parallelism ramps up one worker at a time (Go's
- * wakep rule). Spreading happens at spawn; a home is for life.
+ * Only never-run tasklets move between workers, and a spawner's worker keeps
+ * its new tasklets while it gets to them in time. A worker with nothing of
+ * its own becomes "spinning" and takes about half of another worker's new
+ * tasklets only when the watchdog flagged that worker (slow: one slice
+ * running for two samples; backlogged: a new tasklet queued before one
+ * sample still waited at the next), one piece per flag; so fanned-out work
+ * spreads within a period or two (2-4 ms). Why not Go's steal-anything: a cross-worker hop
+ * costs an OS wake-up (about 20 us on a VM), and homes cannot be rebalanced
+ * later, so a ring or pipeline spawned from one tasklet and split one tasklet
+ * at a time among workers pays that on every message (measured: a 10,000
+ * ring at 0.9-5M hops/s depending on the split, 6M+ kept on one worker).
+ * Spawns from outside (a plain thread) go to a global queue that any worker
+ * takes from in batches. At most half of the busy workers spin at once; the
+ * last spinner to find work wakes another idle worker, so parallelism ramps
+ * up one worker at a time (Go's wakep rule). Spreading happens at spawn; a
+ * home is for life.
  *
  * Parking
  * -------
@@ -124,10 +133,19 @@ public final class WorkerPool implements Scheduler {
     Worker home = t.home;
     Thread cur = Thread.currentThread();
     if (home == null) {                      // never ran: any worker may take it
-      if (cur instanceof Worker w && w.pool == this) w.fresh.put(t, global);
-      else global.offer(t);
-      VarHandle.fullFence();  // pairs with the fence in park(): publish, then look for sleepers
-      wakeOne();
+      if (cur instanceof Worker w && w.pool == this) {
+        w.fresh.put(t, w.overflow);
+        // no wake-up: the spawner's worker runs its own new tasklets unless it
+        // stops serving them (a thief's watch, or the watchdog's backlog flag)
+        if (w.slow) {
+          VarHandle.fullFence();
+          wakeOne();
+        }
+      } else {
+        global.offer(t);
+        VarHandle.fullFence();
+        wakeOne();
+      }
     } else if (cur == home) {                // woken by a tasklet on its own home worker
       if (handoff) {
         if (home.next != null) home.local.add(home.next);
@@ -240,6 +258,7 @@ public final class WorkerPool implements Scheduler {
     if ((t = w.local.poll()) != null) return t;
     if ((t = w.inbox.poll()) != null) return t;
     if ((t = w.fresh.pollRing()) != null) return t;
+    if ((t = w.overflow.poll()) != null) return t;
     if ((t = w.next) != null) w.next = null;
     return t;
   }
@@ -256,9 +275,7 @@ public final class WorkerPool implements Scheduler {
       for (int i = 0; i < n; i++) {
         Worker v = ws[(start + i) % n];
         if (v == w) continue;
-        // a lone new tasklet stays with its spawner (likely its partner in a
-        // request/reply), unless the spawner's worker is slow to get to it
-        Tasklet t = v.fresh.stealInto(w.fresh, v.slow ? 1 : 2);
+        Tasklet t = stealFrom(w, v);
         if (t != null) {
           steals.increment();
           return t;
@@ -270,6 +287,35 @@ public final class WorkerPool implements Scheduler {
       Thread.onSpinWait();
     }
     return null;
+  }
+
+  /**
+   * New tasklets of v, taken only when the watchdog flagged v as not getting
+   * to them: slow (one slice running for two samples) or backlogged (a new
+   * tasklet queued before one sample still waited at the next). Then about
+   * half of them move at once and the flag is spent, so a chain of spawns
+   * moves in a few large pieces rather than one tasklet at a time: every
+   * neighbour on another worker would cost an OS wake-up per message later.
+   */
+  private Tasklet stealFrom(Worker w, Worker v) {
+    if (!(v.slow || v.backlogged) || !v.hasNewWork()) return null;
+    Tasklet t = v.fresh.stealInto(w.fresh, 1);
+    if (t == null) {
+      t = v.overflow.poll();
+      if (t != null) {
+        int share = Math.min(GLOBAL_BATCH * 4, RunQueue.CAPACITY / 2 - w.fresh.size());
+        for (int i = 0; i < share; i++) {
+          Tasklet more = v.overflow.poll();
+          if (more == null) break;
+          w.fresh.put(more, w.overflow);
+        }
+      }
+    }
+    if (t != null) {
+      v.backlogged = false;   // the next piece waits for the next sample
+      v.slow = false;
+    }
+    return t;
   }
 
   private void stopSpinning(Worker w) {
@@ -288,7 +334,7 @@ public final class WorkerPool implements Scheduler {
     idleWorkers.offer(w);
     nIdle.incrementAndGet();
     VarHandle.fullFence();  // pairs with the fence in submit()
-    if ((w.hasOwnWork() || hasStealableWork() || shutdown)
+    if ((w.hasOwnWork() || w.hasNewWork() || hasStealableWork() || shutdown)
         && IDLE.compareAndSet(w, Worker.IDLE, Worker.ACTIVE)) {
       nIdle.decrementAndGet();
       idleWorkers.remove(w);
@@ -302,7 +348,7 @@ public final class WorkerPool implements Scheduler {
 
   private boolean hasStealableWork() {
     if (!global.isEmpty()) return true;
-    for (Worker v : workers) if (v.fresh.hasWork()) return true;
+    for (Worker v : workers) if ((v.slow || v.backlogged) && v.hasNewWork()) return true;
     return false;
   }
 
@@ -330,6 +376,7 @@ public final class WorkerPool implements Scheduler {
     }
     Tasklet t;
     while ((t = w.fresh.pollRing()) != null) global.offer(t);
+    while ((t = w.overflow.poll()) != null) global.offer(t);
     retirements.increment();
     VarHandle.fullFence();
     wakeOne();
@@ -340,6 +387,21 @@ public final class WorkerPool implements Scheduler {
     long rounds = 0;
     while (!shutdown) {
       LockSupport.parkNanos(WATCH_NANOS);
+      for (Worker w : workers) {
+        // a new tasklet queued before the previous sample still waits: it has
+        // waited a whole period, so an idle worker may take some
+        Tasklet oldest = w.overflow.peek();
+        boolean waited = w.fresh.headIndex() - w.seenTail < 0
+            || (oldest != null && oldest == w.seenOverflowHead);
+        if (waited && !w.backlogged) {
+          w.backlogged = true;
+          wakeOne();
+        } else if (!waited && w.backlogged) {
+          w.backlogged = false;
+        }
+        w.seenTail = w.fresh.tailIndex();
+        w.seenOverflowHead = oldest;
+      }
       boolean pending = hasStealableWork();
       for (Worker w : workers) {
         int tick = w.schedtick;
@@ -348,7 +410,7 @@ public final class WorkerPool implements Scheduler {
           w.stuckChecks = 0;
           continue;
         }
-        if (++w.stuckChecks >= 2 && !w.slow && w.fresh.hasWork()) {
+        if (++w.stuckChecks >= 2 && !w.slow && w.hasNewWork()) {
           w.slow = true;   // let an idle worker take even a lone new tasklet from it
           wakeOne();
         }

@@ -104,3 +104,52 @@
     (is (= [:pp-done] (await-msg #{[:pp-done]} 30000 "50,000 round trips")))
     (when-let [stats (:scheduler (runtime-info))]
       (is (= 0 (:global-queue-length stats))))))
+
+(defn- thread-name [] (.getName (Thread/currentThread)))
+
+;; A chain of tasklets spawned by one tasklet stays on the spawner's worker
+;; while that worker gets to them within a watchdog period: split among
+;; workers, every message between neighbours on different workers would cost
+;; an OS wake-up, for life (homes never move). Warmed up first: cold, the 200
+;; spawns alone can take longer than a period, and then stealing is right.
+(deftest a-spawn-chain-stays-with-its-spawner
+  (let [node (make-node "chain" 2 2)
+        me (self)
+        chain (fn []
+                (spawn-on-node node
+                               (fn []
+                                 (let [spawner (thread-name)
+                                       t0 (System/nanoTime)
+                                       kids (vec (for [_ (range 200)]
+                                                   (spawn (fn [] (receive [:where from] (! from (thread-name)))))))]
+                                   (doseq [k kids] (! k [:where (self)]))
+                                   (! me [:threads spawner (frequencies (repeatedly (count kids) #(receive t t)))
+                                          (/ (- (System/nanoTime) t0) 1e6)]))))
+                (rest (await-msg #(and (vector? %) (= :threads (first %))) 10000 "the chain's threads")))]
+    (try
+      (when (continuation? node)
+        (dotimes [_ 5] (chain))
+        (let [[spawner seen ms] (chain)]
+          (is (= {spawner 200} seen) (str "all 200 ran on the spawner's worker (" ms " ms)"))))
+      (finally (.shutdown node)))))
+
+;; The other side of keeping new tasklets with their spawner: when the
+;; spawner's worker is busy with one of them, an idle worker takes the rest.
+(deftest busy-new-tasklets-still-spread
+  (let [node (make-node "spread" 2 2)
+        me (self)]
+    (try
+      (when (continuation? node)
+        (spawn-on-node node
+                       (fn []
+                         (let [parent (self)]
+                           (dotimes [_ 4]
+                             (spawn (fn []
+                                      ;; 200 ms of work in one slice: no receive, no yield
+                                      (let [until (+ (System/nanoTime) 200000000)]
+                                        (while (< (System/nanoTime) until)))
+                                      (! parent (thread-name)))))
+                           (! me [:threads (set (repeatedly 4 #(receive t t)))]))))
+        (let [[_ threads] (await-msg #(and (vector? %) (= :threads (first %))) 10000 "the busy tasklets")]
+          (is (= 2 (count threads)) (str "both workers ran them: " threads))))
+      (finally (.shutdown node)))))
