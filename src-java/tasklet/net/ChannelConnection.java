@@ -13,10 +13,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * The {@link Connection} over one Netty {@link Channel}: created by {@link Session} when
  * the peer's HELLO arrives, handed to the endpoint only once the handshake is done.
  *
- * <p>Sending is any-thread: frames are encoded on the caller's thread and go through
- * {@code writeAndFlush}, which from outside the event loop queues one task per frame in
- * call order (so per-thread order holds) and counts the bytes against the water marks
- * at once; the pipeline's {@code FlushConsolidationHandler} folds the flushes together.
+ * <p>Sending is any-thread: frames are encoded on the caller's thread and go through the
+ * channel's {@link FrameWriter}, which writes a lone frame straight to the socket and
+ * hands the rest to {@code writeAndFlush} (one task per frame in call order, bytes counted
+ * against the water marks at once; the pipeline's {@code FlushConsolidationHandler} folds
+ * the flushes together). Per-thread order holds either way.
  *
  * <p>Closing: the first {@link #closeWith} reason wins (a CAS on {@link #closing}); the
  * CLOSE frame is queued behind earlier frames, and the channel closes once it is written
@@ -72,7 +73,7 @@ final class ChannelConnection implements Connection {
     if (closing.get() != null || !ch.isActive()) {
       return false;
     }
-    ch.writeAndFlush(Frames.encode(ch.alloc(), type, payload), ch.voidPromise());
+    FrameWriter.of(ch).write(Frames.encode(ch.alloc(), type, payload));
     return true;
   }
 
@@ -173,7 +174,7 @@ final class ChannelConnection implements Connection {
       ch.close();
       return;
     }
-    ch.writeAndFlush(Frames.encode(ch.alloc(), FrameType.CLOSE, Frames.close(code, reason)))
+    FrameWriter.of(ch).write(Frames.encode(ch.alloc(), FrameType.CLOSE, Frames.close(code, reason)))
         .addListener(ChannelFutureListener.CLOSE);
     try {
       ScheduledFuture<?> linger =

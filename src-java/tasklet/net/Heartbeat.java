@@ -73,8 +73,7 @@ final class Heartbeat {
     } catch (Throwable t) {
       figure = -1;
     }
-    conn.ch.writeAndFlush(Frames.encode(conn.ch.alloc(), FrameType.TICK, Frames.tick(figure)),
-        conn.ch.voidPromise());
+    FrameWriter.of(conn.ch).write(Frames.encode(conn.ch.alloc(), FrameType.TICK, Frames.tick(figure)));
   }
 
   private void check() {

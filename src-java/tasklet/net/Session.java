@@ -447,6 +447,6 @@ final class Session extends ChannelInboundHandlerAdapter {
   }
 
   private void write(int type, byte[] payload) {
-    ch.writeAndFlush(Frames.encode(ch.alloc(), type, payload), ch.voidPromise());
+    FrameWriter.of(ch).write(Frames.encode(ch.alloc(), type, payload));
   }
 }

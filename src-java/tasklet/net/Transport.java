@@ -286,6 +286,14 @@ public final class Transport implements AutoCloseable {
     return config.advertisedHost + ":" + port;
   }
 
+  /**
+   * Frames written straight to a socket by the thread that sent them, in this JVM (see
+   * FrameWriter), for tests and observability. Any thread.
+   */
+  public static long directWrites() {
+    return FrameWriter.directWrites();
+  }
+
   /** True if the transport runs on native epoll, false for NIO. Any thread. */
   public boolean isEpoll() {
     return epoll;

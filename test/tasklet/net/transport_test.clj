@@ -72,6 +72,53 @@
           (doseq [t (range threads)]
             (is (= (range per) (map (comp s/bytes-int second) (get by-type (+ 0x10 t)))))))))))
 
+;; Frames written straight to the socket by the sending thread (a lone send) and frames
+;; queued through the pipeline (a stream of sends, a frame too big for the socket buffer)
+;; never overtake or cut into each other: several threads mix both, each frame's bytes are
+;; a pattern of its thread and number, and the receiver sees every thread's frames whole
+;; and in order. The pauses between some sends are what makes a send lone (more than
+;; FrameWriter.STREAM_NANOS after the last): they shape the traffic, nothing waits on them.
+(deftest direct-and-queued-writes-keep-order
+  (let [ra (s/recorder) rb (s/recorder)]
+    (s/with-transports [a (s/start (s/config "alpha" "c") ra)
+                        b (s/start (s/config "beta" "c") rb)]
+      (let [ab (s/connect! a b)
+            threads 3
+            per 600
+            direct-before (Transport/directWrites)
+            payload (fn [t i]
+                      (let [n (case (int (mod (* (inc t) (inc i)) 7))
+                                0 300000   ; past the socket buffer: partial write, rest queued
+                                1 9000     ; past Frames' copy limit: a composite buffer
+                                20)
+                            bb (java.nio.ByteBuffer/allocate n)]
+                        (.putInt bb (int i))
+                        (while (.hasRemaining bb) (.put bb (unchecked-byte (+ (* 31 t) i (.position bb)))))
+                        (.array bb)))
+            intact? (fn [t ^bytes p]
+                      (let [i (.getInt (java.nio.ByteBuffer/wrap p))]
+                        (every? #(= (aget p (int %)) (unchecked-byte (+ (* 31 t) i %)))
+                                (range 4 (alength p)))))
+            barrier (CyclicBarrier. threads)
+            senders (doall (for [t (range threads)]
+                             (future
+                               (.await barrier)
+                               (dotimes [i per]
+                                 (when (zero? (mod i 3)) (java.util.concurrent.locks.LockSupport/parkNanos 100000))
+                                 (.send ab (+ 0x10 t) (payload t i))))))]
+        (run! deref senders)
+        (s/await-event rb :connected)
+        (let [got (frames-of rb (* threads per))
+              by-type (group-by first got)]
+          (is (= (* threads per) (count got)))
+          (doseq [t (range threads)
+                  :let [frames (get by-type (+ 0x10 t))]]
+            (is (= (range per) (map (comp s/bytes-int #(java.util.Arrays/copyOf ^bytes % 4) second) frames))
+                (str "thread " t "'s frames in order"))
+            (is (every? #(intact? t (second %)) frames) (str "thread " t "'s frames whole"))))
+        (when (.isEpoll a)
+          (is (< direct-before (Transport/directWrites)) "some frames took the direct path"))))))
+
 ;; A wrong cookie fails the connect future with AuthFailedException; the acceptor drops
 ;; that peer, reports nothing, and still serves a correct client afterwards.
 (deftest wrong-cookie
