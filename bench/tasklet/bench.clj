@@ -3,14 +3,15 @@
 
   Every workload runs for every peer, one workload at a time across the
   peers (so the peers of one row ran minutes apart, not hours), each pair in
-  a fresh JVM of its own (same classpath and options): warm-up runs for 3 s, then
-  `runs` (3) measured runs in that JVM; each figure is the median of its
-  runs. A fresh JVM per pair because a peer's leftovers skew the next one:
-  core.async's go pool outlives its workload, and a heap full of the
+  a fresh JVM of its own (same classpath and options): warm-up runs for 3 s,
+  then `runs` (3) measured runs in that JVM; each figure is the median of
+  its runs. A fresh JVM per pair because a peer's leftovers skew the next
+  one: core.async's go pool outlives its workload, and a heap full of the
   previous peer's garbage changes GC timing (measured: tasklet's W3 ring at
   5.2M hops/s in a fresh JVM, 4.2M after core.async's W2, 3.2M late in a
-  shared-JVM suite). The Erlang/OTP column is its own OS process anyway. The table is printed and, for a full run, written to
-  bench/RESULTS.md with the machine it ran on.
+  shared-JVM suite). The Erlang/OTP column is its own OS process anyway.
+  The table is printed and, for a full run, written to bench/RESULTS.md
+  with the machine it ran on.
 
   Layout: one namespace per peer (tasklet.bench.tasklet-peer serves both
   tasklet strands through a Node argument; async-peer; vthread-peer), each
@@ -120,8 +121,9 @@
                  (when (seq xs) (u/median xs)))]))))
 
 (defn run-workload
-  "Run workload w of peer at scale: warm-up runs for at least warmup-ms (3 s;
-  none when warmup is false), then runs measured runs; returns the medians map, or {:na why} / {:error why}."
+  "Run workload w of peer at scale, in this JVM: warm-up runs for at least
+  warmup-ms (3 s; none when warmup is false), then runs measured runs;
+  returns the medians map, or {:na why} / {:error why}."
   [peer w {:keys [scale runs warmup warmup-ms log] :or {runs 3 warmup true warmup-ms 3000 log (fn [_])}}]
   (let [params (when (u/full-params w) (u/scaled w scale))
         f (get-in peer [:run w])]
@@ -185,7 +187,8 @@
 (defn run-suite
   "Run the selected workloads for the selected peers. opts: :scale (1.0),
   :only (set of workload keys), :peers (set of peer ids), :runs (3), :warmup
-  (true), :log (a fn of a progress line). Returns {:results {w {peer-id
+  (true), :shared-jvm (false: a fresh JVM per workload and peer), :log (a fn
+  of a progress line). Returns {:results {w {peer-id
   figures}} :peers [...] :workloads [...] :scale s}."
   [{:keys [scale only peers] :or {scale 1.0} :as opts}]
   (let [ps (filterv #(or (nil? peers) (peers (:id %))) (tasklet.bench/peers))

@@ -21,7 +21,7 @@ final class Worker extends Thread {
   volatile int idle;            // ACTIVE, IDLE (parked), WOKEN (cas by a waker: wake as a spinner)
   boolean spinning;             // looking for work to steal (owner only; counted in nSpinning)
   volatile boolean compensated; // the watchdog added a worker while this one was stuck
-  volatile boolean slow;        // the watchdog saw one slice run long: thieves may take a lone fresh tasklet
+  volatile boolean slow;        // the watchdog saw one slice run long: thieves may take new tasklets
   int homed;                    // live tasklets homed here (owner only: they start and end here)
   final ConcurrentLinkedQueue<Tasklet> overflow = new ConcurrentLinkedQueue<>(); // new tasklets past fresh's capacity: owner adds
   volatile boolean backlogged;  // the watchdog saw a new tasklet wait a whole period: thieves may take some

@@ -49,8 +49,9 @@ import java.util.concurrent.locks.LockSupport;
  * tasklets only when the watchdog flagged that worker (slow: one slice
  * running for two samples; backlogged: a new tasklet queued before one
  * sample still waited at the next), one piece per flag; so fanned-out work
- * spreads within a period or two (2-4 ms). Why not Go's steal-anything: a cross-worker hop
- * costs an OS wake-up (about 20 us on a VM), and homes cannot be rebalanced
+ * spreads within a period or two (2-4 ms). Why not Go's steal-anything: a
+ * cross-worker hop costs an OS wake-up (about 20 us on a VM), and homes
+ * cannot be rebalanced
  * later, so a ring or pipeline spawned from one tasklet and split one tasklet
  * at a time among workers pays that on every message (measured: a 10,000
  * ring at 0.9-5M hops/s depending on the split, 6M+ kept on one worker).
@@ -132,11 +133,11 @@ public final class WorkerPool implements Scheduler {
   @Override public void submit(Tasklet t, boolean handoff) {
     Worker home = t.home;
     Thread cur = Thread.currentThread();
-    if (home == null) {                      // never ran: any worker may take it
+    if (home == null) {                      // never ran: not homed yet
       if (cur instanceof Worker w && w.pool == this) {
         w.fresh.put(t, w.overflow);
-        // no wake-up: the spawner's worker runs its own new tasklets unless it
-        // stops serving them (a thief's watch, or the watchdog's backlog flag)
+        // no wake-up: the spawner's worker runs its own new tasklets, unless
+        // the watchdog flags it slow or backlogged (see Stealing)
         if (w.slow) {
           VarHandle.fullFence();
           wakeOne();

@@ -28,6 +28,7 @@ final class ChannelConnection implements Connection {
   private static final System.Logger LOG = System.getLogger("tasklet.net");
 
   final Channel ch;
+  final FrameWriter writer;
   private final Handshake.Hello peer;
   private final int maxFrameBytes;
   private final long lingerMs;              // how long a CLOSE frame may take to drain
@@ -40,6 +41,7 @@ final class ChannelConnection implements Connection {
 
   ChannelConnection(Channel ch, Handshake.Hello peer, int maxFrameBytes, long lingerMs) {
     this.ch = ch;
+    this.writer = FrameWriter.of(ch);
     this.peer = peer;
     this.maxFrameBytes = maxFrameBytes;
     this.lingerMs = lingerMs;
@@ -73,7 +75,7 @@ final class ChannelConnection implements Connection {
     if (closing.get() != null || !ch.isActive()) {
       return false;
     }
-    FrameWriter.of(ch).write(Frames.encode(ch.alloc(), type, payload));
+    writer.write(Frames.encode(ch.alloc(), type, payload));
     return true;
   }
 

@@ -73,7 +73,7 @@ final class Heartbeat {
     } catch (Throwable t) {
       figure = -1;
     }
-    FrameWriter.of(conn.ch).write(Frames.encode(conn.ch.alloc(), FrameType.TICK, Frames.tick(figure)));
+    conn.writer.write(Frames.encode(conn.ch.alloc(), FrameType.TICK, Frames.tick(figure)));
   }
 
   private void check() {
