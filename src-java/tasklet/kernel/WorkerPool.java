@@ -59,7 +59,7 @@ import java.util.concurrent.locks.LockSupport;
  * takes from in batches. At most half of the busy workers spin at once; the
  * last spinner to find work wakes another idle worker, so parallelism ramps
  * up one worker at a time (Go's wakep rule). Spreading happens at spawn; a
- * home is for life.
+ * home is for life (doc/adr/0002 and 0003).
  *
  * Parking
  * -------
