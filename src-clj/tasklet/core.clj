@@ -29,7 +29,9 @@
                          when available)
   - tasklet.workers      scheduler threads (default: available processors)
   - tasklet.max-workers  ceiling with compensation for blocked workers (256)
-  - tasklet.reductions   messages a tasklet may take before it yields (2000)"
+  - tasklet.reductions   messages a tasklet may take before it yields (2000)
+  - tasklet.idle-spin-us how long an idle worker polls for work, yielding its
+                         CPU, before it parks (100; 0 parks at once)"
   (:refer-clojure :exclude [flush])
   (:require [clojure.core.match]
             [tasklet.impl.receive :as rcv])

@@ -175,8 +175,9 @@
   "This node's (or the given node's: a Node or its name) scheduler as a map:
   :strand, :node, :tasklets-alive, and on the continuation strand
   :parallelism, :workers (compensating ones included), :run-queue-lengths
-  (per worker), :global-queue-length, :idle-workers, :steals,
-  :compensations (compensating workers started), :retirements."
+  (per worker), :global-queue-length, :idle-workers, :steals, :wake-ups
+  (parked workers unparked by a submitter), :compensations (compensating
+  workers started), :retirements."
   ([] (scheduler-stats nil))
   ([node]
    (let [n (node-of node)]
@@ -193,7 +194,7 @@
   "Register this node's (or the given node's) scheduler statistics as the JMX
   MXBean tasklet:type=Scheduler,node=\"<name>\" in the platform MBean server
   (attributes: Strand, Parallelism, Workers, RunQueueLengths,
-  GlobalQueueLength, IdleWorkers, Steals, Compensations, Retirements,
+  GlobalQueueLength, IdleWorkers, Steals, WakeUps, Compensations, Retirements,
   TaskletsAlive; read live). Idempotent. Returns the ObjectName."
   ([] (register-mbean! nil))
   ([node]

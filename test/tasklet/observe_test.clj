@@ -120,7 +120,7 @@
     (is (pos? (:tasklets-alive s)) "at least this thread's tasklet")
     (when (= :continuation (:strand s))
       (is (vector? (:run-queue-lengths s)))
-      (is (every? #(contains? s %) [:parallelism :workers :steals :compensations :idle-workers])))))
+      (is (every? #(contains? s %) [:parallelism :workers :steals :wake-ups :compensations :idle-workers])))))
 
 (deftest jmx-bean
   (let [on (obs/register-mbean!)
@@ -132,5 +132,6 @@
       (is (#{"continuation" "virtual"} (.getAttribute server ^ObjectName on "Strand")))
       (is (some? (.getAttribute server ^ObjectName on "RunQueueLengths")))
       (is (<= 0 (long (.getAttribute server ^ObjectName on "Steals"))))
+      (is (<= 0 (long (.getAttribute server ^ObjectName on "WakeUps"))))
       (finally (obs/unregister-mbean!)))
     (is (not (.isRegistered server on)))))

@@ -34,6 +34,8 @@ public final class Node {
     public int parallelism = Integer.getInteger("tasklet.workers", Runtime.getRuntime().availableProcessors());
     public int maxWorkers = Integer.getInteger("tasklet.max-workers", 256);
     public int reductionBudget = Integer.getInteger("tasklet.reductions", 2000);
+    /** How long an idle worker polls for work before it parks (see WorkerPool, Parking). */
+    public long idleSpinMicros = Long.getLong("tasklet.idle-spin-us", 100L);
     public Timers timers;          // default: a SystemTimers
     public Scheduler scheduler;    // default: a WorkerPool (continuation strand only)
     public CrashHandler crashHandler = CrashHandler.LOG;
@@ -71,7 +73,7 @@ public final class Node {
     if (kind.equals("continuation")) {
       CompilerHints.install();
       this.scheduler = c.scheduler != null ? c.scheduler
-          : new WorkerPool(c.parallelism, c.maxWorkers, this::housekeeping);
+          : new WorkerPool(c.parallelism, c.maxWorkers, c.idleSpinMicros * 1000, this::housekeeping);
       this.strand = new ContinuationStrand(scheduler);
       this.preemptive = scheduler instanceof DeterministicScheduler;
     } else {

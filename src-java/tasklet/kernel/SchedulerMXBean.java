@@ -21,6 +21,8 @@ public interface SchedulerMXBean {
   int getIdleWorkers();
   /** Tasklets stolen between workers so far. */
   long getSteals();
+  /** Parked workers woken (unparked) by submitters so far. */
+  long getWakeUps();
   /** Compensating workers started so far (a worker was blocked). */
   long getCompensations();
   /** Surplus workers retired so far. */
@@ -54,6 +56,7 @@ public interface SchedulerMXBean {
     @Override public int getGlobalQueueLength() { return (int) num("global-queue-length"); }
     @Override public int getIdleWorkers() { return (int) num("idle-workers"); }
     @Override public long getSteals() { return num("steals"); }
+    @Override public long getWakeUps() { return num("wake-ups"); }
     @Override public long getCompensations() { return num("compensations"); }
     @Override public long getRetirements() { return num("retirements"); }
     @Override public int getTaskletsAlive() { return node.processCount(); }
