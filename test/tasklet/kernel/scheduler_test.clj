@@ -110,8 +110,10 @@
 ;; A chain of tasklets spawned by one tasklet stays on the spawner's worker
 ;; while that worker gets to them within a watchdog period: split among
 ;; workers, every message between neighbours on different workers would cost
-;; an OS wake-up, for life (homes never move). Warmed up first: cold, the 200
-;; spawns alone can take longer than a period, and then stealing is right.
+;; an OS wake-up, for life (homes never move). Warmed up first (cold, the 200
+;; spawns alone can take longer than a period); then every chain served
+;; within a period must have stayed whole (the old steal-at-two rule split
+;; about one in seven).
 (deftest a-spawn-chain-stays-with-its-spawner
   (let [node (make-node "chain" 2 2)
         me (self)
@@ -129,8 +131,12 @@
     (try
       (when (continuation? node)
         (dotimes [_ 5] (chain))
-        (let [[spawner seen ms] (chain)]
-          (is (= {spawner 200} seen) (str "all 200 ran on the spawner's worker (" ms " ms)"))))
+        ;; the rule holds for a chain served within one watchdog period (2 ms):
+        ;; a busy machine can stretch one past it, and then stealing is right
+        (let [timely (filter (fn [[_ _ ms]] (< (double ms) 2.0)) (doall (repeatedly 30 chain)))]
+          (is (seq timely) "some chain was served within a watchdog period")
+          (doseq [[spawner seen ms] timely]
+            (is (= {spawner 200} seen) (str "all 200 ran on the spawner's worker (" ms " ms)")))))
       (finally (.shutdown node)))))
 
 ;; The other side of keeping new tasklets with their spawner: when the
