@@ -46,5 +46,10 @@ final class Worker extends Thread {
     return fresh.hasWork() || !overflow.isEmpty();
   }
 
+  /** Whether thieves may take new tasklets from here: flagged by the watchdog, and some wait. Any thread. */
+  boolean lendsNewWork() {
+    return (slow || backlogged) && hasNewWork();
+  }
+
   @Override public void run() { pool.loop(this); }
 }

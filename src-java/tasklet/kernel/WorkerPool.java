@@ -323,7 +323,7 @@ public final class WorkerPool implements Scheduler {
    * neighbour on another worker would cost an OS wake-up per message later.
    */
   private Tasklet stealFrom(Worker w, Worker v) {
-    if (!(v.slow || v.backlogged) || !v.hasNewWork()) return null;
+    if (!v.lendsNewWork()) return null;
     Tasklet t = v.fresh.stealInto(w.fresh, 1);
     if (t == null) {
       t = v.overflow.poll();
@@ -358,7 +358,7 @@ public final class WorkerPool implements Scheduler {
     if (idleSpinNanos > 0) {
       long deadline = System.nanoTime() + idleSpinNanos;
       do {
-        if (w.hasOwnWork() || w.hasNewWork() || hasStealableWork() || shutdown) return true;
+        if (hasWorkFor(w)) return true;
         Thread.yield();
       } while (System.nanoTime() - deadline < 0);
     }
@@ -366,7 +366,7 @@ public final class WorkerPool implements Scheduler {
     idleWorkers.offer(w);
     nIdle.incrementAndGet();
     VarHandle.fullFence();  // pairs with the fence in submit()
-    if ((w.hasOwnWork() || w.hasNewWork() || hasStealableWork() || shutdown)
+    if (hasWorkFor(w)
         && IDLE.compareAndSet(w, Worker.IDLE, Worker.ACTIVE)) {
       nIdle.decrementAndGet();
       idleWorkers.remove(w);
@@ -378,9 +378,14 @@ public final class WorkerPool implements Scheduler {
     return true;
   }
 
+  /** Whether w has anything to do: its own work, stealable work, or shutting down. */
+  private boolean hasWorkFor(Worker w) {
+    return w.hasOwnWork() || w.hasNewWork() || hasStealableWork() || shutdown;
+  }
+
   private boolean hasStealableWork() {
     if (!global.isEmpty()) return true;
-    for (Worker v : workers) if ((v.slow || v.backlogged) && v.hasNewWork()) return true;
+    for (Worker v : workers) if (v.lendsNewWork()) return true;
     return false;
   }
 

@@ -50,6 +50,23 @@
           (is (thrown? IllegalArgumentException (.send ab 0x0f (byte-array 0))))
           (is (thrown? IllegalArgumentException (.send ab 0x80 (byte-array 0)))))))))
 
+;; Starts `threads` threads together; thread t sends `per` frames of type 0x10 + t,
+;; frame i carrying (payload t i), after (before-send i). Once all are sent, takes the
+;; frames from rb and returns them grouped by type.
+(defn- send-from-threads [^Connection ab rb threads per payload before-send]
+  (let [barrier (CyclicBarrier. threads)
+        senders (doall (for [t (range threads)]
+                         (future
+                           (.await barrier)
+                           (dotimes [i per]
+                             (before-send i)
+                             (.send ab (+ 0x10 t) ^bytes (payload t i))))))]
+    (run! deref senders)
+    (s/await-event rb :connected)
+    (let [got (frames-of rb (* threads per))]
+      (is (= (* threads per) (count got)))
+      (group-by first got))))
+
 ;; Frames sent concurrently from several threads keep each thread's order.
 (deftest per-thread-order
   (let [ra (s/recorder) rb (s/recorder)]
@@ -58,19 +75,9 @@
       (let [ab (s/connect! a b)
             threads 4
             per 2000
-            barrier (CyclicBarrier. threads)
-            workers (doall (for [t (range threads)]
-                             (future
-                               (.await barrier)
-                               (dotimes [i per]
-                                 (.send ab (+ 0x10 t) (s/int-bytes i))))))]
-        (run! deref workers)
-        (s/await-event rb :connected)
-        (let [got (frames-of rb (* threads per))
-              by-type (group-by first got)]
-          (is (= (* threads per) (count got)))
-          (doseq [t (range threads)]
-            (is (= (range per) (map (comp s/bytes-int second) (get by-type (+ 0x10 t)))))))))))
+            by-type (send-from-threads ab rb threads per (fn [_ i] (s/int-bytes i)) (fn [_]))]
+        (doseq [t (range threads)]
+          (is (= (range per) (map (comp s/bytes-int second) (get by-type (+ 0x10 t))))))))))
 
 ;; Frames written straight to the socket by the sending thread (a lone send) and frames
 ;; queued through the pipeline (a stream of sends, a frame too big for the socket buffer)
@@ -99,23 +106,13 @@
                       (let [i (.getInt (java.nio.ByteBuffer/wrap p))]
                         (every? #(= (aget p (int %)) (unchecked-byte (+ (* 31 t) i %)))
                                 (range 4 (alength p)))))
-            barrier (CyclicBarrier. threads)
-            senders (doall (for [t (range threads)]
-                             (future
-                               (.await barrier)
-                               (dotimes [i per]
-                                 (when (zero? (mod i 3)) (java.util.concurrent.locks.LockSupport/parkNanos 100000))
-                                 (.send ab (+ 0x10 t) (payload t i))))))]
-        (run! deref senders)
-        (s/await-event rb :connected)
-        (let [got (frames-of rb (* threads per))
-              by-type (group-by first got)]
-          (is (= (* threads per) (count got)))
-          (doseq [t (range threads)
-                  :let [frames (get by-type (+ 0x10 t))]]
-            (is (= (range per) (map (comp s/bytes-int #(java.util.Arrays/copyOf ^bytes % 4) second) frames))
-                (str "thread " t "'s frames in order"))
-            (is (every? #(intact? t (second %)) frames) (str "thread " t "'s frames whole"))))
+            pause (fn [i] (when (zero? (mod i 3)) (java.util.concurrent.locks.LockSupport/parkNanos 100000)))
+            by-type (send-from-threads ab rb threads per payload pause)]
+        (doseq [t (range threads)
+                :let [frames (get by-type (+ 0x10 t))]]
+          ;; s/bytes-int reads the first 4 bytes: the frame's number
+          (is (= (range per) (map (comp s/bytes-int second) frames)) (str "thread " t "'s frames in order"))
+          (is (every? #(intact? t (second %)) frames) (str "thread " t "'s frames whole")))
         (when (.isEpoll a)
           (is (< direct-before (Transport/directWrites)) "some frames took the direct path"))))))
 
