@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ENV := set -eo pipefail; source scripts/env.sh;
 
-.PHONY: demo test test-continuation test-vthread stress check bench jmh clean
+.PHONY: demo test test-continuation test-vthread stress check bench jmh install install-deps clean
 
 demo:
 	@$(ENV) lein demo
@@ -38,6 +38,17 @@ bench:
 # e.g. make jmh ARGS="MailboxBench.putScan -f 1 -wi 2 -i 3".
 jmh:
 	@$(ENV) lein jmh $(ARGS)
+
+# Nippy, encore and truss into the local Maven repository, repackaged from
+# Debian without the manifest that would run Debian's Clojure 1.11 (every
+# target above does this first; scripts/install-deps.sh says why).
+install-deps:
+	@$(ENV) true
+
+# The library and its repackaged Nippy into the local Maven repository, for a
+# project of your own that depends on [tasklet/tasklet "<version>"].
+install:
+	@$(ENV) lein install
 
 clean:
 	rm -rf target

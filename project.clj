@@ -3,9 +3,11 @@
 (defproject tasklet/tasklet "0.1.0-SNAPSHOT"
   :description "Erlang's concurrency model for Clojure on the JVM: lightweight processes, selective receive, links, monitors, supervisors, distribution."
   :license {:name "Eclipse Public License 2.0" :url "https://www.eclipse.org/legal/epl-2.0/"}
-  ;; Debian's libnippy-clojure serves nippy 3.1.3 (and its deps) from this file
-  ;; repository; elsewhere the same coordinate comes from Clojars.
-  :repositories [["debian" {:url "file:///usr/share/maven-repo" :snapshots false :checksum :ignore}]]
+  ;; Nippy 3.1.3, encore and truss come from the local Maven repository, put
+  ;; there from Debian's libnippy-clojure by scripts/install-deps.sh (every make
+  ;; target runs it) without Debian's manifest Class-Path, which would put
+  ;; Clojure 1.11 ahead of the Clojure declared here. Where Clojars is reachable
+  ;; the same coordinates come from there. Everything else: Maven Central.
   :dependencies [[org.clojure/clojure "1.12.6"]
                  [org.clojure/core.match "1.1.0"]
                  [com.taoensso/nippy "3.1.3" :exclusions [org.clojure/clojure]]
@@ -25,13 +27,7 @@
                    :all (constantly true)}
   :profiles {:dev {:dependencies [[org.clojure/test.check "1.1.3"]
                                   [org.clojure/core.async "1.9.865"]]
-                   :source-paths ["bench"]
-                   ;; Debian's encore jar names /usr/share/java/clojure.jar (1.11) in its
-                   ;; manifest Class-Path, and the JVM searches that before the entries
-                   ;; after encore: put Clojure 1.12 ahead of every dependency jar.
-                   ;; Only our own runs need this; Clojars' encore has no such manifest.
-                   :resource-paths [~(str (System/getProperty "user.home")
-                                          "/.m2/repository/org/clojure/clojure/1.12.6/clojure-1.12.6.jar")]}
+                   :source-paths ["bench"]}
              ;; the whole suite also runs on the virtual-thread strand (CI does both)
              :vthread {:jvm-opts ["-Dtasklet.strand=virtual"]}
              :demo {:main tasklet.demo :source-paths ["examples"]}

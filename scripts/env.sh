@@ -1,6 +1,8 @@
-# Sourced by the Makefile targets and .ci/run: finds a JDK >= 21 and installs
-# what the build needs from Debian (Leiningen, libnippy-clojure) when missing.
-# Exits non-zero with a message that says what to do when it cannot.
+# Sourced by the Makefile targets and .ci/run: finds a JDK >= 21, installs
+# what the build needs from Debian (Leiningen, libnippy-clojure) when missing,
+# and puts manifest-clean copies of Debian's Nippy into the local Maven
+# repository (scripts/install-deps.sh says why). Exits non-zero with a message
+# that says what to do when it cannot.
 
 tasklet_java_major() { # $1 = path to a java binary
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
@@ -46,4 +48,7 @@ tasklet_ensure_tools() {
     || tasklet_apt_install libnippy-clojure || return 1
 }
 
-tasklet_find_jdk && tasklet_ensure_tools
+# shellcheck source=scripts/install-deps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install-deps.sh"
+
+tasklet_find_jdk && tasklet_ensure_tools && tasklet_install_deps
