@@ -9,7 +9,9 @@ ENV := set -eo pipefail; source scripts/env.sh;
 demo:
 	@$(ENV) lein demo
 
-test: check test-continuation test-vthread
+# Both strands and the consumer project, with counts (scripts/test.sh).
+test: check
+	@scripts/test.sh
 
 # The suite on the default (continuation) strand.
 test-continuation:
@@ -47,8 +49,9 @@ install-deps:
 
 # The library and its repackaged Nippy into the local Maven repository, for a
 # project of your own that depends on [tasklet/tasklet "<version>"].
+# `make install REPO=dir` puts them into a local repository of your choosing.
 install:
-	@$(ENV) lein install
+	@scripts/install.sh $(REPO)
 
 clean:
 	rm -rf target

@@ -21,15 +21,25 @@
                   "--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"]
   :jvm-opts ["--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED" "--enable-native-access=ALL-UNNAMED"
              "-XX:+UseParallelGC" "-Xss2m"]
-  :global-vars {*warn-on-reflection* true}
-  :test-selectors {:default (complement :stress)
+  ;; Reflection warnings on for every namespace the project loads. Set by an
+  ;; injection rather than :global-vars, which also applies to Leiningen's
+  ;; own init form and made every task print a warning about it.
+  :injections [(set! *warn-on-reflection* true)]
+  ;; :consumer (test/tasklet/consumer_test.clj) builds and runs a project of
+  ;; someone else's: slow, strand-independent, run once by `make test`
+  :test-selectors {:default (complement (some-fn :stress :consumer))
                    :stress :stress
+                   :consumer :consumer
                    :all (constantly true)}
   :profiles {:dev {:dependencies [[org.clojure/test.check "1.1.3"]
                                   [org.clojure/core.async "1.9.865"]]
                    :source-paths ["bench"]}
              ;; the whole suite also runs on the virtual-thread strand (CI does both)
              :vthread {:jvm-opts ["-Dtasklet.strand=virtual"]}
+             ;; `lein test` merges :test: the library's log goes to target/test-logs
+             ;; (test/logging.properties), made before the first logger is asked for
+             :test {:jvm-opts ["-Djava.util.logging.config.file=test/logging.properties"]
+                    :injections [(.mkdirs (java.io.File. "target/test-logs"))]}
              :demo {:main tasklet.demo :source-paths ["examples"]}
              :bench {:jvm-opts ["-Xms4g" "-Xmx8g"]}
              ;; `make jmh` / `lein jmh`: the kernel's JMH micro-benchmarks in jmh/ (a

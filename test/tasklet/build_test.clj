@@ -29,9 +29,8 @@
 
 (defn- read-project
   "project.clj's defproject as a map, with :name and :version added. The form
-  is read, not evaluated: an unquote (~) in it is never run. One is allowed
-  only inside the :dev profile's :resource-paths (a machine-specific jar
-  path, see project.clj), where it is left as the unquote form."
+  is read, not evaluated: an unquote (~) in it would never run, so none is
+  allowed (the build is the same on every machine)."
   [path]
   (let [[_ pname version & kvs :as form]
         (or (first (filter #(and (seq? %) (= 'defproject (first %))) (read-forms path)))
@@ -40,9 +39,9 @@
       (throw (ex-info (str path ": defproject needs key/value pairs after the version") {:form form})))
     (let [m (apply hash-map kvs)
           unquote? #(and (seq? %) (= 'clojure.core/unquote (first %)))
-          outside (-> m (update-in [:profiles :dev] dissoc :resource-paths))]
+          outside m]
       (when (some unquote? (tree-seq coll? seq outside))
-        (throw (ex-info (str path " uses ~ (evaluated) forms outside the :dev :resource-paths;"
+        (throw (ex-info (str path " uses ~ (evaluated) forms;"
                              " this test reads it as data only")
                         {:path path})))
       (assoc m :name pname :version version))))
@@ -397,3 +396,24 @@
     (is (= {:only-in-project.clj #{["-source" "21"]} :only-in-build.clj #{["-source" "17"]}
             :build.clj-lacks #{["-source" "21"]}}
            (javac-drift opts (concat ["-source" "17"] (drop 2 opts)))))))
+
+;; ---------------------------------------------------------------------------
+;; A fresh machine: nothing in the build points into a user's home or a Maven
+;; cache, or at Debian's file repository (whose jars carry a manifest
+;; Class-Path naming Debian's Clojure 1.11; scripts/install-deps.sh).
+
+(defn machine-paths
+  "The places where text names a user's home, a local Maven repository or
+  Debian's maven-repo."
+  [text]
+  (re-seq #"user\.home|\.m2/|/root/|/home/|maven-repo|file:" text))
+
+(deftest the-build-names-no-machine-path
+  (doseq [f ["project.clj" "deps.edn" "build.clj"]]
+    (is (empty? (machine-paths (slurp f)))
+        (str f " names a path of one machine: " (vec (machine-paths (slurp f)))))))
+
+(deftest machine-paths-are-found
+  (is (seq (machine-paths ":resource-paths [\"/root/.m2/repository/org/clojure/clojure.jar\"]")))
+  (is (seq (machine-paths ":repositories [[\"debian\" {:url \"file:///usr/share/maven-repo\"}]]")))
+  (is (empty? (machine-paths ":dependencies [[org.clojure/clojure \"1.12.6\"]]"))))
