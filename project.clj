@@ -53,6 +53,8 @@
                    :javac-options ["-proc:full"]
                    :target-path "target/jmh"
                    :main org.openjdk.jmh.Main}}
-  :aliases {"demo" ["with-profile" "+demo" "run" "-m" "tasklet.demo"]
-            "bench" ["with-profile" "+bench" "run" "-m" "tasklet.bench"]
+  ;; clojure.main -m rather than run -m <ns>: Leiningen's form for a namespace
+  ;; calls -main reflectively and would print a reflection warning of its own
+  :aliases {"demo" ["with-profile" "+demo" "run" "-m" "clojure.main" "-m" "tasklet.demo"]
+            "bench" ["with-profile" "+bench" "run" "-m" "clojure.main" "-m" "tasklet.bench"]
             "jmh" ["with-profile" "+jmh" "run" "-m" "org.openjdk.jmh.Main"]})
