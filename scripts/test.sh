@@ -23,7 +23,7 @@ run() {
   echo "== $name: lein $*"
   # what runs, as it goes: one line per namespace, and each failure
   lein "$@" 2>&1 | tee "$out" | grep --line-buffered -E '^lein test |^(FAIL|ERROR) in ' \
-    | sed -u 's/^lein test /  ran /'
+    | sed -u -e 's/^lein test :only /  to rerun it: lein test :only /' -e 's/^lein test /  ran /'
   rc=${PIPESTATUS[0]}
   counts=$(awk '
     /^lein test /           { ns = $3 }
