@@ -1,7 +1,7 @@
 (ns tasklet.core
   "Erlang's processes for Clojure: spawn lightweight tasklets, send them
   messages with `!`, take messages with the pattern-matching `receive`, and
-  build fault tolerance from links, monitors and exit signals (API.md §1-2).
+  build fault tolerance from links, monitors and exit signals (doc/reference.md §1-2).
 
   Strands. A tasklet runs on one of three strands, chosen once per node when
   the node is made (see `runtime-info`):

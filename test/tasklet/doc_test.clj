@@ -1,9 +1,15 @@
 (ns tasklet.doc-test
-  "doc/testing.md's worked example runs as written: its code block is
-  evaluated in a fresh namespace, each `;; =>` result is checked, and the
-  report `check-interleavings` prints is the one the page shows."
-  (:require [clojure.string :as str]
+  "The pages in doc/ run as written. doc/testing.md's worked example: its
+  code block is evaluated in a fresh namespace, each `;; =>` result is
+  checked, and the report `check-interleavings` prints is the one the page
+  shows. Every other page: its blocks fenced ```clojure runnable, in order,
+  as one REPL session checked by tasklet.doc-examples (shown values, no
+  decoy message taken). Links between the pages and to the repository's
+  files resolve, and no page cites a file outside the repository."
+  (:require [clojure.java.io :as io]
+            [clojure.string :as str]
             [clojure.test :refer [deftest is testing]]
+            [tasklet.doc-examples :as ex]
             [tasklet.test :as tt]))
 
 (def ^:private page "doc/testing.md")
@@ -53,3 +59,54 @@
                    (is (= (str/trim printed) (str/trim (str out)))
                        "the printed report is the page's, line for line")))))))
       (remove-ns 'example.registry))))
+
+(defn- pages
+  "README.md and every Markdown file under doc/, sorted."
+  []
+  (cons "README.md"
+        (sort (for [^java.io.File f (file-seq (io/file "doc"))
+                    :when (and (.isFile f) (str/ends-with? (.getName f) ".md"))]
+                (.getPath f)))))
+
+;; Each page's runnable blocks give what the page shows.
+(deftest runnable-blocks-run-as-written
+  (let [runnable (for [p (pages)
+                       :when (not= "README.md" p)   ; readme_test runs all of the README
+                       :let [blocks (filter ex/runnable-block? (ex/fenced-blocks (slurp p)))]
+                       :when (seq blocks)]
+                   [p blocks])]
+    (is (some #(= "doc/reference.md" (first %)) runnable) "the reference has runnable examples")
+    (doseq [[p blocks] runnable]
+      (is (= [] (ex/describe p (ex/run-blocks blocks 60000))) (str p " runs as written")))))
+
+(defn- links
+  "[target line] for each Markdown link and each `path` in backquotes that
+  names a repository file (has a / and an extension), outside code blocks."
+  [text]
+  (let [code-free (str/replace text #"(?s)```.*?```" "")]
+    (concat (map second (re-seq #"\]\(([^)#\s]+)(?:#[^)]*)?\)" code-free))
+            (map second (re-seq #"`((?:\.\./)*[\w.-]+/[\w./-]+\.(?:md|clj|java|edn|sh|erl))`" code-free)))))
+
+;; Every relative link and cited file of README.md and doc/ is in the repository.
+(deftest links-stay-in-the-repository
+  (doseq [p (pages)
+          target (links (slurp p))
+          :when (not (re-find #"^[a-z]+:" target))]          ; http:, https:, mailto:
+    (let [root (.getCanonicalPath (io/file "."))
+          in-repo? (fn [^java.io.File f] (and (.exists f) (str/starts-with? (.getCanonicalPath f) root)))]
+      ;; a link is relative to its page; a cited `path` may also be relative to the root
+      (is (or (in-repo? (io/file (.getParentFile (.getAbsoluteFile (io/file p))) target))
+              (in-repo? (io/file target)))
+          (str p " cites " target ", which is not in the repository")))))
+
+;; No page, docstring or test cites the design notes this repository does not ship.
+(deftest no-citations-outside-the-repository
+  (doseq [^java.io.File f (concat (map io/file (pages))
+                                  (file-seq (io/file "src-clj")) (file-seq (io/file "src-java"))
+                                  (file-seq (io/file "test")))
+          :when (and (.isFile f) (re-find #"\.(md|clj|java)$" (.getName f))
+                     (not= "doc_test.clj" (.getName f)))
+          :let [text (slurp f)]]
+    (is (not (re-find #"(?<![\w/])(API|DESIGN|STYLE)\.md|\.\./shared/" text))
+        (str f " cites API.md, DESIGN.md, STYLE.md or ../shared/, which users do not get;"
+             " cite doc/reference.md or doc/design.md"))))
