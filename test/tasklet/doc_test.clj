@@ -110,3 +110,34 @@
     (is (not (re-find #"(?<![\w/])(API|DESIGN|STYLE)\.md|\.\./shared/" text))
         (str f " cites API.md, DESIGN.md, STYLE.md or ../shared/, which users do not get;"
              " cite doc/reference.md or doc/design.md"))))
+
+(defn- section
+  "The text of page from the heading that starts with heading to the next
+  heading of the same level."
+  [text heading]
+  (let [level (re-find #"^#+ " heading)
+        from (str/index-of text (str "\n" heading))
+        to (when from (str/index-of text (str "\n" level) (inc from)))]
+    (when from (subs text from (or to (count text))))))
+
+(defn- project-jvm-opts
+  "project.clj's :jvm-opts as the flags a user types: an option that takes an
+  argument joined to it with a space."
+  []
+  (let [[_ _ _ & kvs] (read-string (slurp "project.clj"))
+        opts (:jvm-opts (apply hash-map kvs))]
+    (loop [[o & more] opts, out []]
+      (cond (nil? o) out
+            (= "--add-exports" o) (recur (rest more) (conj out (str o " " (first more))))
+            :else (recur more (conj out o))))))
+
+;; Every JVM option the project's own JVMs use is in the README's JVM options
+;; section and in the reference's, each with its reason.
+(deftest jvm-options-in-one-place
+  (let [opts (project-jvm-opts)]
+    (is (some #(str/starts-with? % "--add-exports") opts) "project.clj's :jvm-opts were read")
+    (doseq [[page heading] [["README.md" "## JVM options"] ["doc/reference.md" "## JVM options"]]
+            :let [text (section (slurp page) heading)]]
+      (is text (str page " has a section " heading))
+      (doseq [o opts]
+        (is (and text (str/includes? text (str "| `" o))) (str page " " heading " lists " o " with why"))))))
