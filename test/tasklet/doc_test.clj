@@ -141,3 +141,30 @@
       (is text (str page " has a section " heading))
       (doseq [o opts]
         (is (and text (str/includes? text (str "| `" o))) (str page " " heading " lists " o " with why"))))))
+
+(defn- toolkit-rows
+  "[part namespace marker status] for each row of the reference's §7 status table."
+  []
+  (let [text (section (slurp "doc/reference.md") "## 7. ")]
+    (for [[_ part nspace marker status]
+          (re-seq #"(?m)^\| ([^|]+?) \| `([\w.]+)` \| `([^`]+)` \| ([^|]+?) \|$" text)]
+      [part (symbol nspace) marker status])))
+
+(defn- present?
+  "Whether the code has marker: a qualified symbol that resolves, or a
+  keyword written in the namespace's source file."
+  [nspace marker]
+  (if (str/starts-with? marker ":")
+    (let [f (io/file "src-clj" (str (str/replace (munge (name nspace)) "." "/") ".clj"))]
+      (boolean (and (.exists f) (str/includes? (slurp f) marker))))
+    (boolean (try (requiring-resolve (symbol marker)) (catch java.io.FileNotFoundException _ nil)))))
+
+;; The reference's §7 says honestly which parts of the toolkit the code has.
+(deftest toolkit-status-is-the-code's
+  (let [rows (toolkit-rows)]
+    (is (<= 9 (count rows)) "the status table was read")
+    (doseq [[part nspace marker status] rows
+            :let [has? (present? nspace marker)]]
+      (is (= (if has? "implemented" "not implemented yet") status)
+          (str "doc/reference.md §7 says " part " is \"" status "\", but the code "
+               (if has? "has " "lacks ") marker ": correct the status column")))))
