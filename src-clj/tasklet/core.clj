@@ -1,7 +1,7 @@
 (ns tasklet.core
   "Erlang's processes for Clojure: spawn lightweight tasklets, send them
   messages with `!`, take messages with the pattern-matching `receive`, and
-  build fault tolerance from links, monitors and exit signals (API.md §1-2).
+  build fault tolerance from links, monitors and exit signals (doc/reference.md §1-2).
 
   Strands. A tasklet runs on one of three strands, chosen once per node when
   the node is made (see `runtime-info`):
@@ -274,15 +274,21 @@
 
 (defmacro receive
   "Selective receive. Clauses are `pattern body` pairs, where patterns are
-  clojure.core.match patterns matched against the whole message; a local
-  symbol in scope matches by value, any other symbol binds. Optionally last:
-  (after ms body...).
+  clojure.core.match patterns matched against the whole message. Optionally
+  last: (after ms body...).
 
     (receive
       [:log message]  (do (.write w message) (recur w))
       [:stop]         (die)
       {:op :add :n (n :guard pos?)} (+ acc n)
       (after 1000     :timeout))
+
+  Only locals match by value: a symbol bound by an enclosing let, loop or fn
+  matches the message's part equal to its value; any other symbol binds, even
+  one that names a var. So at the REPL, after (def p (spawn ...)),
+  [:EXIT p reason] takes the first EXIT from anyone and binds p to its pid;
+  write (let [p p] (receive [:EXIT p reason] ...)), or compare in a guard:
+  [:EXIT (q :guard #(= p %)) reason].
 
   The mailbox is scanned oldest first; the first message matching any clause
   (clauses tried in order) is removed and its body runs, in tail position, so

@@ -1,5 +1,5 @@
 (ns tasklet.node
-  "Distribution (API.md §5): named nodes that talk over TCP, so pids, `!`,
+  "Distribution (doc/reference.md §5): named nodes that talk over TCP, so pids, `!`,
   links, monitors and `spawn-on` work across JVMs.
 
     (require '[tasklet.node :as node])

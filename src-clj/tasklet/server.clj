@@ -1,5 +1,5 @@
 (ns tasklet.server
-  "OTP's gen-server for tasklets (API.md §4): a tasklet that owns a state and
+  "OTP's gen-server for tasklets (doc/reference.md §4): a tasklet that owns a state and
   serves synchronous calls, asynchronous casts and plain messages through the
   handler functions of an implementation map.
 

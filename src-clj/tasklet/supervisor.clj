@@ -1,5 +1,5 @@
 (ns tasklet.supervisor
-  "OTP's supervisor for tasklets (API.md §3): a tasklet that starts children,
+  "OTP's supervisor for tasklets (doc/reference.md §3): a tasklet that starts children,
   watches them through links, and restarts them by a strategy, so that a crash
   is always handled somewhere.
 

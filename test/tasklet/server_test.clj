@@ -1,5 +1,5 @@
 (ns tasklet.server-test
-  "tasklet.server (API.md §4). Every test body runs as its own process that
+  "tasklet.server (doc/reference.md §4). Every test body runs as its own process that
   traps exits, in every mode of tasklet.harness/defsystest: as a fresh plain
   thread on the real node, bounded by a timeout, then as a tasklet under the
   deterministic scheduler (virtual time) with the all-zeros schedule and

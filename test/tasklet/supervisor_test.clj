@@ -1,5 +1,5 @@
 (ns tasklet.supervisor-test
-  "tasklet.supervisor (API.md §3), named as OTP's supervisor_SUITE semantic
+  "tasklet.supervisor (doc/reference.md §3), named as OTP's supervisor_SUITE semantic
   matrix. Every test body runs as its own process that traps exits, in
   every mode of tasklet.harness/defsystest: as a fresh plain thread on the
   real node, then as a tasklet under the deterministic scheduler (virtual

@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  * at once from either end cannot deadlock. Messages and exit signals are sent
  * after the monitors are released.
  *
- * <p>The exit rules (API.md §2), applied by {@link #exitSignal}:
+ * <p>The exit rules (doc/reference.md §2), applied by {@link #exitSignal}:
  * <ol>
  *   <li>{@code (exit pid :kill)}: untrappable; the target ends with {@code :killed}.</li>
  *   <li>A trapping target gets {@code [:EXIT from reason]} and keeps running.</li>

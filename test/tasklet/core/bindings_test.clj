@@ -1,5 +1,5 @@
 (ns tasklet.core.bindings-test
-  "API.md §1, dynamic bindings belong to the tasklet: spawn conveys the
+  "doc/reference.md §1, dynamic bindings belong to the tasklet: spawn conveys the
   caller's bindings as future does; a binding made inside a tasklet holds
   across receive, whichever worker resumes it, and no other tasklet sees it."
   (:require [clojure.test :refer [deftest is testing use-fixtures]]

@@ -1,5 +1,5 @@
 (ns tasklet.core.errors-test
-  "API.md §6, errors: every error that tasklet.core raises is an ex-info whose
+  "doc/reference.md §6, errors: every error that tasklet.core raises is an ex-info whose
   data has a :tasklet/error keyword, with a message. One table of bad calls,
   made from a plain thread and again from inside a tasklet."
   (:require [clojure.string :as str]

@@ -1,5 +1,5 @@
 (ns tasklet.core.exit-test
-  "API.md §2 (exit signals) and the §1 forms behind them: exit, die, link,
+  "doc/reference.md §2 (exit signals) and the §1 forms behind them: exit, die, link,
   unlink, monitor, demonitor, trap-exit!. One deftest per rule.
 
   Observing that something did NOT happen: exit signals between tasklets on

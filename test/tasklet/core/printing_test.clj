@@ -1,5 +1,5 @@
 (ns tasklet.core.printing-test
-  "API.md §6, printing: a pid prints readably as #tasklet/pid [node serial
+  "doc/reference.md §6, printing: a pid prints readably as #tasklet/pid [node serial
   incarnation] and reads back equal with the project's data readers."
   (:require [clojure.edn :as edn]
             [clojure.test :refer [deftest is testing]]

@@ -1,5 +1,5 @@
 (ns tasklet.core.properties-test
-  "test.check properties for API.md §1-2 on one node:
+  "test.check properties for doc/reference.md §1-2 on one node:
   1. per-sender FIFO with several concurrent senders, nothing lost or duplicated;
   2. selective receive against a model (a persistent queue), in the shape of
      Clojure's transducers.clj tests: generated actions with a printable :desc;
@@ -198,7 +198,7 @@
      :traps traps :victim victim :how how :reason reason}))
 
 (defn- expected-outcome
-  "By API.md §2: {:dead {id reason} :trapped #{[id from reason]}}; from is a
+  "By doc/reference.md §2: {:dead {id reason} :trapped #{[id from reason]}}; from is a
   node id or :runner (the tasklet that sends the exit signal)."
   [{:keys [n edges traps victim how reason]}]
   (let [neighbours (fn [x] (for [[a b] edges :when (or (= a x) (= b x))] (if (= a x) b a)))

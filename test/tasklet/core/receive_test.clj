@@ -1,5 +1,5 @@
 (ns tasklet.core.receive-test
-  "API.md §1 receive: patterns, selective receive, after, recur, depth, plain
+  "doc/reference.md §1 receive: patterns, selective receive, after, recur, depth, plain
   threads, and the compile-time and run-time errors of its syntax. Most rules
   are checked twice: on a fresh plain thread and inside a tasklet (`both`)."
   (:require [clojure.test :refer [deftest is testing]]
@@ -257,7 +257,7 @@
         (! p :stop)))))
 
 (defn- call
-  "The helper of API.md: receive in a function called from anywhere."
+  "The helper of doc/reference.md: receive in a function called from anywhere."
   [pid req]
   (! pid [:call (self) req])
   (receive [:reply r] r))
@@ -267,7 +267,7 @@
     (receive [:call from req] (do (! from [:reply [:echo req]]) (recur))
              :stop :ok)))
 
-;; receive works in any function at any depth, not only lexically in the spawned fn (the `call` helper of API.md).
+;; receive works in any function at any depth, not only lexically in the spawned fn (the `call` helper of doc/reference.md).
 (deftest receive-from-helper-at-depth
   (let [srv (spawn echo-server)
         deep (fn deep [n] (if (zero? n) (call srv :deep) (first [(deep (dec n))])))]

@@ -1,5 +1,5 @@
 (ns tasklet.core.registry-test
-  "API.md §1 registry: register, unregister, whereis, registered, and the
+  "doc/reference.md §1 registry: register, unregister, whereis, registered, and the
   name's life with its tasklet."
   (:require [clojure.test :refer [deftest is testing]]
             [tasklet.core :as t :refer [spawn spawn-monitor ! receive self exit monitor

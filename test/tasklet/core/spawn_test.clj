@@ -1,5 +1,5 @@
 (ns tasklet.core.spawn-test
-  "API.md §1 on one node: spawn, spawn-link, spawn-monitor, !, self, schedule,
+  "doc/reference.md §1 on one node: spawn, spawn-link, spawn-monitor, !, self, schedule,
   flush, processes, alive?, process-info, and that waiting holds no thread."
   (:require [clojure.string :as str]
             [clojure.test :refer [deftest is testing use-fixtures]]
@@ -237,7 +237,7 @@
   (! owner [tg :ready])
   (receive :stop :ok))
 
-;; process-info has the keys of API.md with live values, and is nil when the tasklet is dead.
+;; process-info has the keys of doc/reference.md with live values, and is nil when the tasklet is dead.
 (deftest process-info-keys-and-nil-when-dead
   (let [me (self)
         tg (s/tag)
