@@ -12,6 +12,20 @@
   - thread: a plain thread (the REPL, a future, -main) gets its own pid and
     mailbox the first time it calls `self` or `receive`.
 
+  Where exit signals take effect. The JVM cannot preempt a running tasklet,
+  so a tasklet acts on an exit signal that ends it (a non-trapped signal, or
+  :kill) at the next of these points, and only there:
+  - `receive`: on entry and at every wake-up while it waits (a waiting
+    tasklet is woken by the signal, so it ends at once);
+  - every `!` to a local pid (a send is a reduction, as in Erlang);
+  - `check-signals!`, for long computations that neither send nor receive;
+  - when its function returns: a signal that came meanwhile wins over
+    :normal.
+  A CPU-bound loop with none of these runs to its end before a signal (even
+  :kill) ends it: call `check-signals!` in such loops. `alive?` and
+  `process-info` already report a tasklet with such a signal pending as not
+  alive.
+
   Dynamic bindings belong to the tasklet: `spawn` conveys the caller's
   bindings (as `future` does), and a `binding` made inside a tasklet holds
   across `receive` and is never seen by another tasklet: the kernel saves the
@@ -412,6 +426,21 @@
                  0 nil false))
      true)))
 
+(defn check-signals!
+  "A cheap point for long computations where signals take effect (Erlang
+  preempts by reductions; the JVM cannot, see the ns docstring): when an exit
+  signal that ends the calling tasklet is pending, end it now (unwinding its
+  stack as `exit` does); else count one reduction, and when its time slice
+  is spent (tasklet.reductions) let the worker run other tasklets before it
+  goes on. Costs a volatile read and an increment otherwise. Returns nil.
+
+    (loop [i 0 acc 0]
+      (when (zero? (rem i 10000)) (check-signals!))
+      (if (< i n) (recur (inc i) (+ acc i)) acc))"
+  []
+  (.checkSignals (me))
+  nil)
+
 (defn trap-exit!
   "Set the caller's trap-exit flag: while on, exit signals arrive as
   [:EXIT from reason] messages (except :kill). Returns the old value."
@@ -449,11 +478,16 @@
   (vec (.registered (node))))
 
 (defn alive?
-  "True while the tasklet pid runs (a local or a remote pid)."
+  "True while the tasklet pid runs (a local or a remote pid). Ordered after
+  the caller's own signals, as Erlang's is_process_alive: once the caller has
+  sent pid an exit signal that will end it (say (exit pid :kill)), alive?
+  from that caller is false, even if pid has not yet run to act on it. A
+  remote pid is asked over the same connection as the caller's signals, so
+  the same holds across nodes."
   [pid]
   (check-pid pid "alive?")
   (let [alive (if-let [t (Node/resolve pid)]
-                (.isAlive t)
+                (not (.isExiting t))
                 (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
                   (.alive ^tasklet.kernel.Distribution d pid)
                   false))]
@@ -464,7 +498,8 @@
   "A map describing a live local tasklet: :status (:running :runnable
   :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
   :registered-name, :initial-fn, :reductions (messages taken), :strand. nil
-  when dead."
+  when dead, or (as for `alive?`) when an exit signal that ends it is
+  pending."
   [pid]
   (check-pid pid "process-info")
   (when-let [t (Node/resolve pid)]

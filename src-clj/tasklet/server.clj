@@ -34,24 +34,32 @@
   ^ExceptionInfo [kind message data]
   (ex-info message (assoc data :tasklet/error kind)))
 
+(defn- reason-text [reason]
+  (if (instance? Throwable reason)
+    (str (.getName (class reason)) ": " (.getMessage ^Throwable reason))
+    (pr-str reason)))
+
 (defn- exit-error
-  "What a caller throws when `server` ended with `reason` before answering: a
-  Throwable reason itself (the caller sees the server's crash), else ex-info
-  {:tasklet/error :noproc | :noconnection | :exit, :reason reason}."
-  [reason server]
+  "What a caller throws when `server` ended with `reason` before answering
+  `request` (OTP's exit({Reason, {gen_server, call, ...}})): ex-info
+  {:tasklet/error :noproc | :noconnection | :exit, :reason reason, :server
+  server, :request request}, with a Throwable reason (a handler crashed) as
+  its cause, so (ex-cause e) is the server's own exception."
+  [reason server request]
   (cond
-    (instance? TaskletExit reason) (exit-error (.-reason ^TaskletExit reason) server)
-    (instance? Throwable reason) reason
+    (instance? TaskletExit reason) (exit-error (.-reason ^TaskletExit reason) server request)
     (= :noproc reason)
     (error :noproc (str "no server " (pr-str server) " is running; start it first, or check the name")
-           {:server server :reason reason})
+           {:server server :reason reason :request request})
     (= :noconnection reason)
     (error :noconnection (str "lost the connection to the node of server " (pr-str server))
-           {:server server :reason reason})
+           {:server server :reason reason :request request})
     :else
-    (error :exit (str "server " (pr-str server) " exited with reason " (pr-str reason)
-                      " before it replied")
-           {:server server :reason reason})))
+    (ex-info (str "server " (pr-str server) " exited with reason " (reason-text reason)
+                  " before it replied to " (pr-str request)
+                  (when (instance? Throwable reason) "; its exception is this one's cause"))
+             {:tasklet/error :exit :server server :reason reason :request request}
+             (when (instance? Throwable reason) reason))))
 
 (defn- function? [f]
   (or (fn? f) (var? f) (instance? MultiFn f)))
@@ -126,7 +134,7 @@
     (receive
       [tag :ok] (do (forget-monitor mref pid) pid)
       [tag [:error e]] (do (await-down mref) (throw e))
-      [:DOWN mref :process _ reason] (throw (exit-error reason pid)))))
+      [:DOWN mref :process _ reason] (throw (exit-error reason pid nil)))))
 
 (defn- ack! [starter msg]
   (when starter
@@ -140,7 +148,7 @@
     (t/unregister name))
   (when (nth starter 2 false)
     (t/unlink (nth starter 0)))
-  (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self)) e)])
+  (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self) nil) e)])
   (throw e))
 
 ;; ---------------------------------------------------------------------------
@@ -261,7 +269,12 @@
     (let [m (t/receive-fn any-message)
           r (try
               (handle impl parent state m)
-              (catch TaskletExit e (throw e))
+              (catch TaskletExit e
+                ;; an exit signal ends the server at once (as in OTP); the
+                ;; handler's own (exit reason) goes through :terminate
+                (if (.exitSignalled (Node/currentTasklet))
+                  (throw e)
+                  (Stop. (.-reason e) state nil nil)))
               (catch Throwable e (Stop. e state nil nil)))]
       (if (instance? Stop r)
         (finish impl r)
@@ -306,7 +319,10 @@
   :terminate ran with it (and the state from before that message); a pending
   caller's call rethrows it. A :terminate that throws ends the server with
   its own exception instead. A handler that calls (tasklet.core/exit reason)
-  ends the server at once, without :terminate.
+  ends the server with that reason, after :terminate ran with it (OTP's
+  gen_server catches a callback's exit). An exit signal from another tasklet
+  (or (exit (self) reason)) that ends the server does not run :terminate,
+  unless the server traps exits and it comes from its parent (below).
 
   Options: {:name kw} registers the server under kw before :init runs.
 
@@ -451,7 +467,7 @@
 
     (identical? :DOWN (nth m 0))
     (if (.compareAndSet gate false true)
-      (throw (exit-error (nth m 4) dest))
+      (throw (exit-error (nth m 4) dest request))
       (await-reply tag))
 
     :else
@@ -492,9 +508,10 @@
     comes later is dropped: it never lands in the caller's mailbox.
   - ex-info {:tasklet/error :noproc} when the server is not running (or the
     name is not registered).
-  - the server's exit reason when it ends before replying: a Throwable reason
-    (a handler crashed) is rethrown as is; any other reason as ex-info
-    {:tasklet/error :exit, :reason reason}.
+  - ex-info {:tasklet/error :exit, :reason r, :server dest, :request request}
+    when the server ends with reason r before replying; when r is a
+    Throwable (a handler crashed) it is also the ex-info's cause, so
+    (ex-cause e) is the server's own exception.
   - ex-info {:tasklet/error :badarg} when a server calls itself (it would
     wait for ever).
 

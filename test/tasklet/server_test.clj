@@ -53,6 +53,7 @@
                     :inc (let [s (update s :n inc)] [:reply (:n s) s])
                     :echo [:reply (second req) s]
                     :crash (throw (ex-info "boom" {:op :crash}))
+                    :exit (t/exit (second req))
                     :defer (do (! (:owner s) [:deferred])
                                [:noreply (assoc s :pending from)])
                     :defer-elsewhere (do (t/spawn server/reply from (second req))
@@ -246,7 +247,9 @@
 (defsystest call-self-badarg
   (let [s (start-counter)]
     (init-ran!)
-    (is (= :badarg (error-of #(server/call s :call-self))))))
+    (let [e (try (server/call s :call-self) nil (catch Exception e e))]
+      (is (= :exit (:tasklet/error (ex-data e))))
+      (is (= :badarg (:tasklet/error (ex-data (ex-cause e))))))))
 
 ;; ---------------------------------------------------------------------------
 ;; Stopping and crashing
@@ -265,7 +268,8 @@
   (let [s (start-counter)
         e (try (server/call s :stop-noreply) (catch clojure.lang.ExceptionInfo e (ex-data e)))]
     (init-ran!)
-    (is (= {:tasklet/error :exit :reason :done} (select-keys e [:tasklet/error :reason])))
+    (is (= {:tasklet/error :exit :reason :done :server s :request :stop-noreply}
+           (select-keys e [:tasklet/error :reason :server :request])))
     (is (= [:terminated :done] (next-msg)))
     (is (= [:EXIT s :done] (next-msg)))))
 
@@ -278,17 +282,42 @@
     (is (= [:terminated :cast-stop] (next-msg)))
     (is (= :cast-stop (await-down mref)))))
 
-;; a :handle-call that throws: :terminate gets the exception, the server exits with it, the caller rethrows that same exception.
+;; a :handle-call that throws: :terminate gets the exception, the server exits with it, the caller gets ex-info :exit with that exception as :reason and cause.
 (defsystest handler-exception-in-call
   (let [s (start-counter)
         mref (t/monitor s)
-        e (try (server/call s :crash) nil (catch Exception e e))]
+        e (try (server/call s :crash) nil (catch Exception e e))
+        cause (ex-cause e)]
     (init-ran!)
-    (is (= "boom" (ex-message e)))
+    (is (= {:tasklet/error :exit :server s :request :crash}
+           (select-keys (ex-data e) [:tasklet/error :server :request])))
+    (is (= "boom" (ex-message cause)))
+    (is (identical? cause (:reason (ex-data e))))
     (let [[tag reason] (next-msg)]
       (is (= :terminated tag))
-      (is (identical? e reason)))
-    (is (identical? e (await-down mref)))))
+      (is (identical? cause reason)))
+    (is (identical? cause (await-down mref)))))
+
+;; a handler's (exit reason): :terminate runs with that reason (not an internal object), the server exits with it, the caller gets ex-info :exit.
+(defsystest handler-exit-runs-terminate
+  (let [s (start-counter)
+        mref (t/monitor s)
+        e (try (server/call s [:exit :bye]) nil (catch Exception e e))]
+    (init-ran!)
+    (is (= {:tasklet/error :exit :reason :bye :server s :request [:exit :bye]}
+           (select-keys (ex-data e) [:tasklet/error :reason :server :request])))
+    (is (nil? (ex-cause e)))
+    (is (= [:terminated :bye] (next-msg)))
+    (is (= :bye (await-down mref)))
+    (is (= :bye (receive [:EXIT s r] r (after 5000 nil))))
+    (testing "an exit signal from another tasklet ends it without :terminate (it does not trap exits)"
+      (let [s2 (start-counter)
+            mref2 (t/monitor s2)]
+        (init-ran!)
+        (t/exit s2 :shutdown)
+        (is (= :shutdown (await-down mref2)))
+        (is (= [:EXIT s2 :shutdown] (next-msg)))
+        (is (mailbox-empty?) "no [:terminated ...]")))))
 
 ;; a :handle-cast that throws ends the server with that exception after :terminate ran with it.
 (defsystest handler-exception-in-cast
@@ -307,7 +336,7 @@
   (let [s (start-counter)
         mref (t/monitor s)]
     (init-ran!)
-    (is (= :bad-return (error-of #(server/call s :bad))))
+    (is (= :bad-return (:tasklet/error (ex-data (ex-cause (try (server/call s :bad) (catch Exception e e)))))))
     (is (= :terminated (first (next-msg))))
     (is (= :bad-return (:tasklet/error (ex-data (await-down mref)))))))
 
@@ -375,7 +404,9 @@
       :timeout (err #(server/call dest :defer 100))
       :after-late-reply (do (server/cast dest :release) (server/call dest :inc))
       :mailbox-after (receive m [:stray m] (after 0 :empty))
-      :crash (try (server/call dest :crash) (catch Exception e [(ex-message e) (:where (ex-data e))]))
+      :crash (try (server/call dest :crash)
+                  (catch Exception e [(:tasklet/error (ex-data e)) (ex-message (ex-cause e))
+                                      (:where (ex-data (ex-cause e)))]))
       :dead (err #(server/call dest :inc))
       :cast-dead (server/cast dest :x)
       :mailbox-end (receive m [:stray m] (after 0 :empty)))))
@@ -388,7 +419,7 @@
       (let [srv (node/run-on b #(server/start remote-counter 0 {:name ::remote}))
             r (node/run-on a remote-session (:name b) (:address b) srv)]
         (is (= {:by-name 1 :by-pid 2 :timeout :timeout :after-late-reply 3 :mailbox-after :empty
-                :crash ["remote boom" :remote] :dead :noproc :cast-dead nil :mailbox-end :empty}
+                :crash [:exit "remote boom" :remote] :dead :noproc :cast-dead nil :mailbox-end :empty}
                r)))
       (finally
         (node/stop! a)

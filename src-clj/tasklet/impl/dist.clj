@@ -409,7 +409,7 @@
                                                                 :message (.getMessage e)}])))]
                   (.send conn REPLY b)))]
     (case op
-      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isAlive)))
+      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isExiting not)))
       :info (reply :ok (when (instance? Pid arg) (info-map arg)))
       :whereis (reply :ok (.whereis ^Node (:node st) arg))
       :spawn (.execute loader

@@ -364,12 +364,13 @@ public final class Signals {
 
   /**
    * A snapshot of {@code t} with string keys (the Clojure layer keywordises
-   * them), or null when it is dead. Any thread.
+   * them), or null when it is dead or a fatal exit signal is pending for it
+   * ({@link Tasklet#isExiting}). Any thread.
    */
   public static Map<String, Object> info(Tasklet t) {
     Map<String, Object> m = new LinkedHashMap<>();
     synchronized (t) {
-      if (t.state == Tasklet.DONE) return null;
+      if (t.isExiting()) return null;
       m.put("status", t.statusName());
       m.put("mailbox-size", t.size());
       m.put("links", t.ex().links == null ? List.of() : new ArrayList<>(t.ex().links));

@@ -171,6 +171,33 @@ public final class Tasklet extends Mailbox implements Runnable {
   /** Whether it has not yet ended. Any thread. */
   public boolean isAlive() { return state != DONE; }
 
+  /**
+   * Whether it has ended or an exit signal that will end it is pending (it
+   * acts on it at its next suspension point). What {@code alive?} and
+   * {@code process-info} report, so that they are ordered after the caller's
+   * own signals, as Erlang's is_process_alive is: once a caller has sent a
+   * fatal exit signal, the target is no longer alive to that caller. Any thread.
+   */
+  public boolean isExiting() { return pendingExit != null || state == DONE; }
+
+  /**
+   * Whether an exit signal is pending: a {@link TaskletExit} caught now came
+   * from a signal (or {@code (exit (self) reason)}), not from a plain
+   * {@code (exit reason)}, which sets nothing. Owner only.
+   */
+  public boolean exitSignalled() { return pendingExit != null; }
+
+  /**
+   * A point where a long computation lets signals in: end at once (throw
+   * {@link TaskletExit}) when an exit signal is pending, and count one
+   * reduction, giving the worker to other tasklets when the time slice is
+   * spent. Costs a volatile read and an increment otherwise. Owner only.
+   */
+  public void checkSignals() {
+    checkExit();
+    reduce();
+  }
+
   /** The tasklet's life: its function, then termination. Its strand only. */
   @Override public void run() {
     // Only `this` is live across the body's call: this frame is frozen with
