@@ -51,7 +51,8 @@
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Context Mailbox Node Pid Ref Signals Tasklet TaskletExit Terms]))
+           [tasklet.kernel Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit Terms
+            Timer]))
 
 ;; ---------------------------------------------------------------------------
 ;; The terms the kernel speaks, installed before the first node is made.
@@ -548,10 +549,100 @@
             (recur (inc n)))))))
 
 ;; ---------------------------------------------------------------------------
+;; Timers (Erlang's send_after, exit_after, cancel_timer, read_timer)
+
+(defn- timer-ms ^long [ms what]
+  (when-not (and (integer? ms) (not (neg? ms)))
+    (throw (badarg (str what " needs a delay in milliseconds (a non-negative integer), got " (pr-str ms))
+                   {:ms ms})))
+  (long ms))
+
+(defn- timer-dest
+  "[dest-for-the-kernel target-tasklet-or-nil] for a timer to dest: a local
+  pid's tasklet is the target (its end cancels the timer)."
+  [dest what]
+  (cond
+    (instance? Pid dest) [dest (Node/resolve dest)]
+    (keyword? dest) [dest nil]
+    (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
+    [[(nth dest 0) (node-name (nth dest 1))] nil]
+    :else (throw (badarg (str what " sends to a pid, a registered keyword or [name node], not "
+                              (pr-str dest))
+                         {:dest dest}))))
+
+(defn- user-timers ^ProcessTimers [] (.userTimers (node)))
+
+(defn send-after
+  "Send msg to dest after ms milliseconds of the node's clock (virtual under
+  tasklet.test); returns a timer ref for `cancel-timer`/`read-timer` at once
+  (Erlang's erlang:send_after/3). dest is a pid, a registered name or
+  [name node]; a name is looked up when the timer fires (nobody registered
+  then: the message is dropped). A timer to a local pid is cancelled when
+  that tasklet ends: it never fires and retains nothing after that.
+  Throws ex-info {:tasklet/error :badarg} for a bad delay or destination."
+  ^Timer [ms dest msg]
+  (let [ms (timer-ms ms "send-after")
+        [d target] (timer-dest dest "send-after")]
+    (.sendAfter (user-timers) (* ms 1000000) 0 d msg target)))
+
+(defn exit-after
+  "Send pid an exit signal with reason after ms milliseconds, as if the
+  caller did (exit pid reason) then (so a trapping pid gets [:EXIT caller
+  reason]); returns a timer ref (Erlang's timer:exit_after/3). Cancelled when
+  pid ends first."
+  ^Timer [ms pid reason]
+  (let [ms (timer-ms ms "exit-after")]
+    (check-pid pid "exit-after")
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/resolve pid))))
+
+(defn send-interval
+  "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,
+  until `cancel-timer` stops it or dest (a local pid) ends; returns a timer
+  ref (Erlang's timer:send_interval/3). With a name or [name node] as dest,
+  the name is looked up at each send, and the timer stops when the caller
+  ends. Sends are due at start + k*ms (no drift); after a stall it goes on
+  from now."
+  ^Timer [ms dest msg]
+  (let [ms (timer-ms ms "send-interval")
+        _ (when (zero? ms)
+            (throw (badarg "send-interval needs an interval of at least 1 ms" {:ms ms})))
+        [d target] (timer-dest dest "send-interval")]
+    (.sendAfter (user-timers) (* ms 1000000) (* ms 1000000) d msg (or target (me)))))
+
+(defn- check-timer ^Timer [tref what]
+  (when-not (instance? Timer tref)
+    (throw (badarg (str what " needs a timer ref (from send-after, exit-after or send-interval), got "
+                        (pr-str tref))
+                   {:timer tref})))
+  tref)
+
+(defn- nanos->ms [^long n]
+  (if (neg? n) false (quot (+ n 999999) 1000000)))
+
+(defn cancel-timer
+  "Cancel a timer: returns the milliseconds it had left (rounded up), or
+  false when it had already fired (a one-shot timer), or was cancelled. A
+  cancelled timer never fires. Its message may already be in the mailbox
+  when this returns false (as in Erlang)."
+  [tref]
+  (let [^Timer t (check-timer tref "cancel-timer")]
+    (nanos->ms (.cancel t))))
+
+(defn read-timer
+  "The milliseconds a timer has left (rounded up), or false when it has
+  fired or was cancelled."
+  [tref]
+  (let [^Timer t (check-timer tref "read-timer")]
+    (nanos->ms (.read t))))
+
+;; ---------------------------------------------------------------------------
 ;; Printing and reading pids and refs
 
 (defmethod print-method Pid [^Pid p ^java.io.Writer w]
   (.write w (str "#tasklet/pid [" (keyword (.-node p)) " " (.-serial p) " " (.-incarnation p) "]")))
+
+(defmethod print-method Timer [^Timer t ^java.io.Writer w]
+  (.write w (str "#<" t ">")))
 
 (defmethod print-method Ref [^Ref r ^java.io.Writer w]
   (.write w (str "#tasklet/ref [" (keyword (.-node r)) " " (.-id r) " " (.-incarnation r) "]")))

@@ -46,6 +46,7 @@ public final class Node {
   final Terms terms;
   final Context context;
   final Timers timers;
+  final ProcessTimers userTimers;
   final int reductionBudget;
   final Strand strand;
   final Strand threadStrand = new ThreadStrand();
@@ -67,6 +68,7 @@ public final class Node {
     this.terms = defaultTerms;
     this.context = defaultContext;
     this.timers = c.timers != null ? c.timers : new SystemTimers();
+    this.userTimers = new ProcessTimers(this, timers);
     this.reductionBudget = Math.max(1, c.reductionBudget);
     this.crashHandler = c.crashHandler;
     String kind = strandKind(c.strand);
@@ -380,6 +382,9 @@ public final class Node {
 
   /** The timers in use. */
   public Timers timers() { return timers; }
+
+  /** The user timers (send-after, exit-after, send-interval) of this node. */
+  public ProcessTimers userTimers() { return userTimers; }
 
   /** End a tasklet; see {@link Signals#terminate}. Its own strand. */
   void terminate(Tasklet t, Object reason) {

@@ -236,6 +236,7 @@ public final class Signals {
     HashMap<Ref, Object> mine;
     Object regName;
     Tracer tracer;
+    Timer timers;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -246,8 +247,10 @@ public final class Signals {
       mine = e.monitors;
       regName = e.registeredName;
       tracer = e.tracer;
+      timers = e.timers;
       t.extra = null;
     }
+    if (timers != null) ProcessTimers.targetEnded(timers);
     Node node = t.node;
     node.processes.remove(t);
     if (regName != null) node.registry.remove(regName, t.pid);

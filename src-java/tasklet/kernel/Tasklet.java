@@ -85,6 +85,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     LinkedHashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
     LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
     Object registeredName;
+    Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
     volatile Tracer tracer;            // see Tracer; null when untraced
   }
 
