@@ -46,13 +46,13 @@
   - tasklet.reductions   messages a tasklet may take before it yields (2000)
   - tasklet.idle-spin-us how long an idle worker polls for work, yielding its
                          CPU, before it parks (100; 0 parks at once)"
-  (:refer-clojure :exclude [flush])
+  (:refer-clojure :exclude [flush alias])
   (:require [clojure.core.match]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit Terms
-            Timer]))
+           [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
+            Terms Timer]))
 
 ;; ---------------------------------------------------------------------------
 ;; The terms the kernel speaks, installed before the first node is made.
@@ -228,24 +228,26 @@
         :else (throw (badarg (str "a node is named by a keyword, got " (pr-str n)) {:node n}))))
 
 (defn send-msg
-  "The function under `!`: send msg to dest (a pid, a registered keyword, or
-  [name node]); returns msg."
+  "The function under `!`: send msg to dest (a pid, a registered keyword,
+  [name node], or an alias); returns msg."
   [dest msg]
   (cond
     (instance? Pid dest) (Node/send dest msg)
     (keyword? dest) (.sendNamed (node) dest msg)
+    (instance? Ref dest) (Aliases/send dest msg)
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
     (.sendNamed (node) (nth dest 0) (node-name (nth dest 1)) msg)
-    :else (throw (badarg (str "! sends to a pid, a registered keyword or [name node], not "
+    :else (throw (badarg (str "! sends to a pid, a registered keyword, [name node] or an alias, not "
                               (pr-str dest))
                          {:dest dest})))
   msg)
 
 (defn !
   "Send msg to dest asynchronously and return msg. dest is a pid, a registered
-  name (keyword), or [name node]. Never blocks on a local destination. A dead
-  pid drops the message silently (as in Erlang); a name nobody registered
-  throws ex-info {:tasklet/error :noproc, :name name}."
+  name (keyword), [name node], or an alias (see `alias`). Never blocks on a
+  local destination. A dead pid or an inactive alias drops the message
+  silently (as in Erlang); a name nobody registered throws ex-info
+  {:tasklet/error :noproc, :name name}."
   {:inline (fn [dest msg] `(send-msg ~dest ~msg))}
   [dest msg]
   (send-msg dest msg))
@@ -367,52 +369,81 @@
     (switch-point t "unlink" pid nil))
   true)
 
-(defn- monitor-remote [^Tasklet t dest]
+(defn- monitor-remote [^Tasklet t dest ^Ref ref]
   (let [n (.node t)
-        d (.distribution n)
-        ref (.makeRef n)]
+        d (.distribution n)]
     (if d
       (do (Signals/monitorRemote t ref dest)
           (.monitor d (.pid t) ref dest))
       (Node/send (.pid t) [:DOWN ref :process dest :noconnection]))
     ref))
 
-(defn- monitor-dest
-  "Set up the monitor of dest for tasklet t; its ref."
-  ^Ref [^Tasklet t dest]
+(defn- monitor-with-ref
+  "Set up the monitor of dest for tasklet t under the fresh ref; returns ref."
+  ^Ref [^Tasklet t dest ^Ref ref]
   (let [n (.node t)]
     (cond
       (instance? Pid dest)
       (if (or (Node/isLocal dest) (nil? (.distribution n)))
-        (Signals/monitor t (Node/resolve dest) dest)
-        (monitor-remote t dest))
+        (Signals/monitor t (Node/resolve dest) dest ref)
+        (monitor-remote t dest ref))
 
       (keyword? dest)
       (let [p (.whereis n dest)]
-        (Signals/monitor t (some-> p Node/resolve) (or p dest)))
+        (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
 
       (and (vector? dest) (= 2 (count dest)))
       (let [[nm nd] dest]
         (if (= (node-name nd) (.-name n))
-          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest)))
-          (monitor-remote t dest)))
+          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+          (monitor-remote t dest ref)))
 
       :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
                            {:dest dest})))))
+
+(defn- monitor-dest
+  "Set up the monitor of dest for tasklet t; its ref."
+  ^Ref [^Tasklet t dest]
+  (monitor-with-ref t dest (.makeRef (.node t))))
 
 (defn monitor
   "Monitor dest (a pid, a registered name, or [name node]); returns a ref. When
   the target ends the caller gets [:DOWN ref :process pid reason]; a dead
   target or an unknown name gives [:DOWN ref :process pid-or-dest :noproc] at
-  once; a lost node gives :noconnection."
-  ^Ref [dest]
-  (let [t (me)
-        ref (monitor-dest t dest)]
-    (switch-point t "monitor" dest ref)
-    ref))
+  once; a lost node gives :noconnection.
+
+  With {:alias :demonitor}, the ref is also an alias of the caller (see
+  `alias`), active exactly while the monitor is: it is deactivated when the
+  :DOWN is delivered or by `demonitor` (EEP 53's {alias, demonitor}); with
+  {:alias :reply-demonitor}, also by the first message through it. This is
+  how a call gets its reply: the server answers through the ref, and once
+  the caller gives up (demonitor), a late answer is dropped."
+  (^Ref [dest]
+   (let [t (me)
+         ref (monitor-dest t dest)]
+     (switch-point t "monitor" dest ref)
+     ref))
+  (^Ref [dest {alias-mode :alias :as opts}]
+   (let [mode (case alias-mode
+                nil nil
+                :demonitor Aliases/DEMONITOR
+                :reply-demonitor (bit-or Aliases/DEMONITOR Aliases/REPLY)
+                (throw (badarg (str "monitor's :alias option is :demonitor or :reply-demonitor, got "
+                                    (pr-str alias-mode))
+                               {:opts opts})))
+         t (me)
+         ref (if mode
+               ;; the alias first, so a reply sent the moment the target sees the monitor finds it
+               (let [r (.makeRef (.node t))]
+                 (Aliases/alias t r (int mode))
+                 (monitor-with-ref t dest r))
+               (monitor-dest t dest))]
+     (switch-point t "monitor" dest ref)
+     ref)))
 
 (defn demonitor
-  "Remove the monitor ref. With {:flush true}, also remove a [:DOWN ref ...]
+  "Remove the monitor ref (and deactivate it as an alias, if it was made
+  with {:alias ...}). With {:flush true}, also remove a [:DOWN ref ...]
   message for it already in the mailbox. Returns true."
   ([ref] (demonitor ref nil))
   ([ref {:keys [flush]}]
@@ -420,12 +451,42 @@
      (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
    (let [t (me)
          active? (Signals/demonitor t ref)]
+     (Aliases/unalias t ref)   ; a monitor's alias ({:alias :demonitor}) goes with it
      (switch-point t "demonitor" ref active?)
      ;; an active monitor never delivers its :DOWN once removed: scan only otherwise
      (when (and flush (not active?))
        (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
                  0 nil false))
      true)))
+
+(defn alias
+  "A fresh alias of the caller (EEP 53): a ref that `!` delivers to the
+  caller while the alias is active; once it is deactivated, messages sent
+  through it are dropped by the kernel, on this node or any other (an alias
+  crosses nodes as a ref does). (alias) stays active until `unalias` or the
+  caller's end; (alias {:reply true}) is deactivated by the first message
+  that arrives through it. Only the caller may deactivate it.
+
+    (let [a (alias {:reply true})]
+      (! a :first) (! a :second)
+      (receive m m (after 100 :none)))   ; => :first; :second was dropped"
+  (^Ref [] (alias nil))
+  (^Ref [{:keys [reply] :as opts}]
+   (when-not (or (nil? opts) (map? opts))
+     (throw (badarg (str "alias takes an options map like {:reply true}, got " (pr-str opts)) {:opts opts})))
+   (let [t (me)
+         r (.makeRef (.node t))]
+     (Aliases/alias t r (if reply Aliases/REPLY Aliases/EXPLICIT))
+     r)))
+
+(defn unalias
+  "Deactivate alias a of the caller: from now on a message sent through it
+  is dropped (one sent before is in the mailbox already). Returns true when
+  it was active, false otherwise (or when a is not the caller's)."
+  [a]
+  (when-not (instance? Ref a)
+    (throw (badarg (str "unalias needs an alias (a ref from alias), got " (pr-str a)) {:alias a})))
+  (Aliases/unalias (me) a))
 
 (defn check-signals!
   "A cheap point for long computations where signals take effect (Erlang
@@ -564,6 +625,7 @@
   (cond
     (instance? Pid dest) [dest (Node/resolve dest)]
     (keyword? dest) [dest nil]
+    (instance? Ref dest) [dest nil]
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
     [[(nth dest 0) (node-name (nth dest 1))] nil]
     :else (throw (badarg (str what " sends to a pid, a registered keyword or [name node], not "
@@ -575,8 +637,8 @@
 (defn send-after
   "Send msg to dest after ms milliseconds of the node's clock (virtual under
   tasklet.test); returns a timer ref for `cancel-timer`/`read-timer` at once
-  (Erlang's erlang:send_after/3). dest is a pid, a registered name or
-  [name node]; a name is looked up when the timer fires (nobody registered
+  (Erlang's erlang:send_after/3). dest is a pid, a registered name,
+  [name node] or an alias; a name is looked up when the timer fires (nobody registered
   then: the message is dropped). A timer to a local pid is cancelled when
   that tasklet ends: it never fires and retains nothing after that.
   Throws ex-info {:tasklet/error :badarg} for a bad delay or destination."

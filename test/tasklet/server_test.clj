@@ -366,18 +366,59 @@
       (! quiet :ignored)
       (is (= :still-here (server/call quiet :still-here))))))
 
-;; the relay used for servers on other nodes (OTP's alias) delivers replies and drops late ones.
-(defsystest relay-call
-  (let [s (start-counter)
-        relayed #(#'server/call* s %1 %2 true)]
+;; ---------------------------------------------------------------------------
+;; Several calls in flight
+
+;; send-request to several servers at once; receive-response takes each reply; check-response tells a response from other messages.
+(defsystest send-request-several-in-flight
+  (let [s1 (server/start-link counter {:owner (self) :n 10})
+        s2 (server/start-link counter {:owner (self) :n 20})]
     (init-ran!)
-    (is (= 1 (relayed :inc 1000)))
-    (is (= :timeout (error-of #(relayed :defer 50))))
+    (init-ran!)
+    (let [r1 (server/send-request s1 :inc)
+          r2 (server/send-request s2 :inc)
+          r3 (server/send-request s1 [:echo :x])]
+      (is (= 21 (server/receive-response r2 5000)))
+      (is (= 11 (server/receive-response r1 5000)))
+      (is (= :x (server/receive-response r3 5000))))
+    (let [r (server/send-request s1 :get)
+          msg (receive ([:tasklet/reply _ _] :as m) m (after 5000 nil))]
+      (is (= :no-reply (server/check-response [:other] r)))
+      (is (= [:reply 11] (server/check-response msg r))))
+    (is (mailbox-empty?) "no monitor or :DOWN left behind")))
+
+;; receive-response's timeout leaves the request id valid: the reply is taken later; a dead or unknown server answers :exit/:noproc through the response.
+(defsystest receive-response-timeout-keeps-the-request
+  (let [s (start-counter)]
+    (init-ran!)
+    (let [r (server/send-request s :defer)]
+      (is (= [:deferred] (next-msg)))
+      (is (= :timeout (error-of #(server/receive-response r 20))))
+      (is (= :timeout (error-of #(server/receive-response r 0))))
+      (server/cast s [:release :late])
+      (is (true? (receive [:released x] x (after 5000 nil))) "the request was still in flight: its alias took the reply")
+      (is (= :late (server/receive-response r 5000))))
+    (let [r (server/send-request s [:exit :gone])]
+      (is (= {:tasklet/error :exit :reason :gone}
+             (select-keys (try (server/receive-response r 5000) (catch Exception e (ex-data e)))
+                          [:tasklet/error :reason]))))
+    (is (= [:terminated :gone] (next-msg)))
+    (is (= [:EXIT s :gone] (next-msg)))
+    (is (= :noproc (error-of #(server/receive-response (server/send-request s :get) 5000))))
+    (is (= :noproc (error-of #(server/receive-response (server/send-request ::nobody :get) 5000))))
+    (is (mailbox-empty?))))
+
+;; the kernel drops a reply sent through the alias of a call that gave up; nothing is ever forwarded by a relay.
+(defsystest late-reply-dropped-by-the-alias
+  (let [s (start-counter)]
+    (init-ran!)
+    (is (= :timeout (error-of #(server/call s :defer 10))))
     (is (= [:deferred] (next-msg)))
-    (server/cast s [:release :late])
-    (is (= [:released true] (next-msg)) "the relay took it")
-    (is (= 1 (relayed :get 1000)))
-    (is (mailbox-empty?) "the relay dropped the late reply")))
+    (let [before (count (t/processes))]
+      (server/cast s [:release :late])
+      (is (= [:released false] (next-msg)) "reply reports the drop")
+      (is (= before (count (t/processes))) "no relay tasklet"))
+    (is (mailbox-empty?))))
 
 ;; ---------------------------------------------------------------------------
 ;; Across nodes
@@ -404,6 +445,11 @@
       :timeout (err #(server/call dest :defer 100))
       :after-late-reply (do (server/cast dest :release) (server/call dest :inc))
       :mailbox-after (receive m [:stray m] (after 0 :empty))
+      :in-flight (let [a (server/send-request dest :inc) b (server/send-request srv :inc)]
+                   (sort [(server/receive-response b 5000) (server/receive-response a 5000)]))
+      :request-timeout (let [r (server/send-request dest :defer)]
+                         [(err #(server/receive-response r 50))
+                          (do (server/cast dest :release) (server/receive-response r 5000))])
       :crash (try (server/call dest :crash)
                   (catch Exception e [(:tasklet/error (ex-data e)) (ex-message (ex-cause e))
                                       (:where (ex-data (ex-cause e)))]))
@@ -419,6 +465,7 @@
       (let [srv (node/run-on b #(server/start remote-counter 0 {:name ::remote}))
             r (node/run-on a remote-session (:name b) (:address b) srv)]
         (is (= {:by-name 1 :by-pid 2 :timeout :timeout :after-late-reply 3 :mailbox-after :empty
+                :in-flight [4 5] :request-timeout [:timeout :late]
                 :crash [:exit "remote boom" :remote] :dead :noproc :cast-dead nil :mailbox-end :empty}
                r)))
       (finally

@@ -57,6 +57,7 @@ public final class Node {
   volatile Distribution distribution;
   final ProcessTable processes = new ProcessTable();
   final ConcurrentHashMap<Object, Pid> registry = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Ref, Tasklet> aliases = new ConcurrentHashMap<>();   // see Aliases
   private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
   private final AtomicLong serials = new AtomicLong();
   private final AtomicLong refs = new AtomicLong();

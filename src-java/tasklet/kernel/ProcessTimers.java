@@ -200,6 +200,10 @@ public final class ProcessTimers {
         Tasklet t = Node.resolve(p);
         if (t != null) t.deliver(msg);
         else if (!Node.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
+      } else if (dest instanceof Ref alias) {
+        Node n = Node.named(alias.node);
+        if (n != null && n.incarnation == alias.incarnation) Aliases.deliver(alias, msg);
+        else if (node.distribution != null) remote(() -> node.distribution.sendAlias(alias, msg));
       } else if (dest instanceof List<?> named) {    // [name node-name]
         Object name = named.get(0);
         String nodeName = (String) named.get(1);

@@ -119,8 +119,12 @@ public final class Signals {
    * {@code :noproc} at once. Owner (watcher) only.
    */
   public static Ref monitor(Tasklet watcher, Tasklet target, Object who) {
+    return monitor(watcher, target, who, watcher.node.makeRef());
+  }
+
+  /** As {@link #monitor(Tasklet, Tasklet, Object)} with a given fresh {@code ref}. Owner (watcher) only. */
+  public static Ref monitor(Tasklet watcher, Tasklet target, Object who, Ref ref) {
     Node node = watcher.node;
-    Ref ref = node.makeRef();
     if (target != null) {
       synchronized (target) {
         if (target.state != Tasklet.DONE) {
@@ -237,6 +241,7 @@ public final class Signals {
     Object regName;
     Tracer tracer;
     Timer timers;
+    HashMap<Ref, Integer> aliases;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -248,8 +253,10 @@ public final class Signals {
       regName = e.registeredName;
       tracer = e.tracer;
       timers = e.timers;
+      aliases = e.aliases;
       t.extra = null;
     }
+    if (aliases != null) Aliases.ended(t, aliases);
     if (timers != null) ProcessTimers.targetEnded(timers);
     Node node = t.node;
     node.processes.remove(t);

@@ -86,6 +86,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
     Object registeredName;
     Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
+    java.util.HashMap<Ref, Integer> aliases; // active aliases -> mode (see Aliases)
     volatile Tracer tracer;            // see Tracer; null when untraced
   }
 
