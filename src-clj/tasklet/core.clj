@@ -71,6 +71,7 @@
     (noconnection [_] :noconnection)
     (exitMessage [_ from reason] [:EXIT from reason])
     (downMessage [_ ref who reason] [:DOWN ref :process who reason])
+    (mailboxOverflow [_ limit] [:mailbox-overflow limit])
     (error [_ kind message kvs] (ex-info message (error-data kind kvs)))))
 
 (def ^:private bindings-context
@@ -190,17 +191,54 @@
             c))))))
 
 (defn spawn-fn
-  "The function under `spawn`: starts a tasklet running (apply f args) with
-  the given options map {:link bool, :monitor bool}. Returns the pid, or
-  [pid ref] with :monitor."
-  [f args {:keys [link monitor]}]
+  "The function under `spawn` and `spawn-opt`: starts a tasklet running
+  (apply f args) with the given options map (see `spawn-opt`). Returns the
+  pid, or [pid ref] with :monitor."
+  [f args {:keys [link monitor max-mailbox on-max-mailbox]}]
   (check-fn f "spawn")
   (let [n (node)
         caller (when (or link monitor) (me))
         ref (when monitor (.makeRef n))
-        pid (.spawn n (body f args) f (conveyed-frame)
-                    (when link caller) (when monitor caller) ref)]
+        f-body (body f args)
+        ctx (conveyed-frame)
+        pid (if max-mailbox
+              (.spawn n f-body f ctx (when link caller) (when monitor caller) ref
+                      (int max-mailbox) (= :drop-newest on-max-mailbox))
+              (.spawn n f-body f ctx (when link caller) (when monitor caller) ref))]
     (if monitor [pid ref] pid)))
+
+(defn spawn-opt
+  "Start a tasklet running (apply f args), as `spawn`, with options (Erlang's
+  spawn_opt):
+  - :link true            link the caller to it atomically (as `spawn-link`)
+  - :monitor true         monitor it atomically; returns [pid ref] (as
+                          `spawn-monitor`)
+  - :max-mailbox n        a limit of n queued messages (a positive integer)
+  - :on-max-mailbox       what a message past the limit does:
+      :kill (default)     the tasklet ends with reason [:mailbox-overflow n]
+                          (untrappable, like Erlang's max_heap_size kill) and
+                          a crash report ({:tasklet/error :mailbox-overflow})
+      :drop-newest        that message is dropped and counted
+  `process-info` shows :max-mailbox and :dropped. Every message counts,
+  signals delivered as messages ([:EXIT ...], [:DOWN ...]) included. Throws
+  ex-info {:tasklet/error :badarg} for a bad option.
+
+    (spawn-opt {:max-mailbox 10000 :on-max-mailbox :drop-newest} #'my.app/sink)"
+  [opts f & args]
+  (when-not (map? opts)
+    (throw (badarg (str "spawn-opt takes an options map first, got " (pr-str opts)) {:opts opts})))
+  (let [{:keys [max-mailbox on-max-mailbox]} opts]
+    (when-not (or (nil? max-mailbox) (and (integer? max-mailbox) (< 0 max-mailbox Integer/MAX_VALUE)))
+      (throw (badarg (str "spawn-opt's :max-mailbox is a positive integer, got " (pr-str max-mailbox))
+                     {:opts opts})))
+    (when-not (contains? #{nil :kill :drop-newest} on-max-mailbox)
+      (throw (badarg (str "spawn-opt's :on-max-mailbox is :kill or :drop-newest, got " (pr-str on-max-mailbox))
+                     {:opts opts})))
+    (when-let [unknown (seq (remove #{:link :monitor :max-mailbox :on-max-mailbox} (keys opts)))]
+      (throw (badarg (str "spawn-opt does not know the options " (pr-str unknown)
+                          "; use :link :monitor :max-mailbox :on-max-mailbox")
+                     {:opts opts}))))
+  (spawn-fn f args opts))
 
 (defn spawn
   "Start a tasklet running (apply f args) on this node; returns its pid at once.
@@ -559,7 +597,9 @@
 (defn process-info
   "A map describing a live local tasklet: :status (:running :runnable
   :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
-  :registered-name, :initial-fn, :reductions (messages taken), :strand. nil
+  :registered-name, :initial-fn, :reductions (messages taken), :strand,
+  :max-mailbox (the spawn-opt limit, or nil) and :dropped (messages its
+  :drop-newest limit refused). nil
   when dead, or (as for `alive?`) when an exit signal that ends it is
   pending."
   [pid]

@@ -150,7 +150,18 @@ public final class Node {
    * Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
+    return spawn(fn, initialFn, ctx, linkTo, watcher, monitorRef, 0, false);
+  }
+
+  /**
+   * As {@link #spawn(IFn, Object, Object, Tasklet, Tasklet, Ref)}, with a
+   * mailbox limit of {@code maxMailbox} messages (0: none) and its policy
+   * (see {@link Tasklet#limitMailbox}). Any thread.
+   */
+  public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef,
+                   int maxMailbox, boolean dropNewest) {
     Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
+    if (maxMailbox > 0) t.limitMailbox(maxMailbox, dropNewest);
     processes.add(t);
     if (linkTo != null) Signals.linkUnstarted(linkTo, t);
     if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);

@@ -242,6 +242,8 @@ public final class Signals {
     Tracer tracer;
     Timer timers;
     HashMap<Ref, Integer> aliases;
+    Object overflow;
+    long[] limit;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -254,6 +256,8 @@ public final class Signals {
       tracer = e.tracer;
       timers = e.timers;
       aliases = e.aliases;
+      overflow = e.overflowReason;
+      limit = e.maxMailbox == 0 ? null : new long[] {e.maxMailbox, e.dropped};
       t.extra = null;
     }
     if (aliases != null) Aliases.ended(t, aliases);
@@ -308,12 +312,24 @@ public final class Signals {
       }
     }
     if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
+    if (overflow != null && overflow.equals(reason)) {
+      crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
+          + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
+          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid));
+    } else if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
       try {
         node.crashHandler.crashed(t.pid, t.initialFn, cause);
       } catch (Throwable e) {
         System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
       }
+    }
+  }
+
+  private static void crashReport(Node node, Tasklet t, Throwable cause) {
+    try {
+      node.crashHandler.crashed(t.pid, t.initialFn, cause);
+    } catch (Throwable e) {
+      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
     }
   }
 
@@ -393,6 +409,8 @@ public final class Signals {
       m.put("initial-fn", t.initialFn);
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
+      m.put("max-mailbox", t.ex().maxMailbox == 0 ? null : t.ex().maxMailbox);
+      m.put("dropped", t.ex().dropped);
     }
     return m;
   }
