@@ -12,6 +12,20 @@
   - thread: a plain thread (the REPL, a future, -main) gets its own pid and
     mailbox the first time it calls `self` or `receive`.
 
+  Where exit signals take effect. The JVM cannot preempt a running tasklet,
+  so a tasklet acts on an exit signal that ends it (a non-trapped signal, or
+  :kill) at the next of these points, and only there:
+  - `receive`: on entry and at every wake-up while it waits (a waiting
+    tasklet is woken by the signal, so it ends at once);
+  - every `!` to a local pid (a send is a reduction, as in Erlang);
+  - `check-signals!`, for long computations that neither send nor receive;
+  - when its function returns: a signal that came meanwhile wins over
+    :normal.
+  A CPU-bound loop with none of these runs to its end before a signal (even
+  :kill) ends it: call `check-signals!` in such loops. `alive?` and
+  `process-info` already report a tasklet with such a signal pending as not
+  alive.
+
   Dynamic bindings belong to the tasklet: `spawn` conveys the caller's
   bindings (as `future` does), and a `binding` made inside a tasklet holds
   across `receive` and is never seen by another tasklet: the kernel saves the
@@ -32,12 +46,13 @@
   - tasklet.reductions   messages a tasklet may take before it yields (2000)
   - tasklet.idle-spin-us how long an idle worker polls for work, yielding its
                          CPU, before it parks (100; 0 parks at once)"
-  (:refer-clojure :exclude [flush])
+  (:refer-clojure :exclude [flush alias])
   (:require [clojure.core.match]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Context Mailbox Node Pid Ref Signals Tasklet TaskletExit Terms]))
+           [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
+            Terms Timer]))
 
 ;; ---------------------------------------------------------------------------
 ;; The terms the kernel speaks, installed before the first node is made.
@@ -56,6 +71,7 @@
     (noconnection [_] :noconnection)
     (exitMessage [_ from reason] [:EXIT from reason])
     (downMessage [_ ref who reason] [:DOWN ref :process who reason])
+    (mailboxOverflow [_ limit] [:mailbox-overflow limit])
     (error [_ kind message kvs] (ex-info message (error-data kind kvs)))))
 
 (def ^:private bindings-context
@@ -175,17 +191,54 @@
             c))))))
 
 (defn spawn-fn
-  "The function under `spawn`: starts a tasklet running (apply f args) with
-  the given options map {:link bool, :monitor bool}. Returns the pid, or
-  [pid ref] with :monitor."
-  [f args {:keys [link monitor]}]
+  "The function under `spawn` and `spawn-opt`: starts a tasklet running
+  (apply f args) with the given options map (see `spawn-opt`). Returns the
+  pid, or [pid ref] with :monitor."
+  [f args {:keys [link monitor max-mailbox on-max-mailbox]}]
   (check-fn f "spawn")
   (let [n (node)
         caller (when (or link monitor) (me))
         ref (when monitor (.makeRef n))
-        pid (.spawn n (body f args) f (conveyed-frame)
-                    (when link caller) (when monitor caller) ref)]
+        f-body (body f args)
+        ctx (conveyed-frame)
+        pid (if max-mailbox
+              (.spawn n f-body f ctx (when link caller) (when monitor caller) ref
+                      (int max-mailbox) (= :drop-newest on-max-mailbox))
+              (.spawn n f-body f ctx (when link caller) (when monitor caller) ref))]
     (if monitor [pid ref] pid)))
+
+(defn spawn-opt
+  "Start a tasklet running (apply f args), as `spawn`, with options (Erlang's
+  spawn_opt):
+  - :link true            link the caller to it atomically (as `spawn-link`)
+  - :monitor true         monitor it atomically; returns [pid ref] (as
+                          `spawn-monitor`)
+  - :max-mailbox n        a limit of n queued messages (a positive integer)
+  - :on-max-mailbox       what a message past the limit does:
+      :kill (default)     the tasklet ends with reason [:mailbox-overflow n]
+                          (untrappable, like Erlang's max_heap_size kill) and
+                          a crash report ({:tasklet/error :mailbox-overflow})
+      :drop-newest        that message is dropped and counted
+  `process-info` shows :max-mailbox and :dropped. Every message counts,
+  signals delivered as messages ([:EXIT ...], [:DOWN ...]) included. Throws
+  ex-info {:tasklet/error :badarg} for a bad option.
+
+    (spawn-opt {:max-mailbox 10000 :on-max-mailbox :drop-newest} #'my.app/sink)"
+  [opts f & args]
+  (when-not (map? opts)
+    (throw (badarg (str "spawn-opt takes an options map first, got " (pr-str opts)) {:opts opts})))
+  (let [{:keys [max-mailbox on-max-mailbox]} opts]
+    (when-not (or (nil? max-mailbox) (and (integer? max-mailbox) (< 0 max-mailbox Integer/MAX_VALUE)))
+      (throw (badarg (str "spawn-opt's :max-mailbox is a positive integer, got " (pr-str max-mailbox))
+                     {:opts opts})))
+    (when-not (contains? #{nil :kill :drop-newest} on-max-mailbox)
+      (throw (badarg (str "spawn-opt's :on-max-mailbox is :kill or :drop-newest, got " (pr-str on-max-mailbox))
+                     {:opts opts})))
+    (when-let [unknown (seq (remove #{:link :monitor :max-mailbox :on-max-mailbox} (keys opts)))]
+      (throw (badarg (str "spawn-opt does not know the options " (pr-str unknown)
+                          "; use :link :monitor :max-mailbox :on-max-mailbox")
+                     {:opts opts}))))
+  (spawn-fn f args opts))
 
 (defn spawn
   "Start a tasklet running (apply f args) on this node; returns its pid at once.
@@ -213,24 +266,26 @@
         :else (throw (badarg (str "a node is named by a keyword, got " (pr-str n)) {:node n}))))
 
 (defn send-msg
-  "The function under `!`: send msg to dest (a pid, a registered keyword, or
-  [name node]); returns msg."
+  "The function under `!`: send msg to dest (a pid, a registered keyword,
+  [name node], or an alias); returns msg."
   [dest msg]
   (cond
     (instance? Pid dest) (Node/send dest msg)
     (keyword? dest) (.sendNamed (node) dest msg)
+    (instance? Ref dest) (Aliases/send dest msg)
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
     (.sendNamed (node) (nth dest 0) (node-name (nth dest 1)) msg)
-    :else (throw (badarg (str "! sends to a pid, a registered keyword or [name node], not "
+    :else (throw (badarg (str "! sends to a pid, a registered keyword, [name node] or an alias, not "
                               (pr-str dest))
                          {:dest dest})))
   msg)
 
 (defn !
   "Send msg to dest asynchronously and return msg. dest is a pid, a registered
-  name (keyword), or [name node]. Never blocks on a local destination. A dead
-  pid drops the message silently (as in Erlang); a name nobody registered
-  throws ex-info {:tasklet/error :noproc, :name name}."
+  name (keyword), [name node], or an alias (see `alias`). Never blocks on a
+  local destination. A dead pid or an inactive alias drops the message
+  silently (as in Erlang); a name nobody registered throws ex-info
+  {:tasklet/error :noproc, :name name}."
   {:inline (fn [dest msg] `(send-msg ~dest ~msg))}
   [dest msg]
   (send-msg dest msg))
@@ -358,52 +413,81 @@
     (switch-point t "unlink" pid nil))
   true)
 
-(defn- monitor-remote [^Tasklet t dest]
+(defn- monitor-remote [^Tasklet t dest ^Ref ref]
   (let [n (.node t)
-        d (.distribution n)
-        ref (.makeRef n)]
+        d (.distribution n)]
     (if d
       (do (Signals/monitorRemote t ref dest)
           (.monitor d (.pid t) ref dest))
       (Node/send (.pid t) [:DOWN ref :process dest :noconnection]))
     ref))
 
-(defn- monitor-dest
-  "Set up the monitor of dest for tasklet t; its ref."
-  ^Ref [^Tasklet t dest]
+(defn- monitor-with-ref
+  "Set up the monitor of dest for tasklet t under the fresh ref; returns ref."
+  ^Ref [^Tasklet t dest ^Ref ref]
   (let [n (.node t)]
     (cond
       (instance? Pid dest)
       (if (or (Node/isLocal dest) (nil? (.distribution n)))
-        (Signals/monitor t (Node/resolve dest) dest)
-        (monitor-remote t dest))
+        (Signals/monitor t (Node/resolve dest) dest ref)
+        (monitor-remote t dest ref))
 
       (keyword? dest)
       (let [p (.whereis n dest)]
-        (Signals/monitor t (some-> p Node/resolve) (or p dest)))
+        (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
 
       (and (vector? dest) (= 2 (count dest)))
       (let [[nm nd] dest]
         (if (= (node-name nd) (.-name n))
-          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest)))
-          (monitor-remote t dest)))
+          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+          (monitor-remote t dest ref)))
 
       :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
                            {:dest dest})))))
+
+(defn- monitor-dest
+  "Set up the monitor of dest for tasklet t; its ref."
+  ^Ref [^Tasklet t dest]
+  (monitor-with-ref t dest (.makeRef (.node t))))
 
 (defn monitor
   "Monitor dest (a pid, a registered name, or [name node]); returns a ref. When
   the target ends the caller gets [:DOWN ref :process pid reason]; a dead
   target or an unknown name gives [:DOWN ref :process pid-or-dest :noproc] at
-  once; a lost node gives :noconnection."
-  ^Ref [dest]
-  (let [t (me)
-        ref (monitor-dest t dest)]
-    (switch-point t "monitor" dest ref)
-    ref))
+  once; a lost node gives :noconnection.
+
+  With {:alias :demonitor}, the ref is also an alias of the caller (see
+  `alias`), active exactly while the monitor is: it is deactivated when the
+  :DOWN is delivered or by `demonitor` (EEP 53's {alias, demonitor}); with
+  {:alias :reply-demonitor}, also by the first message through it. This is
+  how a call gets its reply: the server answers through the ref, and once
+  the caller gives up (demonitor), a late answer is dropped."
+  (^Ref [dest]
+   (let [t (me)
+         ref (monitor-dest t dest)]
+     (switch-point t "monitor" dest ref)
+     ref))
+  (^Ref [dest {alias-mode :alias :as opts}]
+   (let [mode (case alias-mode
+                nil nil
+                :demonitor Aliases/DEMONITOR
+                :reply-demonitor (bit-or Aliases/DEMONITOR Aliases/REPLY)
+                (throw (badarg (str "monitor's :alias option is :demonitor or :reply-demonitor, got "
+                                    (pr-str alias-mode))
+                               {:opts opts})))
+         t (me)
+         ref (if mode
+               ;; the alias first, so a reply sent the moment the target sees the monitor finds it
+               (let [r (.makeRef (.node t))]
+                 (Aliases/alias t r (int mode))
+                 (monitor-with-ref t dest r))
+               (monitor-dest t dest))]
+     (switch-point t "monitor" dest ref)
+     ref)))
 
 (defn demonitor
-  "Remove the monitor ref. With {:flush true}, also remove a [:DOWN ref ...]
+  "Remove the monitor ref (and deactivate it as an alias, if it was made
+  with {:alias ...}). With {:flush true}, also remove a [:DOWN ref ...]
   message for it already in the mailbox. Returns true."
   ([ref] (demonitor ref nil))
   ([ref {:keys [flush]}]
@@ -411,12 +495,57 @@
      (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
    (let [t (me)
          active? (Signals/demonitor t ref)]
+     (Aliases/unalias t ref)   ; a monitor's alias ({:alias :demonitor}) goes with it
      (switch-point t "demonitor" ref active?)
      ;; an active monitor never delivers its :DOWN once removed: scan only otherwise
      (when (and flush (not active?))
        (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
                  0 nil false))
      true)))
+
+(defn alias
+  "A fresh alias of the caller (EEP 53): a ref that `!` delivers to the
+  caller while the alias is active; once it is deactivated, messages sent
+  through it are dropped by the kernel, on this node or any other (an alias
+  crosses nodes as a ref does). (alias) stays active until `unalias` or the
+  caller's end; (alias {:reply true}) is deactivated by the first message
+  that arrives through it. Only the caller may deactivate it.
+
+    (let [a (alias {:reply true})]
+      (! a :first) (! a :second)
+      (receive m m (after 100 :none)))   ; => :first; :second was dropped"
+  (^Ref [] (alias nil))
+  (^Ref [{:keys [reply] :as opts}]
+   (when-not (or (nil? opts) (map? opts))
+     (throw (badarg (str "alias takes an options map like {:reply true}, got " (pr-str opts)) {:opts opts})))
+   (let [t (me)
+         r (.makeRef (.node t))]
+     (Aliases/alias t r (if reply Aliases/REPLY Aliases/EXPLICIT))
+     r)))
+
+(defn unalias
+  "Deactivate alias a of the caller: from now on a message sent through it
+  is dropped (one sent before is in the mailbox already). Returns true when
+  it was active, false otherwise (or when a is not the caller's)."
+  [a]
+  (when-not (instance? Ref a)
+    (throw (badarg (str "unalias needs an alias (a ref from alias), got " (pr-str a)) {:alias a})))
+  (Aliases/unalias (me) a))
+
+(defn check-signals!
+  "A cheap point for long computations where signals take effect (Erlang
+  preempts by reductions; the JVM cannot, see the ns docstring): when an exit
+  signal that ends the calling tasklet is pending, end it now (unwinding its
+  stack as `exit` does); else count one reduction, and when its time slice
+  is spent (tasklet.reductions) let the worker run other tasklets before it
+  goes on. Costs a volatile read and an increment otherwise. Returns nil.
+
+    (loop [i 0 acc 0]
+      (when (zero? (rem i 10000)) (check-signals!))
+      (if (< i n) (recur (inc i) (+ acc i)) acc))"
+  []
+  (.checkSignals (me))
+  nil)
 
 (defn trap-exit!
   "Set the caller's trap-exit flag: while on, exit signals arrive as
@@ -455,11 +584,16 @@
   (vec (.registered (node))))
 
 (defn alive?
-  "True while the tasklet pid runs (a local or a remote pid)."
+  "True while the tasklet pid runs (a local or a remote pid). Ordered after
+  the caller's own signals, as Erlang's is_process_alive: once the caller has
+  sent pid an exit signal that will end it (say (exit pid :kill)), alive?
+  from that caller is false, even if pid has not yet run to act on it. A
+  remote pid is asked over the same connection as the caller's signals, so
+  the same holds across nodes."
   [pid]
   (check-pid pid "alive?")
   (let [alive (if-let [t (Node/resolve pid)]
-                (.isAlive t)
+                (not (.isExiting t))
                 (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
                   (.alive ^tasklet.kernel.Distribution d pid)
                   false))]
@@ -469,8 +603,11 @@
 (defn process-info
   "A map describing a live local tasklet: :status (:running :runnable
   :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
-  :registered-name, :initial-fn, :reductions (messages taken), :strand. nil
-  when dead."
+  :registered-name, :initial-fn, :reductions (messages taken), :strand,
+  :max-mailbox (the spawn-opt limit, or nil) and :dropped (messages its
+  :drop-newest limit refused). nil
+  when dead, or (as for `alive?`) when an exit signal that ends it is
+  pending."
   [pid]
   (check-pid pid "process-info")
   (when-let [t (Node/resolve pid)]
@@ -519,10 +656,101 @@
             (recur (inc n)))))))
 
 ;; ---------------------------------------------------------------------------
+;; Timers (Erlang's send_after, exit_after, cancel_timer, read_timer)
+
+(defn- timer-ms ^long [ms what]
+  (when-not (and (integer? ms) (not (neg? ms)))
+    (throw (badarg (str what " needs a delay in milliseconds (a non-negative integer), got " (pr-str ms))
+                   {:ms ms})))
+  (long ms))
+
+(defn- timer-dest
+  "[dest-for-the-kernel target-tasklet-or-nil] for a timer to dest: a local
+  pid's tasklet is the target (its end cancels the timer)."
+  [dest what]
+  (cond
+    (instance? Pid dest) [dest (Node/resolve dest)]
+    (keyword? dest) [dest nil]
+    (instance? Ref dest) [dest nil]
+    (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
+    [[(nth dest 0) (node-name (nth dest 1))] nil]
+    :else (throw (badarg (str what " sends to a pid, a registered keyword or [name node], not "
+                              (pr-str dest))
+                         {:dest dest}))))
+
+(defn- user-timers ^ProcessTimers [] (.userTimers (node)))
+
+(defn send-after
+  "Send msg to dest after ms milliseconds of the node's clock (virtual under
+  tasklet.test); returns a timer ref for `cancel-timer`/`read-timer` at once
+  (Erlang's erlang:send_after/3). dest is a pid, a registered name,
+  [name node] or an alias; a name is looked up when the timer fires (nobody registered
+  then: the message is dropped). A timer to a local pid is cancelled when
+  that tasklet ends: it never fires and retains nothing after that.
+  Throws ex-info {:tasklet/error :badarg} for a bad delay or destination."
+  ^Timer [ms dest msg]
+  (let [ms (timer-ms ms "send-after")
+        [d target] (timer-dest dest "send-after")]
+    (.sendAfter (user-timers) (* ms 1000000) 0 d msg target)))
+
+(defn exit-after
+  "Send pid an exit signal with reason after ms milliseconds, as if the
+  caller did (exit pid reason) then (so a trapping pid gets [:EXIT caller
+  reason]); returns a timer ref (Erlang's timer:exit_after/3). Cancelled when
+  pid ends first."
+  ^Timer [ms pid reason]
+  (let [ms (timer-ms ms "exit-after")]
+    (check-pid pid "exit-after")
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/resolve pid))))
+
+(defn send-interval
+  "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,
+  until `cancel-timer` stops it or dest (a local pid) ends; returns a timer
+  ref (Erlang's timer:send_interval/3). With a name or [name node] as dest,
+  the name is looked up at each send, and the timer stops when the caller
+  ends. Sends are due at start + k*ms (no drift); after a stall it goes on
+  from now."
+  ^Timer [ms dest msg]
+  (let [ms (timer-ms ms "send-interval")
+        _ (when (zero? ms)
+            (throw (badarg "send-interval needs an interval of at least 1 ms" {:ms ms})))
+        [d target] (timer-dest dest "send-interval")]
+    (.sendAfter (user-timers) (* ms 1000000) (* ms 1000000) d msg (or target (me)))))
+
+(defn- check-timer ^Timer [tref what]
+  (when-not (instance? Timer tref)
+    (throw (badarg (str what " needs a timer ref (from send-after, exit-after or send-interval), got "
+                        (pr-str tref))
+                   {:timer tref})))
+  tref)
+
+(defn- nanos->ms [^long n]
+  (if (neg? n) false (quot (+ n 999999) 1000000)))
+
+(defn cancel-timer
+  "Cancel a timer: returns the milliseconds it had left (rounded up), or
+  false when it had already fired (a one-shot timer), or was cancelled. A
+  cancelled timer never fires. Its message may already be in the mailbox
+  when this returns false (as in Erlang)."
+  [tref]
+  (let [^Timer t (check-timer tref "cancel-timer")]
+    (nanos->ms (.cancel t))))
+
+(defn read-timer
+  "The milliseconds a timer has left (rounded up), or false when it has
+  fired or was cancelled."
+  [tref]
+  (let [^Timer t (check-timer tref "read-timer")]
+    (nanos->ms (.read t))))
+
+;; ---------------------------------------------------------------------------
 ;; Printing and reading pids and refs
 
 (defmethod print-method Pid [^Pid p ^java.io.Writer w]
   (.write w (str "#tasklet/pid [" (keyword (.-node p)) " " (.-serial p) " " (.-incarnation p) "]")))
+
+(defmethod print-method Timer [^Timer t ^java.io.Writer w]
+  (.write w (str "#<" t ">")))
 
 (defmethod print-method Ref [^Ref r ^java.io.Writer w]
   (.write w (str "#tasklet/ref [" (keyword (.-node r)) " " (.-id r) " " (.-incarnation r) "]")))

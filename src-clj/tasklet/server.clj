@@ -14,18 +14,22 @@
     (call :counter :inc)   ; => 1
 
   Built on tasklet.core alone, the way OTP builds gen_server on plain
-  processes: a call is a message tagged with a fresh ref, answered by a
-  message carrying that ref, while the caller monitors the server.
+  processes: a call monitors the server with an alias ({:alias :demonitor},
+  EEP 53) and sends its request; the server answers through the alias. When
+  the caller stops waiting (timeout, the server's death) it demonitors,
+  which deactivates the alias, so a late reply is dropped by the kernel,
+  locally and across nodes: no relay tasklet, no gate.
 
   Message shapes (internal, listed so that a trace makes sense):
-  - [:tasklet/call from request]   a call; `from` is what `reply` needs
-  - [:tasklet/cast message]        a cast
-  - [tag value]                    a reply, tag being the call's fresh ref"
+  - [:tasklet/call from request]     a call; `from` is what `reply` needs
+  - [:tasklet/cast message]          a cast
+  - [:tasklet/system from request]   a tasklet.sys request
+  - [:tasklet/reply ref value]       a reply, ref being the call's monitor/alias"
   (:refer-clojure :exclude [cast])
   (:require [tasklet.core :as t :refer [! self receive]])
   (:import [clojure.lang ExceptionInfo MultiFn]
            [java.util.concurrent.atomic AtomicBoolean]
-           [tasklet.kernel Mailbox Node Pid TaskletExit]))
+           [tasklet.kernel Aliases Mailbox Node Pid Ref TaskletExit]))
 
 ;; ---------------------------------------------------------------------------
 ;; Errors
@@ -34,24 +38,32 @@
   ^ExceptionInfo [kind message data]
   (ex-info message (assoc data :tasklet/error kind)))
 
+(defn- reason-text [reason]
+  (if (instance? Throwable reason)
+    (str (.getName (class reason)) ": " (.getMessage ^Throwable reason))
+    (pr-str reason)))
+
 (defn- exit-error
-  "What a caller throws when `server` ended with `reason` before answering: a
-  Throwable reason itself (the caller sees the server's crash), else ex-info
-  {:tasklet/error :noproc | :noconnection | :exit, :reason reason}."
-  [reason server]
+  "What a caller throws when `server` ended with `reason` before answering
+  `request` (OTP's exit({Reason, {gen_server, call, ...}})): ex-info
+  {:tasklet/error :noproc | :noconnection | :exit, :reason reason, :server
+  server, :request request}, with a Throwable reason (a handler crashed) as
+  its cause, so (ex-cause e) is the server's own exception."
+  [reason server request]
   (cond
-    (instance? TaskletExit reason) (exit-error (.-reason ^TaskletExit reason) server)
-    (instance? Throwable reason) reason
+    (instance? TaskletExit reason) (exit-error (.-reason ^TaskletExit reason) server request)
     (= :noproc reason)
     (error :noproc (str "no server " (pr-str server) " is running; start it first, or check the name")
-           {:server server :reason reason})
+           {:server server :reason reason :request request})
     (= :noconnection reason)
     (error :noconnection (str "lost the connection to the node of server " (pr-str server))
-           {:server server :reason reason})
+           {:server server :reason reason :request request})
     :else
-    (error :exit (str "server " (pr-str server) " exited with reason " (pr-str reason)
-                      " before it replied")
-           {:server server :reason reason})))
+    (ex-info (str "server " (pr-str server) " exited with reason " (reason-text reason)
+                  " before it replied to " (pr-str request)
+                  (when (instance? Throwable reason) "; its exception is this one's cause"))
+             {:tasklet/error :exit :server server :reason reason :request request}
+             (when (instance? Throwable reason) reason))))
 
 (defn- function? [f]
   (or (fn? f) (var? f) (instance? MultiFn f)))
@@ -126,7 +138,7 @@
     (receive
       [tag :ok] (do (forget-monitor mref pid) pid)
       [tag [:error e]] (do (await-down mref) (throw e))
-      [:DOWN mref :process _ reason] (throw (exit-error reason pid)))))
+      [:DOWN mref :process _ reason] (throw (exit-error reason pid nil)))))
 
 (defn- ack! [starter msg]
   (when starter
@@ -140,7 +152,7 @@
     (t/unregister name))
   (when (nth starter 2 false)
     (t/unlink (nth starter 0)))
-  (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self)) e)])
+  (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self) nil) e)])
   (throw e))
 
 ;; ---------------------------------------------------------------------------
@@ -150,22 +162,25 @@
   "Answer the call identified by `from` (the second argument of :handle-call)
   with `value`, from the server or from any other tasklet, at any later time.
   Use it after :handle-call returned [:noreply state]. `from` is a map whose
-  :pid is the caller; the rest is opaque (pass it on within the caller's node).
+  :pid is the caller; the rest is opaque (it holds the call's alias, which
+  works from any node).
 
-  Returns true when the reply was sent; false, sending nothing, when the caller
-  gave up (its call timed out or the server died first) or the call was
-  already answered: a call gets at most one reply, and never a late one.
+  The reply goes through the call's alias (EEP 53), which the caller
+  deactivates when it stops waiting (a timeout, the server's death), so a
+  call gets at most one reply and never a late one. Returns true when the
+  reply was delivered or sent to another node; false when the caller is on
+  this node and no longer waits (the reply was dropped).
 
     ;; (call pid :take) waits until someone does (cast pid v)
     {:init        (fn [_] [])
      :handle-call (fn [_take from takers] [:noreply (conj takers from)])
      :handle-cast (fn [v takers] (run! #(reply % v) takers) [])}"
   [from value]
-  (let [gate ^AtomicBoolean (:gate from)]
-    (if (or (nil? gate) (.compareAndSet gate false true))
-      (do (! (or (:via from) (:pid from)) [(:tag from) value])
-          true)
-      false)))
+  (let [a (:alias from)]
+    (if (instance? Ref a)
+      (Aliases/send a [:tasklet/reply (:tag from) value])
+      (do (! (:pid from) [:tasklet/reply (:tag from) value])
+          true))))
 
 ;; ---------------------------------------------------------------------------
 ;; The server loop
@@ -261,7 +276,12 @@
     (let [m (t/receive-fn any-message)
           r (try
               (handle impl parent state m)
-              (catch TaskletExit e (throw e))
+              (catch TaskletExit e
+                ;; an exit signal ends the server at once (as in OTP); the
+                ;; handler's own (exit reason) goes through :terminate
+                (if (.exitSignalled (Node/currentTasklet))
+                  (throw e)
+                  (Stop. (.-reason e) state nil nil)))
               (catch Throwable e (Stop. e state nil nil)))]
       (if (instance? Stop r)
         (finish impl r)
@@ -306,7 +326,10 @@
   :terminate ran with it (and the state from before that message); a pending
   caller's call rethrows it. A :terminate that throws ends the server with
   its own exception instead. A handler that calls (tasklet.core/exit reason)
-  ends the server at once, without :terminate.
+  ends the server with that reason, after :terminate ran with it (OTP's
+  gen_server catches a callback's exit). An exit signal from another tasklet
+  (or (exit (self) reason)) that ends the server does not run :terminate,
+  unless the server traps exits and it comes from its parent (below).
 
   Options: {:name kw} registers the server under kw before :init runs.
 
@@ -392,8 +415,13 @@
                                (pr-str server))
                   {:server server}))))
 
-(defn- local? [dest]
-  (and (instance? Pid dest) (Node/isLocal dest)))
+(defn- resolve-server*
+  "As resolve-server, but an unregistered name is left for the monitor to
+  answer with :noproc."
+  [server]
+  (if (and (keyword? server) (nil? (t/whereis server)))
+    server
+    (resolve-server server)))
 
 (defn- mark-mailbox!
   "Mark the caller's mailbox (tasklet.core/mark-mailbox!) before the monitor
@@ -403,26 +431,18 @@
   (t/mark-mailbox!)
   (.mailbox (Node/currentTasklet)))
 
-(defn- reply-or-down [tag mref]
+(defn- reply-or-down [mref]
   (fn [m]
-    (when (vector? m)
+    (when (and (vector? m) (= mref (nth m 1 nil)))
       (let [k (nth m 0 nil)]
         (cond
-          (= tag k) m
-          (and (identical? :DOWN k) (= mref (nth m 1 nil))) m)))))
+          (and (== 3 (count m)) (identical? :tasklet/reply k)) m
+          (and (identical? :DOWN k) (== 5 (count m))) m)))))
 
-(defn- await-reply [tag]
-  (receive [tag v] v))
-
-(defn- relay
-  "Stands in for a caller whose server is on another node (OTP's alias): the
-  server replies here, and the reply is passed on only while the caller still
-  waits (the gate)."
-  [caller tag ^AtomicBoolean gate]
-  (let [cref (t/monitor caller)]
-    (receive
-      [tag v] (when (.compareAndSet gate false true) (! caller [tag v]))
-      [:DOWN cref :process _ _] nil)))
+(defn- reply-only [mref]
+  (fn [m]
+    (when (and (vector? m) (== 3 (count m)) (identical? :tasklet/reply (nth m 0)) (= mref (nth m 1)))
+      m)))
 
 (defn- timeout-error [server request timeout-ms]
   (error :timeout (str "call to " (pr-str server) " got no reply within " timeout-ms
@@ -437,46 +457,64 @@
                                " :infinity, got " (pr-str timeout-ms))
                   {:timeout timeout-ms}))))
 
+(defn- give-up
+  "The caller stops waiting for the reply through mref: the monitor and its
+  alias go (so a reply sent from now on is dropped by the kernel), then a
+  reply that made it in before that is taken. Returns [:tasklet/reply mref
+  v]'s v wrapped as [v], or nil when none came."
+  [mref]
+  (t/demonitor mref {:flush true})
+  (when-let [m (t/receive-fn (reply-only mref) 0 nil)]
+    [(nth m 2 nil)]))
+
 (defn- outcome
   "What the call returns (or throws) given m, the reply or :DOWN that
-  receive-fn took, or timeout-marker. The gate decides between a late reply
-  and a timeout or death: whoever closes it first wins, so a reply either
-  reaches this caller in its call or never."
-  [m dest request timeout-ms tag mref ^AtomicBoolean gate]
+  receive-fn took, or timeout-marker."
+  [m dest request timeout-ms mref]
   (cond
     (identical? t/timeout-marker m)
-    (if (.compareAndSet gate false true)
-      (do (forget-monitor mref dest) (throw (timeout-error dest request timeout-ms)))
-      (let [v (await-reply tag)] (forget-monitor mref dest) v))
+    (if-let [[v] (give-up mref)]
+      v
+      (throw (timeout-error dest request timeout-ms)))
 
     (identical? :DOWN (nth m 0))
-    (if (.compareAndSet gate false true)
-      (throw (exit-error (nth m 4) dest))
-      (await-reply tag))
+    (do (t/unalias mref)
+        (throw (exit-error (nth m 4) dest request)))
 
     :else
-    (do (forget-monitor mref dest) (nth m 1))))
+    (do (t/demonitor mref {:flush true})
+        (nth m 2))))
 
-(defn- call* [dest request timeout-ms via-relay?]
-  (check-timeout timeout-ms)
-  (let [me (self)
-        tag (t/make-ref)
-        gate (AtomicBoolean.)
-        proxy (when via-relay? (t/spawn relay me tag gate))
-        from (if proxy {:pid me :tag tag :via proxy} {:pid me :tag tag :gate gate})]
+(defn- send-call!
+  "Monitor dest with an alias and send it (make-msg from), from being what
+  `reply` needs; returns the monitor ref (also the alias and the reply tag).
+  A send that throws (an unregistered name) is rethrown after the monitor
+  is gone; with quiet?, it is left to the :DOWN :noproc instead."
+  [dest make-msg quiet?]
+  (let [mref (t/monitor dest {:alias :demonitor})
+        from {:pid (self) :tag mref :alias mref}]
     (try
-      (let [mb (mark-mailbox!)
-            mref (try (t/monitor dest) (catch Throwable e (.endScan mb) (throw e)))]
-        (try
-          (! dest [:tasklet/call from request])
-          (catch Throwable e
-            (.endScan mb)
-            (t/demonitor mref {:flush true})
-            (throw e)))
-        (outcome (t/receive-fn (reply-or-down tag mref) timeout-ms t/timeout-marker true)
-                 dest request timeout-ms tag mref gate))
-      (finally
-        (when proxy (t/exit proxy :kill))))))
+      (! dest (make-msg from))
+      (catch Throwable e
+        (when-not (and quiet? (= :noproc (:tasklet/error (ex-data e))))
+          (t/demonitor mref {:flush true})
+          (throw e))))
+    mref))
+
+(defn ^:no-doc call-with
+  "The call machinery behind `call` (and tasklet.sys): send dest (make-msg
+  from) and wait for the `reply` to from, with call's timeouts and errors;
+  `request` is what error messages and ex-data name."
+  [dest make-msg request timeout-ms]
+  (check-timeout timeout-ms)
+  (let [mb (mark-mailbox!)
+        mref (try (send-call! dest make-msg false)
+                  (catch Throwable e (.endScan mb) (throw e)))
+        m (t/receive-fn (reply-or-down mref) timeout-ms t/timeout-marker true)]
+    (outcome m dest request timeout-ms mref)))
+
+(defn- call* [dest request timeout-ms]
+  (call-with dest (fn [from] [:tasklet/call from request]) request timeout-ms))
 
 (defn call
   "Send request to server and wait for the reply that :handle-call gives (or
@@ -492,9 +530,10 @@
     comes later is dropped: it never lands in the caller's mailbox.
   - ex-info {:tasklet/error :noproc} when the server is not running (or the
     name is not registered).
-  - the server's exit reason when it ends before replying: a Throwable reason
-    (a handler crashed) is rethrown as is; any other reason as ex-info
-    {:tasklet/error :exit, :reason reason}.
+  - ex-info {:tasklet/error :exit, :reason r, :server dest, :request request}
+    when the server ends with reason r before replying; when r is a
+    Throwable (a handler crashed) it is also the ex-info's cause, so
+    (ex-cause e) is the server's own exception.
   - ex-info {:tasklet/error :badarg} when a server calls itself (it would
     wait for ever).
 
@@ -507,7 +546,55 @@
        (throw (error :badarg (str "a server cannot call itself (" (pr-str server)
                                   "); handle the request directly")
                      {:server server :request request})))
-     (call* dest request timeout-ms (not (local? dest))))))
+     (call* dest request timeout-ms))))
+
+(defn send-request
+  "Send request to server as `call` does, without waiting: returns a request
+  id for `receive-response` or `check-response` (OTP's
+  gen_server:send_request), so several calls can be in flight at once, to
+  one server or many, local or remote. The caller monitors the server (with
+  the call's alias) until the response is taken. A server that is not
+  running answers :noproc through the response.
+
+    (let [a (send-request s1 :get) b (send-request s2 :get)]
+      [(receive-response a 1000) (receive-response b 1000)])"
+  [server request]
+  (let [dest (resolve-server* server)]
+    {:tasklet/request-id (send-call! dest (fn [from] [:tasklet/call from request]) true)
+     :server dest
+     :request request}))
+
+(defn- check-request-id ^Ref [rid]
+  (let [r (:tasklet/request-id rid)]
+    (when-not (instance? Ref r)
+      (throw (error :badarg (str "not a request id from send-request: " (pr-str rid)) {:request-id rid})))
+    r))
+
+(defn receive-response
+  "Wait up to timeout-ms (nil or :infinity: for ever) for the response to
+  request id rid and return the reply; throws as `call` does. On
+  {:tasklet/error :timeout} the request stays in flight: rid is still valid
+  (receive-response or check-response may take its reply later), as in OTP.
+  After a reply or an :exit/:noproc, rid is used up."
+  [rid timeout-ms]
+  (check-timeout timeout-ms)
+  (let [mref (check-request-id rid)
+        m (t/receive-fn (reply-or-down mref) timeout-ms t/timeout-marker)]
+    (if (identical? t/timeout-marker m)
+      (throw (timeout-error (:server rid) (:request rid) timeout-ms))
+      (outcome m (:server rid) (:request rid) timeout-ms mref))))
+
+(defn check-response
+  "Whether msg, a message the caller received, is the response to request id
+  rid: [:reply r] when it is the reply (rid is then used up); :no-reply when
+  msg is something else. A :DOWN of rid's server throws as `call` does.
+  For a receive loop that serves other messages while requests are in
+  flight (OTP's gen_server:check_response)."
+  [msg rid]
+  (let [mref (check-request-id rid)]
+    (if-let [m ((reply-or-down mref) msg)]
+      [:reply (outcome m (:server rid) (:request rid) nil mref)]
+      :no-reply)))
 
 (defn cast
   "Send message to server asynchronously, for its :handle-cast; returns nil at

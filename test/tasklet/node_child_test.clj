@@ -203,6 +203,40 @@
           (is (= 2 (call pid :get)))
           (t/exit pid :kill))))))
 
+;; Aliases across the wire: a child sends through the parent's alias as a
+;; SEND frame to a ref; once the parent unaliases, the parent's kernel drops
+;; what arrives through it (the child's next message, after it in the
+;; connection's order, shows that nothing was delivered). A call's late reply
+;; is dropped the same way: no relay tasklet.
+(deftest aliases-across-the-wire
+  (on-parent
+    (fn []
+      (let [e (t/spawn-on *child* #'h/echo)
+            a (t/alias)]
+        (! e [:echo a :through-alias])
+        (is (= [:echoed :through-alias] (next-msg)))
+        (is (true? (t/unalias a)))
+        (! e [:echo a :dropped])
+        (! e [:echo (self) :after])
+        (is (= [:echoed :after] (next-msg)))
+        (! e :stop))
+      (let [call (requiring-resolve 'tasklet.server/call)
+            cast (requiring-resolve 'tasklet.server/cast)
+            send-request (requiring-resolve 'tasklet.server/send-request)
+            receive-response (requiring-resolve 'tasklet.server/receive-response)
+            child *child*]
+        (t/spawn-on child #'h/start-counter :nc-alias-counter (self))
+        (let [[_ pid] (next-msg)
+              before (count (t/processes))]
+          (is (= :timeout (try (call pid :defer 50) (catch clojure.lang.ExceptionInfo x (:tasklet/error (ex-data x))))))
+          (cast pid :release)
+          (is (= 1 (call pid :inc)))
+          (is (= :empty (receive m [:stray m] (after 200 :empty))) "the late reply was dropped")
+          (is (= before (count (t/processes))) "no relay tasklet")
+          (let [rs (mapv #(send-request pid %) [:inc :inc :get])]
+            (is (= [2 3 3] (mapv #(receive-response % 5000) rs))))
+          (t/exit pid :kill))))))
+
 ;; Helpers for spawn-on-least-loaded.
 
 (defn- await-loads

@@ -53,6 +53,7 @@
                     :inc (let [s (update s :n inc)] [:reply (:n s) s])
                     :echo [:reply (second req) s]
                     :crash (throw (ex-info "boom" {:op :crash}))
+                    :exit (t/exit (second req))
                     :defer (do (! (:owner s) [:deferred])
                                [:noreply (assoc s :pending from)])
                     :defer-elsewhere (do (t/spawn server/reply from (second req))
@@ -246,7 +247,9 @@
 (defsystest call-self-badarg
   (let [s (start-counter)]
     (init-ran!)
-    (is (= :badarg (error-of #(server/call s :call-self))))))
+    (let [e (try (server/call s :call-self) nil (catch Exception e e))]
+      (is (= :exit (:tasklet/error (ex-data e))))
+      (is (= :badarg (:tasklet/error (ex-data (ex-cause e))))))))
 
 ;; ---------------------------------------------------------------------------
 ;; Stopping and crashing
@@ -265,7 +268,8 @@
   (let [s (start-counter)
         e (try (server/call s :stop-noreply) (catch clojure.lang.ExceptionInfo e (ex-data e)))]
     (init-ran!)
-    (is (= {:tasklet/error :exit :reason :done} (select-keys e [:tasklet/error :reason])))
+    (is (= {:tasklet/error :exit :reason :done :server s :request :stop-noreply}
+           (select-keys e [:tasklet/error :reason :server :request])))
     (is (= [:terminated :done] (next-msg)))
     (is (= [:EXIT s :done] (next-msg)))))
 
@@ -278,17 +282,42 @@
     (is (= [:terminated :cast-stop] (next-msg)))
     (is (= :cast-stop (await-down mref)))))
 
-;; a :handle-call that throws: :terminate gets the exception, the server exits with it, the caller rethrows that same exception.
+;; a :handle-call that throws: :terminate gets the exception, the server exits with it, the caller gets ex-info :exit with that exception as :reason and cause.
 (defsystest handler-exception-in-call
   (let [s (start-counter)
         mref (t/monitor s)
-        e (try (server/call s :crash) nil (catch Exception e e))]
+        e (try (server/call s :crash) nil (catch Exception e e))
+        cause (ex-cause e)]
     (init-ran!)
-    (is (= "boom" (ex-message e)))
+    (is (= {:tasklet/error :exit :server s :request :crash}
+           (select-keys (ex-data e) [:tasklet/error :server :request])))
+    (is (= "boom" (ex-message cause)))
+    (is (identical? cause (:reason (ex-data e))))
     (let [[tag reason] (next-msg)]
       (is (= :terminated tag))
-      (is (identical? e reason)))
-    (is (identical? e (await-down mref)))))
+      (is (identical? cause reason)))
+    (is (identical? cause (await-down mref)))))
+
+;; a handler's (exit reason): :terminate runs with that reason (not an internal object), the server exits with it, the caller gets ex-info :exit.
+(defsystest handler-exit-runs-terminate
+  (let [s (start-counter)
+        mref (t/monitor s)
+        e (try (server/call s [:exit :bye]) nil (catch Exception e e))]
+    (init-ran!)
+    (is (= {:tasklet/error :exit :reason :bye :server s :request [:exit :bye]}
+           (select-keys (ex-data e) [:tasklet/error :reason :server :request])))
+    (is (nil? (ex-cause e)))
+    (is (= [:terminated :bye] (next-msg)))
+    (is (= :bye (await-down mref)))
+    (is (= :bye (receive [:EXIT s r] r (after 5000 nil))))
+    (testing "an exit signal from another tasklet ends it without :terminate (it does not trap exits)"
+      (let [s2 (start-counter)
+            mref2 (t/monitor s2)]
+        (init-ran!)
+        (t/exit s2 :shutdown)
+        (is (= :shutdown (await-down mref2)))
+        (is (= [:EXIT s2 :shutdown] (next-msg)))
+        (is (mailbox-empty?) "no [:terminated ...]")))))
 
 ;; a :handle-cast that throws ends the server with that exception after :terminate ran with it.
 (defsystest handler-exception-in-cast
@@ -307,7 +336,7 @@
   (let [s (start-counter)
         mref (t/monitor s)]
     (init-ran!)
-    (is (= :bad-return (error-of #(server/call s :bad))))
+    (is (= :bad-return (:tasklet/error (ex-data (ex-cause (try (server/call s :bad) (catch Exception e e)))))))
     (is (= :terminated (first (next-msg))))
     (is (= :bad-return (:tasklet/error (ex-data (await-down mref)))))))
 
@@ -337,18 +366,59 @@
       (! quiet :ignored)
       (is (= :still-here (server/call quiet :still-here))))))
 
-;; the relay used for servers on other nodes (OTP's alias) delivers replies and drops late ones.
-(defsystest relay-call
-  (let [s (start-counter)
-        relayed #(#'server/call* s %1 %2 true)]
+;; ---------------------------------------------------------------------------
+;; Several calls in flight
+
+;; send-request to several servers at once; receive-response takes each reply; check-response tells a response from other messages.
+(defsystest send-request-several-in-flight
+  (let [s1 (server/start-link counter {:owner (self) :n 10})
+        s2 (server/start-link counter {:owner (self) :n 20})]
     (init-ran!)
-    (is (= 1 (relayed :inc 1000)))
-    (is (= :timeout (error-of #(relayed :defer 50))))
+    (init-ran!)
+    (let [r1 (server/send-request s1 :inc)
+          r2 (server/send-request s2 :inc)
+          r3 (server/send-request s1 [:echo :x])]
+      (is (= 21 (server/receive-response r2 5000)))
+      (is (= 11 (server/receive-response r1 5000)))
+      (is (= :x (server/receive-response r3 5000))))
+    (let [r (server/send-request s1 :get)
+          msg (receive ([:tasklet/reply _ _] :as m) m (after 5000 nil))]
+      (is (= :no-reply (server/check-response [:other] r)))
+      (is (= [:reply 11] (server/check-response msg r))))
+    (is (mailbox-empty?) "no monitor or :DOWN left behind")))
+
+;; receive-response's timeout leaves the request id valid: the reply is taken later; a dead or unknown server answers :exit/:noproc through the response.
+(defsystest receive-response-timeout-keeps-the-request
+  (let [s (start-counter)]
+    (init-ran!)
+    (let [r (server/send-request s :defer)]
+      (is (= [:deferred] (next-msg)))
+      (is (= :timeout (error-of #(server/receive-response r 20))))
+      (is (= :timeout (error-of #(server/receive-response r 0))))
+      (server/cast s [:release :late])
+      (is (true? (receive [:released x] x (after 5000 nil))) "the request was still in flight: its alias took the reply")
+      (is (= :late (server/receive-response r 5000))))
+    (let [r (server/send-request s [:exit :gone])]
+      (is (= {:tasklet/error :exit :reason :gone}
+             (select-keys (try (server/receive-response r 5000) (catch Exception e (ex-data e)))
+                          [:tasklet/error :reason]))))
+    (is (= [:terminated :gone] (next-msg)))
+    (is (= [:EXIT s :gone] (next-msg)))
+    (is (= :noproc (error-of #(server/receive-response (server/send-request s :get) 5000))))
+    (is (= :noproc (error-of #(server/receive-response (server/send-request ::nobody :get) 5000))))
+    (is (mailbox-empty?))))
+
+;; the kernel drops a reply sent through the alias of a call that gave up; nothing is ever forwarded by a relay.
+(defsystest late-reply-dropped-by-the-alias
+  (let [s (start-counter)]
+    (init-ran!)
+    (is (= :timeout (error-of #(server/call s :defer 10))))
     (is (= [:deferred] (next-msg)))
-    (server/cast s [:release :late])
-    (is (= [:released true] (next-msg)) "the relay took it")
-    (is (= 1 (relayed :get 1000)))
-    (is (mailbox-empty?) "the relay dropped the late reply")))
+    (let [before (count (t/processes))]
+      (server/cast s [:release :late])
+      (is (= [:released false] (next-msg)) "reply reports the drop")
+      (is (= before (count (t/processes))) "no relay tasklet"))
+    (is (mailbox-empty?))))
 
 ;; ---------------------------------------------------------------------------
 ;; Across nodes
@@ -375,7 +445,14 @@
       :timeout (err #(server/call dest :defer 100))
       :after-late-reply (do (server/cast dest :release) (server/call dest :inc))
       :mailbox-after (receive m [:stray m] (after 0 :empty))
-      :crash (try (server/call dest :crash) (catch Exception e [(ex-message e) (:where (ex-data e))]))
+      :in-flight (let [a (server/send-request dest :inc) b (server/send-request srv :inc)]
+                   (sort [(server/receive-response b 5000) (server/receive-response a 5000)]))
+      :request-timeout (let [r (server/send-request dest :defer)]
+                         [(err #(server/receive-response r 50))
+                          (do (server/cast dest :release) (server/receive-response r 5000))])
+      :crash (try (server/call dest :crash)
+                  (catch Exception e [(:tasklet/error (ex-data e)) (ex-message (ex-cause e))
+                                      (:where (ex-data (ex-cause e)))]))
       :dead (err #(server/call dest :inc))
       :cast-dead (server/cast dest :x)
       :mailbox-end (receive m [:stray m] (after 0 :empty)))))
@@ -388,7 +465,8 @@
       (let [srv (node/run-on b #(server/start remote-counter 0 {:name ::remote}))
             r (node/run-on a remote-session (:name b) (:address b) srv)]
         (is (= {:by-name 1 :by-pid 2 :timeout :timeout :after-late-reply 3 :mailbox-after :empty
-                :crash ["remote boom" :remote] :dead :noproc :cast-dead nil :mailbox-end :empty}
+                :in-flight [4 5] :request-timeout [:timeout :late]
+                :crash [:exit "remote boom" :remote] :dead :noproc :cast-dead nil :mailbox-end :empty}
                r)))
       (finally
         (node/stop! a)

@@ -502,7 +502,7 @@
         s (sup/start-link {:children [{:id :counter :start [server/run impl 10 {:name ::counter}]}]})
         p1 (t/whereis ::counter)]
     (is (= 11 (server/call ::counter :inc)))
-    (is (= "crash" (ex-message (try (server/call ::counter :crash) (catch Exception e e)))))
+    (is (= "crash" (ex-message (ex-cause (try (server/call ::counter :crash) (catch Exception e e))))))
     (let [p2 (pid-of s :counter)]
       (is (and (some? p2) (not= p1 p2)))
       (is (= p2 (t/whereis ::counter)))

@@ -5,7 +5,7 @@
 
   Application frames (payload: one Nippy-frozen vector, see tasklet.impl.codec):
 
-    0x10 SEND        [to-pid msg]
+    0x10 SEND        [to msg]               to: a pid, or an alias (a ref, EEP 53)
     0x11 SEND-NAMED  [name msg]
     0x12 LINK        [from to]              from (sender's side) links to to
     0x13 UNLINK      [from to]
@@ -60,7 +60,7 @@
                                  ExecutorService Executors ThreadFactory TimeUnit]
            [java.util.concurrent.atomic AtomicBoolean AtomicLong]
            [java.util.function BiConsumer Function Predicate]
-           [tasklet.kernel Distribution Node Pid Ref Signals Tasklet]
+           [tasklet.kernel Aliases Distribution Node Pid Ref Signals Tasklet]
            [tasklet.net AuthFailedException Connection Endpoint Transport]))
 
 (set! *warn-on-reflection* true)
@@ -409,7 +409,7 @@
                                                                 :message (.getMessage e)}])))]
                   (.send conn REPLY b)))]
     (case op
-      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isAlive)))
+      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isExiting not)))
       :info (reply :ok (when (instance? Pid arg) (info-map arg)))
       :whereis (reply :ok (.whereis ^Node (:node st) arg))
       :spawn (.execute loader
@@ -443,6 +443,15 @@
                             (when-let [^ConcurrentHashMap w (.get (chm st :watched) (.-node to))]
                               (some? (.remove w r))))]
         (send-frame! conn (if monitor-down? DOWN SEND) b)))))
+
+(defn send-alias!
+  "Sends msg through alias `to` (a ref of another node) as a SEND frame; the
+  peer drops it unless the alias is active there. A ref of an earlier
+  incarnation of that node is dead: dropped here."
+  [st ^Ref to msg]
+  (when-let [conn (connection! st (.-node to) (may-wait?))]
+    (when (= (.peerIncarnation conn) (.-incarnation to))
+      (send-frame! conn SEND (encode st [to msg])))))
 
 (defn send-named! [st name ^String node msg]
   (if-let [n (in-jvm-node st node)]
@@ -551,7 +560,8 @@
   (unlink [_ from to] (unlink! st from to))
   (monitor [_ watcher ref dest] (monitor! st watcher ref dest))
   (demonitor [_ watcher ref dest] (demonitor! st watcher ref dest))
-  (alive [_ pid] (alive-remote? st pid)))
+  (alive [_ pid] (alive-remote? st pid))
+  (sendAlias [_ to msg] (send-alias! st to msg)))
 
 (defn state-of
   "The state of node n's distribution, or nil when it has none."
@@ -582,8 +592,10 @@
                          false)))]
     (when-not (identical? v ::bad)
       (condp == (int type)
-        SEND (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0))))
-               (deliver-local! (v 0) (v 1)))
+        SEND (when (shape! (and (vector? v) (= 2 (count v)) (or (pid? (v 0)) (instance? Ref (v 0)))))
+               (if (pid? (v 0))
+                 (deliver-local! (v 0) (v 1))
+                 (Aliases/deliver (v 0) (v 1))))   ; never forwarded: dropped unless an active alias here
         DOWN (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (down-ref (v 1))))
                (let [msg (v 1)
                      r (down-ref msg)]

@@ -23,4 +23,10 @@ public interface Distribution {
   void demonitor(Pid watcher, Ref ref, Object dest);
   /** Whether a remote pid is alive (asks its node; false when unreachable). */
   boolean alive(Pid pid);
+  /**
+   * Deliver {@code msg} through alias {@code to} of another node, whose node
+   * drops it unless the alias is active there (see {@link Aliases}). A
+   * default for layers that predate aliases: dropped.
+   */
+  default void sendAlias(Ref to, Object msg) {}
 }

@@ -46,6 +46,7 @@ public final class Node {
   final Terms terms;
   final Context context;
   final Timers timers;
+  final ProcessTimers userTimers;
   final int reductionBudget;
   final Strand strand;
   final Strand threadStrand = new ThreadStrand();
@@ -56,6 +57,7 @@ public final class Node {
   volatile Distribution distribution;
   final ProcessTable processes = new ProcessTable();
   final ConcurrentHashMap<Object, Pid> registry = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Ref, Tasklet> aliases = new ConcurrentHashMap<>();   // see Aliases
   private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
   private final AtomicLong serials = new AtomicLong();
   private final AtomicLong refs = new AtomicLong();
@@ -67,6 +69,7 @@ public final class Node {
     this.terms = defaultTerms;
     this.context = defaultContext;
     this.timers = c.timers != null ? c.timers : new SystemTimers();
+    this.userTimers = new ProcessTimers(this, timers);
     this.reductionBudget = Math.max(1, c.reductionBudget);
     this.crashHandler = c.crashHandler;
     String kind = strandKind(c.strand);
@@ -147,7 +150,18 @@ public final class Node {
    * Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
+    return spawn(fn, initialFn, ctx, linkTo, watcher, monitorRef, 0, false);
+  }
+
+  /**
+   * As {@link #spawn(IFn, Object, Object, Tasklet, Tasklet, Ref)}, with a
+   * mailbox limit of {@code maxMailbox} messages (0: none) and its policy
+   * (see {@link Tasklet#limitMailbox}). Any thread.
+   */
+  public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef,
+                   int maxMailbox, boolean dropNewest) {
     Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
+    if (maxMailbox > 0) t.limitMailbox(maxMailbox, dropNewest);
     processes.add(t);
     if (linkTo != null) Signals.linkUnstarted(linkTo, t);
     if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
@@ -380,6 +394,9 @@ public final class Node {
 
   /** The timers in use. */
   public Timers timers() { return timers; }
+
+  /** The user timers (send-after, exit-after, send-interval) of this node. */
+  public ProcessTimers userTimers() { return userTimers; }
 
   /** End a tasklet; see {@link Signals#terminate}. Its own strand. */
   void terminate(Tasklet t, Object reason) {

@@ -119,8 +119,12 @@ public final class Signals {
    * {@code :noproc} at once. Owner (watcher) only.
    */
   public static Ref monitor(Tasklet watcher, Tasklet target, Object who) {
+    return monitor(watcher, target, who, watcher.node.makeRef());
+  }
+
+  /** As {@link #monitor(Tasklet, Tasklet, Object)} with a given fresh {@code ref}. Owner (watcher) only. */
+  public static Ref monitor(Tasklet watcher, Tasklet target, Object who, Ref ref) {
     Node node = watcher.node;
-    Ref ref = node.makeRef();
     if (target != null) {
       synchronized (target) {
         if (target.state != Tasklet.DONE) {
@@ -236,6 +240,10 @@ public final class Signals {
     HashMap<Ref, Object> mine;
     Object regName;
     Tracer tracer;
+    Timer timers;
+    HashMap<Ref, Integer> aliases;
+    Object overflow;
+    long[] limit;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -246,8 +254,14 @@ public final class Signals {
       mine = e.monitors;
       regName = e.registeredName;
       tracer = e.tracer;
+      timers = e.timers;
+      aliases = e.aliases;
+      overflow = e.overflowReason;
+      limit = e.maxMailbox == 0 ? null : new long[] {e.maxMailbox, e.dropped};
       t.extra = null;
     }
+    if (aliases != null) Aliases.ended(t, aliases);
+    if (timers != null) ProcessTimers.targetEnded(timers);
     Node node = t.node;
     node.processes.remove(t);
     if (regName != null) node.registry.remove(regName, t.pid);
@@ -298,12 +312,24 @@ public final class Signals {
       }
     }
     if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
+    if (overflow != null && overflow.equals(reason)) {
+      crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
+          + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
+          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid));
+    } else if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
       try {
         node.crashHandler.crashed(t.pid, t.initialFn, cause);
       } catch (Throwable e) {
         System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
       }
+    }
+  }
+
+  private static void crashReport(Node node, Tasklet t, Throwable cause) {
+    try {
+      node.crashHandler.crashed(t.pid, t.initialFn, cause);
+    } catch (Throwable e) {
+      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
     }
   }
 
@@ -364,12 +390,13 @@ public final class Signals {
 
   /**
    * A snapshot of {@code t} with string keys (the Clojure layer keywordises
-   * them), or null when it is dead. Any thread.
+   * them), or null when it is dead or a fatal exit signal is pending for it
+   * ({@link Tasklet#isExiting}). Any thread.
    */
   public static Map<String, Object> info(Tasklet t) {
     Map<String, Object> m = new LinkedHashMap<>();
     synchronized (t) {
-      if (t.state == Tasklet.DONE) return null;
+      if (t.isExiting()) return null;
       m.put("status", t.statusName());
       m.put("mailbox-size", t.size());
       m.put("links", t.ex().links == null ? List.of() : new ArrayList<>(t.ex().links));
@@ -382,6 +409,8 @@ public final class Signals {
       m.put("initial-fn", t.initialFn);
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
+      m.put("max-mailbox", t.ex().maxMailbox == 0 ? null : t.ex().maxMailbox);
+      m.put("dropped", t.ex().dropped);
     }
     return m;
   }

@@ -46,13 +46,15 @@ public final class Tasklet extends Mailbox implements Runnable {
   static final int NEW = 0, RUNNABLE = 1, RUNNING = 2, PARKING = 3, PARKED = 4,
       YIELDING = 5, BLOCKED = 6, DONE = 7;
 
-  private static final VarHandle STATE, PERMIT, PENDING_EXIT;
+  private static final VarHandle STATE, PERMIT, PENDING_EXIT, QUEUED, DROPPED;
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
       STATE = l.findVarHandle(Tasklet.class, "state", int.class);
       PERMIT = l.findVarHandle(Tasklet.class, "permit", int.class);
       PENDING_EXIT = l.findVarHandle(Tasklet.class, "pendingExit", Object.class);
+      QUEUED = l.findVarHandle(Extra.class, "queued", int.class);
+      DROPPED = l.findVarHandle(Extra.class, "dropped", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -85,6 +87,14 @@ public final class Tasklet extends Mailbox implements Runnable {
     LinkedHashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
     LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
     Object registeredName;
+    Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
+    java.util.HashMap<Ref, Integer> aliases; // active aliases -> mode (see Aliases)
+    // mailbox limit (spawn-opt :max-mailbox): set before the tasklet starts, then read-only
+    int maxMailbox;                          // 0: no limit
+    boolean dropNewest;                      // policy: drop what comes past the limit, else end
+    Object overflowReason;                   // the exit reason an overflow ended it with, for its crash report
+    volatile int queued;                     // messages in the mailbox, counted only with a limit
+    volatile long dropped;                   // messages refused by :drop-newest
     volatile Tracer tracer;            // see Tracer; null when untraced
   }
 
@@ -171,6 +181,33 @@ public final class Tasklet extends Mailbox implements Runnable {
   /** Whether it has not yet ended. Any thread. */
   public boolean isAlive() { return state != DONE; }
 
+  /**
+   * Whether it has ended or an exit signal that will end it is pending (it
+   * acts on it at its next suspension point). What {@code alive?} and
+   * {@code process-info} report, so that they are ordered after the caller's
+   * own signals, as Erlang's is_process_alive is: once a caller has sent a
+   * fatal exit signal, the target is no longer alive to that caller. Any thread.
+   */
+  public boolean isExiting() { return pendingExit != null || state == DONE; }
+
+  /**
+   * Whether an exit signal is pending: a {@link TaskletExit} caught now came
+   * from a signal (or {@code (exit (self) reason)}), not from a plain
+   * {@code (exit reason)}, which sets nothing. Owner only.
+   */
+  public boolean exitSignalled() { return pendingExit != null; }
+
+  /**
+   * A point where a long computation lets signals in: end at once (throw
+   * {@link TaskletExit}) when an exit signal is pending, and count one
+   * reduction, giving the worker to other tasklets when the time slice is
+   * spent. Costs a volatile read and an increment otherwise. Owner only.
+   */
+  public void checkSignals() {
+    checkExit();
+    reduce();
+  }
+
   /** The tasklet's life: its function, then termination. Its strand only. */
   @Override public void run() {
     // Only `this` is live across the body's call: this frame is frozen with
@@ -198,6 +235,51 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   // ---- waiting -------------------------------------------------------------
+
+  /**
+   * Limit the mailbox to {@code n} queued messages before the tasklet starts:
+   * past it, {@code dropNewest} drops the message (counted), else the
+   * tasklet ends with {@link Terms#mailboxOverflow}. Before start only.
+   */
+  void limitMailbox(int n, boolean dropNewest) {
+    synchronized (this) {
+      Extra e = extra();
+      e.maxMailbox = n;
+      e.dropNewest = dropNewest;
+    }
+  }
+
+  /**
+   * Append a message, applying the mailbox limit if there is one (a tasklet
+   * without a limit pays one load and a null or zero check). Any thread.
+   */
+  @Override public void put(Object msg) {
+    Extra e = extra;
+    if (e != null && e.maxMailbox > 0) putLimited(e, msg);
+    else super.put(msg);
+  }
+
+  private void putLimited(Extra e, Object msg) {
+    int n = e.maxMailbox;
+    if (e.dropNewest) {
+      int q;
+      do {
+        q = e.queued;
+        if (q >= n) {
+          DROPPED.getAndAdd(e, 1L);
+          return;
+        }
+      } while (!QUEUED.compareAndSet(e, q, q + 1));
+      super.put(msg);
+    } else {
+      super.put(msg);
+      if ((int) QUEUED.getAndAdd(e, 1) + 1 > n && pendingExit == null) {
+        Object r = node.terms.mailboxOverflow(n);
+        e.overflowReason = r;
+        signalExit(r);   // untrappable, as Erlang's max_heap_size kill
+      }
+    }
+  }
 
   /** Put {@code msg} in the mailbox and wake the tasklet; dropped once it is dead. Any thread. */
   void deliver(Object msg) {
@@ -337,6 +419,8 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   private Object handled(Object r) {
+    Extra e = extra;
+    if (e != null && e.maxMailbox > 0) QUEUED.getAndAdd(e, -1);
     totalReductions++;
     reduce();
     return r;

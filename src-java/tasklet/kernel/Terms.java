@@ -22,6 +22,11 @@ public interface Terms {
   /** {@code [:DOWN ref :process who reason]}, the message a monitor delivers. */
   Object downMessage(Ref ref, Object who, Object reason);
   /**
+   * {@code [:mailbox-overflow limit]}, the reason a tasklet ends with when
+   * more than {@code limit} messages are queued (spawn-opt :max-mailbox).
+   */
+  default Object mailboxOverflow(int limit) { return java.util.List.of("mailbox-overflow", limit); }
+  /**
    * An exception for bad input: {@code kind} becomes {@code :tasklet/error}
    * (e.g. "badarg", "noproc"), {@code kvs} alternate keys and values added to
    * its data. Returned, not thrown, so call sites read {@code throw terms.error(...)}.

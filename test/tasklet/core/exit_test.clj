@@ -12,7 +12,8 @@
                                         exit die link unlink monitor demonitor
                                         trap-exit! alive? process-info schedule]]
             [tasklet.core.support :as s :refer [recv await-down start-probe link-probes
-                                                responsive got]])
+                                                responsive got]]
+            [tasklet.test])
   (:import [tasklet.kernel Ref]))
 
 (use-fixtures :each s/quiet-crashes)
@@ -345,3 +346,53 @@
         (reset! stop true)
         (exit sink :kill)
         (t/demonitor ref {:flush true})))))
+
+;; alive? and process-info are ordered after the caller's own exit signals: right after (exit pid :kill) (or another reason that ends pid), the same caller sees pid dead, though pid has not run yet.
+(deftest alive-is-ordered-after-own-signals
+  (doseq [[signal trap? expected] [[:kill false :killed] [:kill true :killed] [:shutdown false :shutdown]]]
+    (testing (pr-str signal (when trap? :trapping))
+      (dotimes [_ 100]
+        (let [me (self)
+              tg (s/tag)
+              [p ref] (spawn-monitor (fn [] (trap-exit! trap?) (! me tg) (receive :never nil)))]
+          (recv tg :ok)
+          (exit p signal)
+          (is (false? (alive? p)))
+          (is (nil? (process-info p)))
+          (is (= expected (await-down ref)))))))
+  (testing "a trapped signal does not end it: still alive"
+    (let [me (self)
+          tg (s/tag)
+          [p ref] (spawn-monitor (fn [] (trap-exit! true) (! me tg) (receive :stop :ok)))]
+      (recv tg :ok)
+      (exit p :shutdown)
+      (is (true? (alive? p)))
+      (is (some? (process-info p)))
+      (! p :stop)
+      (is (= :normal (await-down ref))))))
+
+;; check-signals! lets an exit signal end a busy loop that neither sends nor receives (bounded: it stops by itself after wait-ms).
+(deftest check-signals-ends-a-busy-loop
+  (doseq [signal [:kill :shutdown]]
+    (let [me (self)
+          tg (s/tag)
+          deadline (+ (System/currentTimeMillis) s/wait-ms)
+          [p ref] (spawn-monitor (fn []
+                                   (! me tg)
+                                   (loop [i 0]
+                                     (t/check-signals!)
+                                     (if (< (System/currentTimeMillis) deadline)
+                                       (recur (inc i))
+                                       :ran-to-the-end))))]
+      (recv tg :ok)
+      (exit p signal)
+      (is (= ({:kill :killed} signal signal) (receive [:DOWN ref :process _ r] r (after 2000 :still-running)))))))
+
+;; Under the deterministic scheduler (one thread), a busy loop calling check-signals! yields its slice, so the tasklet that signals it gets to run and the loop ends.
+(deftest check-signals-yields-under-deterministic-scheduler
+  (when (tasklet.test/available?)
+    (is (= :killed
+           (tasklet.test/with-deterministic-scheduler {:seed 1}
+             (let [[p ref] (spawn-monitor (fn [] (loop [] (t/check-signals!) (recur))))]
+               (spawn (fn [] (exit p :kill)))
+               (receive [:DOWN ref :process _ r] r)))))))

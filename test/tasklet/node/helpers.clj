@@ -97,14 +97,21 @@
   "A var whose value is not a function (spawn-on must refuse it)."
   42)
 
+(def ^:private deferred "The caller :defer keeps waiting (this JVM's counters)." (atom nil))
+
 (def counter
-  "A gen-server implementation: a counter."
+  "A gen-server implementation: a counter (a number). :defer keeps the
+  caller waiting; the cast :release answers it, late, with :late."
   {:init (fn [n] n)
-   :handle-call (fn [req _from n]
+   :handle-call (fn [req from n]
                   (case req
                     :get [:reply n n]
-                    :inc [:reply (inc n) (inc n)]))
-   :handle-cast (fn [_ n] n)})
+                    :inc [:reply (inc n) (inc n)]
+                    :defer (do (reset! deferred from) [:noreply n])))
+   :handle-cast (fn [msg n]
+                  (when (= :release msg)
+                    (when-let [f @deferred] ((requiring-resolve 'tasklet.server/reply) f :late)))
+                  n)})
 
 (defn start-counter
   "Starts a counter server registered as name (tasklet.server is loaded on
