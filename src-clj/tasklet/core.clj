@@ -291,7 +291,13 @@
   clause. Without `after` it waits for ever; (after 0 ...) only looks at what
   is there; an ms of nil or :infinity waits for ever. Callable from any
   function at any depth, and on plain threads. A waiting tasklet holds no
-  thread (on the continuation and virtual strands)."
+  thread (on the continuation and virtual strands).
+
+  Interrupting a thread that waits here (Thread.interrupt: the REPL's or
+  nREPL's interrupt, Future.cancel) ends the wait at once with ex-info
+  {:tasklet/error :interrupted} and the thread's interrupt status cleared.
+  Nothing is lost: the thread keeps its pid, every message (one sent before,
+  during or after the interrupt) stays in its mailbox for the next receive."
   [& clauses]
   (let [[pairs after] (rcv/parse &form clauses)
         env (set (keys &env))
