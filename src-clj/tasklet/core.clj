@@ -527,6 +527,15 @@
 (defmethod print-method Ref [^Ref r ^java.io.Writer w]
   (.write w (str "#tasklet/ref [" (keyword (.-node r)) " " (.-id r) " " (.-incarnation r) "]")))
 
+;; A pasted literal in code: the compiler embeds a constant it has no
+;; bytecode for by its print-dup text, read back when the code's class loads;
+;; the tagged literal reads back through data_readers.clj, so
+;; (! #tasklet/pid [:alpha 3 1] :x) evaluates and the constant equals the
+;; printed pid.
+(defmethod print-dup Pid [p ^java.io.Writer w] (print-method p w))
+
+(defmethod print-dup Ref [r ^java.io.Writer w] (print-method r w))
+
 (defn- read-triple [what form]
   (when-not (and (vector? form) (= 3 (count form)) (keyword? (form 0))
                  (integer? (form 1)) (integer? (form 2)))
@@ -535,7 +544,8 @@
   form)
 
 (defn read-pid
-  "Data reader for #tasklet/pid [node serial incarnation]."
+  "Data reader for #tasklet/pid [node serial incarnation]. The literal also
+  works in code: (! #tasklet/pid [:alpha 3 1] :x) sends to that pid."
   ^Pid [form]
   (let [[n s i] (read-triple "pid" form)]
     (Pid. (name n) (long s) (long i))))
