@@ -34,6 +34,7 @@
                          CPU, before it parks (100; 0 parks at once)"
   (:refer-clojure :exclude [flush])
   (:require [clojure.core.match]
+            [tasklet.impl.crash :as crash]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
@@ -492,13 +493,21 @@
 (defn schedule
   "Spawn (apply f args) and wait for it to end: returns its return value, or
   rethrows the exception it died of (another exit reason throws ex-info
-  {:tasklet/error :exit :reason r}). Callable from a plain thread or a
+  {:tasklet/error :exit :reason r}); the rethrow is that crash's only report.
+  Callable from a plain thread or a
   tasklet; a tasklet waits without blocking its worker."
   [f & args]
   (check-fn f "schedule")
   (let [me (self)
         tag (make-ref)
-        [_ mref] (spawn-fn (fn [] (! me [tag (apply f args)]) nil) nil {:monitor true})]
+        ;; a throw is handed to the caller, who rethrows it: ending with exit
+        ;; (same reason for links and the DOWN) makes no second crash report
+        run (fn []
+              (! me [tag (try (apply f args)
+                              (catch TaskletExit e (throw e))
+                              (catch Throwable e (exit e)))])
+              nil)
+        [_ mref] (spawn-fn run nil {:monitor true})]
     (receive
       [tag v] (do (demonitor mref {:flush true}) v)
       [:DOWN mref :process _ reason]
@@ -517,6 +526,49 @@
         n
         (do (println "Shell got" (pr-str (nth m 0)))
             (recur (inc n)))))))
+
+;; ---------------------------------------------------------------------------
+;; Crash reports
+
+(defn set-crash-handler!
+  "Decide where crash reports go, for every node of this JVM (nodes made
+  later by tasklet.node/start! included); returns the previous setting.
+
+  A report is made once per crash: when a tasklet's function throws. Not for
+  a tasklet that ends because a linked one crashed, not for a plain thread
+  (its caller gets the exception), and not when the exception is handed to a
+  waiting caller who rethrows it (`schedule`, a server's failed start, a
+  supervisor's failed start-link). Supervisors' own reports (a failed
+  restart, restart intensity exceeded) go the same way.
+
+  h is one of:
+  - :log (the default): one line per report through System.Logger
+    (\"tasklet\", supervisors' \"tasklet.supervisor\") at ERROR (WARNING for a
+    failed restart that will be retried): the pid, its registered name, its
+    initial function by name, and the exception's class, message, ex-data
+    (shortened) and top frame; no stack trace.
+  - :log-stack-traces: the same, with the full stack trace.
+  - :silent or nil: no reports.
+  - a function of a report map, called on the crashed tasklet's strand (keep
+    it short, and do not throw: a throw is logged and ignored):
+      {:kind :crash (or :supervisor), :pid pid, :node :alpha,
+       :initial-fn my.ns/worker (a symbol), :registered-name kw-or-nil,
+       :reason the-throwable, :message \"the one line :log prints\"}
+    (a :supervisor report has :kind, :level (:warning, :error), :pid,
+    :message and :reason, the exception or nil).
+
+    (set-crash-handler! :silent)
+    (set-crash-handler! (fn [{:keys [message reason]}]
+                          (clojure.tools.logging/error reason message)))
+
+  Throws ex-info {:tasklet/error :badarg} for anything else."
+  [h]
+  (crash/set-handler! h))
+
+(defn crash-handler
+  "The current setting of `set-crash-handler!` (:log by default)."
+  []
+  (crash/handler-value))
 
 ;; ---------------------------------------------------------------------------
 ;; Printing and reading pids and refs

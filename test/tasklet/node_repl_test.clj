@@ -65,3 +65,15 @@
                           (fn [old _] [(t/alive? old) (.-node (self))]))]
     (is (false? old-alive?))
     (is (= "repl-idle" nd))))
+
+;; The crash handler is the JVM's: one installed before node/start! gets the reports of the new node's tasklets.
+(deftest crash-handler-survives-start
+  (s/capturing-crashes
+    (fn [reports]
+      (let [[nd reason] (with-started-default-node :repl-crash
+                          (fn [] nil)
+                          (fn [_ _]
+                            (let [[p ref] (t/spawn-monitor (fn [] (throw (ex-info "after start" {}))))]
+                              [(.-node ^tasklet.kernel.Pid p) (s/await-down ref)])))]
+        (is (= "repl-crash" nd))
+        (is (= [[:repl-crash reason]] (map (juxt :node :reason) (s/reports-settle reports 1))))))))

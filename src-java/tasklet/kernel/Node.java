@@ -25,6 +25,7 @@ public final class Node {
   private static volatile Node local;
   private static volatile Terms defaultTerms = Terms.PLAIN;
   private static volatile Context defaultContext = Context.NONE;
+  private static volatile CrashHandler defaultCrashHandler = CrashHandler.LOG;
 
   /** Settings for a new node. */
   public static final class Config {
@@ -38,7 +39,8 @@ public final class Node {
     public long idleSpinMicros = Long.getLong("tasklet.idle-spin-us", 100L);
     public Timers timers;          // default: a SystemTimers
     public Scheduler scheduler;    // default: a WorkerPool (continuation strand only)
-    public CrashHandler crashHandler = CrashHandler.LOG;
+    /** This node's own crash handler; null (the default): the JVM's (see setDefaultCrashHandler). */
+    public CrashHandler crashHandler;
     /**
      * A node whose name registry the new node shares (null: its own): the
      * node that distribution replaces as the default keeps its tasklets, and
@@ -398,11 +400,27 @@ public final class Node {
   /** The distribution layer, or null. Any thread. */
   public Distribution distribution() { return distribution; }
 
-  /** Replace the crash handler. Any thread. */
+  /** Give this node its own crash handler, or with null use the JVM's again. Any thread. */
   public void setCrashHandler(CrashHandler h) { crashHandler = h; }
 
-  /** The crash handler. Any thread. */
-  public CrashHandler crashHandler() { return crashHandler; }
+  /** The crash handler in effect: this node's own, else the JVM's. Any thread. */
+  public CrashHandler crashHandler() {
+    CrashHandler h = crashHandler;
+    return h != null ? h : defaultCrashHandler;
+  }
+
+  /**
+   * Replace the JVM's crash handler, which every node without its own uses
+   * (nodes made later too); returns the old one. Any thread.
+   */
+  public static CrashHandler setDefaultCrashHandler(CrashHandler h) {
+    CrashHandler old = defaultCrashHandler;
+    defaultCrashHandler = h != null ? h : CrashHandler.LOG;
+    return old;
+  }
+
+  /** The JVM's crash handler. Any thread. */
+  public static CrashHandler defaultCrashHandler() { return defaultCrashHandler; }
 
   /** The terms in use. */
   public Terms terms() { return terms; }

@@ -226,8 +226,8 @@ public final class Signals {
   /**
    * End tasklet {@code t} with {@code reason}: it stops being alive, leaves
    * the process table and the registry, its links get exit signals, its
-   * watchers get :DOWN, its own monitors are removed, and a Throwable reason
-   * goes to the crash handler. Idempotent. Its own strand (or housekeeping).
+   * watchers get :DOWN and its own monitors are removed (a crash report, if
+   * any, is the caller's: see Tasklet). Idempotent. Its own strand (or housekeeping).
    */
   static void terminate(Tasklet t, Object reason) {
     HashSet<Pid> links;
@@ -298,13 +298,6 @@ public final class Signals {
       }
     }
     if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
-      try {
-        node.crashHandler.crashed(t.pid, t.initialFn, cause);
-      } catch (Throwable e) {
-        System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
-      }
-    }
   }
 
   /**

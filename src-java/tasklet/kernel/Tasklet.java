@@ -182,9 +182,25 @@ public final class Tasklet extends Mailbox implements Runnable {
     } catch (TaskletExit e) {
       reason = e.reason;
     } catch (Throwable e) {
-      reason = e;
+      crashed(e);
+      return;
     }
     node.terminate(this, reason == null ? node.terms.normal() : reason);
+  }
+
+  /**
+   * The body threw {@code e}: end with it, then report the crash (the only
+   * place a crash report is made: see CrashHandler). Its strand only.
+   */
+  private void crashed(Throwable e) {
+    Object name;
+    synchronized (this) { name = ex().registeredName; }   // gone once ended
+    node.terminate(this, e);
+    try {
+      node.crashHandler().crashed(pid, initialFn, name, e);
+    } catch (Throwable h) {
+      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", h);
+    }
   }
 
   /** Install the conveyed bindings and hand over the body, once. Its strand only. */
