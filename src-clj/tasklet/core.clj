@@ -467,14 +467,25 @@
     (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
     alive))
 
+(defn- remote-process-info
+  "process-info of pid on another node, asked of that node."
+  [^Pid pid]
+  (try ((requiring-resolve 'tasklet.node/process-info-remote) pid)
+       (catch clojure.lang.ExceptionInfo e
+         (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
+                         (assoc (ex-data e) :pid pid) e)))))
+
 (defn process-info
-  "A map describing a live local tasklet: :status (:running :runnable
-  :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
+  "A map describing a live tasklet: :status (:running :runnable :waiting),
+  :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
   :registered-name, :initial-fn, :reductions (messages taken), :strand. nil
-  when dead."
+  when dead. A pid of another node is asked of that node (a round trip; its
+  :initial-fn is a symbol or a string there), which throws the ex-info of
+  the failed request (:not-connected, :timeout) naming process-info and the
+  node; without distribution such a pid gives nil, as `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (when-let [t (Node/resolve pid)]
+  (if-let [t (Node/resolve pid)]
     (when-let [m (Signals/info t)]
       (into {}
             (map (fn [[k v]]
@@ -483,7 +494,9 @@
                           (:status :strand) (keyword v)
                           (:links :monitors :monitored-by) (vec v)
                           v)])))
-            ^Map m))))
+            ^Map m))
+    (when (and (not (Node/isLocal pid)) (.distribution (node)))
+      (remote-process-info pid))))
 
 (defn processes
   "The pids of all live tasklets on this node."

@@ -212,8 +212,10 @@
       (let [t (try (Transport/start (.build b) (dist/endpoint st))
                    (catch Exception e
                      (.shutdown node)
+                     ;; the cause's message: e's own repeats "cannot listen on"
                      (throw (dist/error :badarg (str "start! cannot listen on " host ":" port ": "
-                                                     (.getMessage e) "; pick another :port (0: any)")
+                                                     (let [^Throwable c (or (.getCause e) e)] (.getMessage c))
+                                                     "; pick another :port (0: any)")
                                         {:host host :port port}))))]
         (vreset! (:transport st) t)
         (vreset! (:on-lost st) (fn [peer] (local-nodes/child-lost! st peer)))

@@ -164,10 +164,12 @@
             r (t/monitor p)]
         (is (true? (t/alive? p)))
         (is (#{:waiting :runnable :running} (:status (node/process-info-remote p))))
+        (is (= `h/wait-forever (:initial-fn (t/process-info p))) "core's process-info asks the pid's node")
         (t/exit p :kill)
         (is (= [:DOWN r :process p :killed] (next-msg)))
         (is (false? (t/alive? p)))
-        (is (nil? (node/process-info-remote p))))
+        (is (nil? (node/process-info-remote p)))
+        (is (nil? (t/process-info p))))
       (let [me (self)
             local (t/spawn (fn [] (receive :never :x)))
             r (t/monitor local)]

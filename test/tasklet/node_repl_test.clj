@@ -10,7 +10,7 @@
             [tasklet.node :as node]
             [tasklet.node.helpers :as h]
             [tasklet.supervisor :as sup])
-  (:import (tasklet.kernel Node)))
+  (:import (tasklet.kernel Node Pid)))
 
 (set! *warn-on-reflection* true)
 
@@ -77,3 +77,24 @@
                               [(.-node ^tasklet.kernel.Pid p) (s/await-down ref)])))]
         (is (= "repl-crash" nd))
         (is (= [[:repl-crash reason]] (map (juxt :node :reason) (s/reports-settle reports 1))))))))
+
+;; process-info of a pid on a node that cannot be reached throws the request's :not-connected, naming process-info and
+;; the node (the live remote case is in node-child-test).
+(deftest remote-process-info-unreachable
+  (h/with-nodes [a (h/start-node cookie :repl-pi {})]
+    (let [e (node/run-on a (fn [] (s/thrown-error (t/process-info (Pid. "repl-nowhere" 1 1)))))]
+      (is (= :not-connected (:tasklet/error (ex-data e))))
+      (is (re-find #"^process-info of #tasklet/pid \[:repl-nowhere 1 1\] asks node repl-nowhere: " (ex-message e))))))
+
+;; A node connecting to one with its own name hears about names, not cookies or TLS; a port in use is said once.
+(deftest clash-and-bind-errors-say-what-is-wrong
+  (h/with-nodes [a (h/start-node cookie :repl-clash {})]
+    (let [e (node/run-on a (fn [] (s/thrown-error (node/connect! (:address a)))))]
+      (is (= :not-connected (:tasklet/error (ex-data e))))
+      (is (re-find #"called :repl-clash like this one" (ex-message e)))
+      (is (re-find #"unique :name$" (ex-message e)))
+      (is (not (re-find #"(?i)tls|cookie" (ex-message e)))))
+    (let [port (Long/parseLong (second (re-find #":(\d+)$" (:address a))))
+          e (s/thrown-error (h/start-node cookie :repl-bind {:port port}))]
+      (is (= :badarg (:tasklet/error (ex-data e))))
+      (is (= 1 (count (re-seq #"cannot listen" (ex-message e)))) (ex-message e)))))

@@ -715,6 +715,13 @@
                                " nodes with the same :cookie")
              {:address address})
 
+      (instance? tasklet.net.NameClashException cause)
+      (error :not-connected (str "cannot connect to " address ": the node there is called :"
+                                 (.name ^tasklet.net.NameClashException cause) " like this one (it is"
+                                 " this node itself, or two nodes share a name); give every node a"
+                                 " unique :name")
+             {:address address})
+
       (instance? io.netty.handler.ssl.NotSslRecordException ssl)
       (error :not-connected (str "node at " address " does not speak TLS, and this node does; start"
                                  " every node with :tls, or none")
