@@ -574,7 +574,10 @@
     (set-crash-handler! (fn [{:keys [message reason]}]
                           (clojure.tools.logging/error reason message)))
 
-  Throws ex-info {:tasklet/error :badarg} for anything else."
+  Throws ex-info {:tasklet/error :badarg} for anything else. A JVM starts
+  with the setting of the system property tasklet.crash-reports (log,
+  log-stack-traces or silent; default log), e.g. a child node given
+  -Dtasklet.crash-reports=silent in start-local-nodes!'s :jvm-opts."
   [h]
   (crash/set-handler! h))
 

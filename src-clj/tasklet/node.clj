@@ -453,7 +453,9 @@
   :alpha-2]. A child exits when this JVM dies (even by kill -9: it sees EOF on
   its stdin), when its connection to this node is lost, or on stop!.
   Options: :timeout-ms (60000) for the children to connect back, :jvm-opts
-  extra JVM options. Throws :timeout (and kills them) when they do not."
+  extra JVM options, :progress (true) to print on *out* what starts and when
+  each child is up (a JVM takes seconds to start; false: silent). Throws
+  :timeout (and kills them) when they do not connect in time."
   ([n] (start-local-nodes! n nil))
   ([n opts]
    (let [st (state-or-throw)]

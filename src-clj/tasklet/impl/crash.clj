@@ -70,9 +70,23 @@
      :message (str "tasklet " pid (when nm (str " registered as " nm ","))
                    " running " fname ", crashed: " (describe e))}))
 
+(def ^:private settings #{:log :log-stack-traces :silent})
+
+(defn- initial-setting
+  "The system property tasklet.crash-reports (log, log-stack-traces or
+  silent; default log): a JVM's setting from its command line, e.g. a child
+  node's."
+  []
+  (let [v (keyword (System/getProperty "tasklet.crash-reports" "log"))]
+    (if (settings v)
+      v
+      (do (.log ^System$Logger (System/getLogger "tasklet") System$Logger$Level/WARNING
+                (str "tasklet.crash-reports is " (name v) "; use log, log-stack-traces or silent (using log)"))
+          :log))))
+
 (def ^:private handler
   "Where reports go: :log, :log-stack-traces, :silent or a fn of a report."
-  (atom :log))
+  (atom (initial-setting)))
 
 (defn- log! [{:keys [kind level message reason]} traces?]
   (let [^System$Logger l (System/getLogger (if (= kind :supervisor) "tasklet.supervisor" "tasklet"))
@@ -94,7 +108,7 @@
 (defn set-handler!
   "Install h (see tasklet.core/set-crash-handler!); returns the previous."
   [h]
-  (when-not (if (keyword? h) (contains? #{:log :log-stack-traces :silent} h) (or (nil? h) (ifn? h)))
+  (when-not (if (keyword? h) (contains? settings h) (or (nil? h) (ifn? h)))
     (throw (ex-info (str "set-crash-handler! takes a function of a report map, :log, :log-stack-traces,"
                          " :silent or nil, got " (pr-str h))
                     {:tasklet/error :badarg :handler h})))
