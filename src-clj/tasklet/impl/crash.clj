@@ -42,7 +42,9 @@
   [^Throwable e]
   (let [frames (.getStackTrace e)]
     (when-let [^StackTraceElement el (or (first (remove library-frame? frames)) (first frames))]
-      (str (clean (.getClassName el)) " (" (.getFileName el) ":" (.getLineNumber el) ")"))))
+      (str (clean (.getClassName el)) " ("
+           (let [f (.getFileName el)] (if (= "NO_SOURCE_FILE" f) "REPL" f))   ; as the REPL says it
+           ":" (.getLineNumber el) ")"))))
 
 (defn- data-str [^Throwable e]
   (when-let [d (ex-data e)]
