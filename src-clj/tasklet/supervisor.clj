@@ -139,7 +139,8 @@
   "A supervisor report (OTP's error logger), level :warning or :error, to
   wherever tasklet.core/set-crash-handler! sends reports."
   [level ^String message ^Throwable e]
-  (crash/report! {:kind :supervisor :level level :pid (self) :message message :reason e}))
+  (crash/report! {:kind :supervisor :level level :pid (self) :reason e
+                  :message (if e (str message ": " (crash/describe e)) message)}))
 
 (defn- failed-to-start [c ^Throwable e]
   (ex-info (str "supervisor " (self) ": child " (pr-str (:id c)) " failed to start: "
@@ -236,7 +237,7 @@
     (when failed
       (log :warning
            (str "supervisor " (self) ": restart of child " (pr-str (:id (cs failed)))
-                " failed; retrying") e)
+                " failed, retrying") e)
       (! (self) [::restart (:id (cs failed))]))
     (assoc state :children cs)))
 

@@ -96,6 +96,27 @@
           (is (= :failed-to-start-child (:tasklet/error (ex-data e))))
           (is (= 0 (count (reports-settle reports 0)))))))))
 
+;; A supervisor's own reports go to the same handler, with their reason: a restart that fails (retried) is a :warning,
+;; too many restarts an :error; the child's crash that began it is the one :crash report.
+(deftest supervisor-reports-go-to-the-handler
+  (capturing-crashes
+    (fn [reports]
+      (let [starts (atom 0)
+            impl {:init (fn [_] (if (= 1 (swap! starts inc)) :s (throw (ex-info "no second start" {}))))
+                  :handle-cast (fn [_ _] (throw (ex-info "cast boom" {})))}
+            [sup ref] (t/spawn-monitor sup/run {:strategy :one-for-one :intensity 2 :period-ms 60000
+                                                :children [{:id :c :start [server/run impl nil]}]})]
+        (is (s/eventually #(= 1 (count (sup/which-children sup)))))
+        (server/cast (:pid (first (sup/which-children sup))) :boom)
+        (is (= :shutdown (await-down ref)))
+        (let [rs (reports-settle reports 4)]
+          (is (= [:crash :supervisor :supervisor :supervisor] (map :kind rs)))
+          (is (= "cast boom" (ex-message (:reason (first rs)))))
+          (is (= [:warning :warning :error] (map :level (rest rs))))
+          (is (every? #(= sup (:pid %)) (rest rs)))
+          (is (re-find #"restart of child :c failed, retrying: clojure.lang.ExceptionInfo: .*no second start"
+                       (:message (second rs)))))))))
+
 ;; The handler is the JVM's: a node made later (as node/start! makes one) reports to it too.
 (deftest handler-covers-nodes-made-later
   (capturing-crashes
