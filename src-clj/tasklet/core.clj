@@ -48,6 +48,7 @@
                          CPU, before it parks (100; 0 parks at once)"
   (:refer-clojure :exclude [flush alias])
   (:require [clojure.core.match]
+            [tasklet.impl.crash :as crash]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
@@ -352,7 +353,13 @@
   clause. Without `after` it waits for ever; (after 0 ...) only looks at what
   is there; an ms of nil or :infinity waits for ever. Callable from any
   function at any depth, and on plain threads. A waiting tasklet holds no
-  thread (on the continuation and virtual strands)."
+  thread (on the continuation and virtual strands).
+
+  Interrupting a thread that waits here (Thread.interrupt: the REPL's or
+  nREPL's interrupt, Future.cancel) ends the wait at once with ex-info
+  {:tasklet/error :interrupted} and the thread's interrupt status cleared.
+  Nothing is lost: the thread keeps its pid, every message (one sent before,
+  during or after the interrupt) stays in its mailbox for the next receive."
   [& clauses]
   (let [[pairs after] (rcv/parse &form clauses)
         env (set (keys &env))
@@ -600,17 +607,28 @@
     (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
     alive))
 
+(defn- remote-process-info
+  "process-info of pid on another node, asked of that node."
+  [^Pid pid]
+  (try ((requiring-resolve 'tasklet.node/process-info-remote) pid)
+       (catch clojure.lang.ExceptionInfo e
+         (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
+                         (assoc (ex-data e) :pid pid) e)))))
+
 (defn process-info
-  "A map describing a live local tasklet: :status (:running :runnable
-  :waiting), :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
+  "A map describing a live tasklet: :status (:running :runnable :waiting),
+  :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
   :registered-name, :initial-fn, :reductions (messages taken), :strand,
   :max-mailbox (the spawn-opt limit, or nil) and :dropped (messages its
-  :drop-newest limit refused). nil
-  when dead, or (as for `alive?`) when an exit signal that ends it is
-  pending."
+  :drop-newest limit refused). nil when dead, or (as for `alive?`) when an
+  exit signal that ends it is pending. A pid of another node is asked of that
+  node (a round trip; its :initial-fn is a symbol or a string there), which
+  throws the ex-info of the failed request (:not-connected, :timeout) naming
+  process-info and the node; without distribution such a pid gives nil, as
+  `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (when-let [t (Node/resolve pid)]
+  (if-let [t (Node/resolve pid)]
     (when-let [m (Signals/info t)]
       (into {}
             (map (fn [[k v]]
@@ -619,7 +637,9 @@
                           (:status :strand) (keyword v)
                           (:links :monitors :monitored-by) (vec v)
                           v)])))
-            ^Map m))))
+            ^Map m))
+    (when (and (not (Node/isLocal pid)) (.distribution (node)))
+      (remote-process-info pid))))
 
 (defn processes
   "The pids of all live tasklets on this node."
@@ -629,13 +649,21 @@
 (defn schedule
   "Spawn (apply f args) and wait for it to end: returns its return value, or
   rethrows the exception it died of (another exit reason throws ex-info
-  {:tasklet/error :exit :reason r}). Callable from a plain thread or a
+  {:tasklet/error :exit :reason r}); the rethrow is that crash's only report.
+  Callable from a plain thread or a
   tasklet; a tasklet waits without blocking its worker."
   [f & args]
   (check-fn f "schedule")
   (let [me (self)
         tag (make-ref)
-        [_ mref] (spawn-fn (fn [] (! me [tag (apply f args)]) nil) nil {:monitor true})]
+        ;; a throw is handed to the caller, who rethrows it: ending with exit
+        ;; (same reason for links and the DOWN) makes no second crash report
+        run (fn []
+              (! me [tag (try (apply f args)
+                              (catch TaskletExit e (throw e))
+                              (catch Throwable e (exit e)))])
+              nil)
+        [_ mref] (spawn-fn run nil {:monitor true})]
     (receive
       [tag v] (do (demonitor mref {:flush true}) v)
       [:DOWN mref :process _ reason]
@@ -744,6 +772,52 @@
     (nanos->ms (.read t))))
 
 ;; ---------------------------------------------------------------------------
+;; Crash reports
+
+(defn set-crash-handler!
+  "Decide where crash reports go, for every node of this JVM (nodes made
+  later by tasklet.node/start! included); returns the previous setting.
+
+  A report is made once per crash: when a tasklet's function throws. Not for
+  a tasklet that ends because a linked one crashed, not for a plain thread
+  (its caller gets the exception), and not when the exception is handed to a
+  waiting caller who rethrows it (`schedule`, a server's failed start, a
+  supervisor's failed start-link). Supervisors' own reports (a failed
+  restart, restart intensity exceeded) go the same way.
+
+  h is one of:
+  - :log (the default): one line per report through System.Logger
+    (\"tasklet\", supervisors' \"tasklet.supervisor\") at ERROR (WARNING for a
+    failed restart that will be retried): the pid, its registered name, its
+    initial function by name, and the exception's class, message, ex-data
+    (shortened) and top frame; no stack trace.
+  - :log-stack-traces: the same, with the full stack trace.
+  - :silent or nil: no reports.
+  - a function of a report map, called on the crashed tasklet's strand (keep
+    it short, and do not throw: a throw is logged and ignored):
+      {:kind :crash (or :supervisor), :pid pid, :node :alpha,
+       :initial-fn my.ns/worker (a symbol), :registered-name kw-or-nil,
+       :reason the-throwable, :message \"the one line :log prints\"}
+    (a :supervisor report has :kind, :level (:warning, :error), :pid,
+    :message and :reason, the exception or nil).
+
+    (set-crash-handler! :silent)
+    (set-crash-handler! (fn [{:keys [message reason]}]
+                          (clojure.tools.logging/error reason message)))
+
+  Throws ex-info {:tasklet/error :badarg} for anything else. A JVM starts
+  with the setting of the system property tasklet.crash-reports (log,
+  log-stack-traces or silent; default log), e.g. a child node given
+  -Dtasklet.crash-reports=silent in start-local-nodes!'s :jvm-opts."
+  [h]
+  (crash/set-handler! h))
+
+(defn crash-handler
+  "The current setting of `set-crash-handler!` (:log by default)."
+  []
+  (crash/handler-value))
+
+;; ---------------------------------------------------------------------------
 ;; Printing and reading pids and refs
 
 (defmethod print-method Pid [^Pid p ^java.io.Writer w]
@@ -755,6 +829,15 @@
 (defmethod print-method Ref [^Ref r ^java.io.Writer w]
   (.write w (str "#tasklet/ref [" (keyword (.-node r)) " " (.-id r) " " (.-incarnation r) "]")))
 
+;; A pasted literal in code: the compiler embeds a constant it has no
+;; bytecode for by its print-dup text, read back when the code's class loads;
+;; the tagged literal reads back through data_readers.clj, so
+;; (! #tasklet/pid [:alpha 3 1] :x) evaluates and the constant equals the
+;; printed pid.
+(defmethod print-dup Pid [p ^java.io.Writer w] (print-method p w))
+
+(defmethod print-dup Ref [r ^java.io.Writer w] (print-method r w))
+
 (defn- read-triple [what form]
   (when-not (and (vector? form) (= 3 (count form)) (keyword? (form 0))
                  (integer? (form 1)) (integer? (form 2)))
@@ -763,7 +846,8 @@
   form)
 
 (defn read-pid
-  "Data reader for #tasklet/pid [node serial incarnation]."
+  "Data reader for #tasklet/pid [node serial incarnation]. The literal also
+  works in code: (! #tasklet/pid [:alpha 3 1] :x) sends to that pid."
   ^Pid [form]
   (let [[n s i] (read-triple "pid" form)]
     (Pid. (name n) (long s) (long i))))

@@ -11,10 +11,13 @@
 
   The node. `start!` makes a new kernel node with the given name and a fresh
   incarnation and makes it this JVM's default node: tasklets spawned from then
-  on (and the calling thread, on its next `self`) get pids of that node. Pids
-  made before `start!` belong to the previous, unnamed node: they keep working
-  in this JVM but cannot be reached from other nodes. Other plain threads keep
-  their old pid until they end.
+  on get pids of that node. Nothing that runs is ended or replaced: pids made
+  before `start!` belong to the previous, unnamed node and keep working in
+  this JVM, but cannot be reached from other nodes. The calling thread gets a
+  pid of the new node on its next `self` only when its old pid had nothing
+  tied to it (see `start!`); other plain threads keep their old pid until
+  they end. Names registered before `start!` stay visible (the new default
+  node shares the old one's registry).
 
   Which node a function here acts on: the node of the calling tasklet (on a
   plain thread, the JVM's default node). That is what makes several nodes in
@@ -162,9 +165,14 @@
   line). A peer whose certificate is not trusted cannot connect: connect!
   throws :auth-failed.
 
-  With :default? true (the usual case) the calling thread's old pid ends
-  (:normal) and its next (self) is a pid of the new node; throws :badarg if
-  the default node is already distributed (stop! it first). Throws :badarg
+  With :default? true (the usual case) tasklets spawned from then on belong
+  to the new node, and so does the calling thread's next (self) when its old
+  pid had nothing tied to it (no links, monitors, registered name, trap-exit
+  or messages): that pid ends quietly. Otherwise (a supervisor started with
+  start-link from the REPL, say) the thread keeps its pid, and everything
+  linked to it keeps running; that pid is reachable in this JVM only, so
+  hand remote nodes the pid of a tasklet spawned after start!. Throws :badarg
+  if the default node is already distributed (stop! it first). Throws :badarg
   when it cannot listen, or when :tls cannot be loaded."
   [{:keys [name cookie host port advertised-host tick-ms tls max-frame-bytes write-buffer
            nodes workers handshake-timeout-ms]
@@ -187,6 +195,7 @@
           _ (set! (.-name cfg) (clojure.core/name name))
           _ (set! (.-incarnation cfg) (long incarnation))
           _ (when (and workers (not default?)) (set! (.-parallelism cfg) (int workers)))
+          _ (when default? (set! (.-shareRegistryWith cfg) (Node/local)))  ; names outlive the switch
           node (Node. cfg)
           st (dist/new-state node opts)
           ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]
@@ -203,8 +212,10 @@
       (let [t (try (Transport/start (.build b) (dist/endpoint st))
                    (catch Exception e
                      (.shutdown node)
+                     ;; the cause's message: e's own repeats "cannot listen on"
                      (throw (dist/error :badarg (str "start! cannot listen on " host ":" port ": "
-                                                     (.getMessage e) "; pick another :port (0: any)")
+                                                     (let [^Throwable c (or (.getCause e) e)] (.getMessage c))
+                                                     "; pick another :port (0: any)")
                                         {:host host :port port}))))]
         (vreset! (:transport st) t)
         (vreset! (:on-lost st) (fn [peer] (local-nodes/child-lost! st peer)))
@@ -442,7 +453,9 @@
   :alpha-2]. A child exits when this JVM dies (even by kill -9: it sees EOF on
   its stdin), when its connection to this node is lost, or on stop!.
   Options: :timeout-ms (60000) for the children to connect back, :jvm-opts
-  extra JVM options. Throws :timeout (and kills them) when they do not."
+  extra JVM options, :progress (true) to print on *out* what starts and when
+  each child is up (a JVM takes seconds to start; false: silent). Throws
+  :timeout (and kills them) when they do not connect in time."
   ([n] (start-local-nodes! n nil))
   ([n opts]
    (let [st (state-or-throw)]

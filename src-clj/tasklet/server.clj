@@ -146,14 +146,17 @@
 
 (defn- fail-start!
   "init threw e: free the name, unlink the starter (start throws instead of
-  killing it) and tell it, then end with e."
+  killing it) and tell it, then end with e: by exit when a starter was told
+  (its rethrow is the crash's one report), else by a throw (a crash report)."
   [starter name e]
   (when (and name (= (self) (t/whereis name)))
     (t/unregister name))
   (when (nth starter 2 false)
     (t/unlink (nth starter 0)))
   (ack! starter [:error (if (instance? TaskletExit e) (exit-error e (self) nil) e)])
-  (throw e))
+  (if (or (nil? starter) (instance? TaskletExit e))
+    (throw e)
+    (t/exit e)))
 
 ;; ---------------------------------------------------------------------------
 ;; Replies

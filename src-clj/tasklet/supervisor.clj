@@ -47,9 +47,9 @@
   naming the bad key, before anything starts (nested supervisor specs
   included). A failed restart counts as one more restart and is retried."
   (:require [tasklet.core :as t :refer [! self receive]]
+            [tasklet.impl.crash :as crash]
             [tasklet.server :as server])
   (:import [clojure.lang MultiFn]
-           [java.lang System$Logger System$Logger$Level]
            [tasklet.kernel TaskletExit]))
 
 ;; ---------------------------------------------------------------------------
@@ -136,10 +136,11 @@
 ;; Children: start and stop
 
 (defn- log
-  "A supervisor report (OTP's error logger), through System.Logger
-  \"tasklet.supervisor\"."
-  [^System$Logger$Level level ^String message ^Throwable e]
-  (.log ^System$Logger (System/getLogger "tasklet.supervisor") level message e))
+  "A supervisor report (OTP's error logger), level :warning or :error, to
+  wherever tasklet.core/set-crash-handler! sends reports."
+  [level ^String message ^Throwable e]
+  (crash/report! {:kind :supervisor :level level :pid (self) :reason e
+                  :message (if e (str message ": " (crash/describe e)) message)}))
 
 (defn- failed-to-start [c ^Throwable e]
   (ex-info (str "supervisor " (self) ": child " (pr-str (:id c)) " failed to start: "
@@ -234,9 +235,9 @@
         [cs failed e] (start-range cs (if (= :one-for-all strategy) 0 i)
                                    (if (= :one-for-one strategy) (inc i) (count cs)))]
     (when failed
-      (log System$Logger$Level/WARNING
+      (log :warning
            (str "supervisor " (self) ": restart of child " (pr-str (:id (cs failed)))
-                " failed; retrying") e)
+                " failed, retrying") e)
       (! (self) [::restart (:id (cs failed))]))
     (assoc state :children cs)))
 
@@ -251,7 +252,7 @@
         rs (conj (filterv #(< (- now (long %)) period) (:restarts state)) now)
         state (assoc state :restarts rs)]
     (if (> (count rs) (:intensity state))
-      (do (log System$Logger$Level/ERROR
+      (do (log :error
                (str "supervisor " (self) ": more than " (:intensity state) " restarts in "
                     period " ms (child " (pr-str id) "); shutting down") nil)
           (server/stop :shutdown state))

@@ -25,12 +25,14 @@
 
 (defn quiet-crash-reports
   "A :once fixture: crashes are the point of these tests, so keep their
-  reports (System.Logger \"tasklet\") off the console."
+  reports (set-crash-handler! :silent) and the kernel's other logging
+  (System.Logger \"tasklet\") off the console."
   [f]
   (let [l (Logger/getLogger "tasklet")
-        old (.getLevel l)]
+        old (.getLevel l)
+        old-handler (t/set-crash-handler! :silent)]
     (.setLevel l Level/OFF)
-    (try (f) (finally (.setLevel l old)))))
+    (try (f) (finally (.setLevel l old) (t/set-crash-handler! old-handler)))))
 
 (def ^:dynamic *seeds*
   "The seeds of the deterministic runs of each test, besides the all-zeros

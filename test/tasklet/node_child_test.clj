@@ -9,7 +9,8 @@
   seconds to start; the parent here is an in-JVM node made with :default?
   false, and each test runs on it through node/run-on. Every wait is bounded;
   nothing sleeps."
-  (:require [clojure.test :refer [deftest is testing use-fixtures]]
+  (:require [clojure.string :as str]
+            [clojure.test :refer [deftest is testing use-fixtures]]
             [clojure.test.check.clojure-test :refer [defspec]]
             [clojure.test.check.generators :as gen]
             [clojure.test.check.properties :as prop]
@@ -27,15 +28,21 @@
 (def ^:dynamic *parent* "The parent node's handle." nil)
 (def ^:dynamic *child* "The child node's name." nil)
 (def ^:dynamic *doomed* "Two more children, for lost-children to lose." nil)
+(def ^:dynamic *progress* "What start-local-nodes! printed starting them." nil)
 
 (defn- with-child [f]
   (let [p (node/start! {:name :nc :cookie "child-test" :default? false :workers 2 :tick-ms tick-ms})]
     (try
       ;; three JVMs start faster together than one after another; on a loaded
       ;; 2-core machine that can take minutes, so allow more than the defaults
-      (let [[c & doomed] (binding [node/*run-on-timeout-ms* 240000]
-                           (node/run-on p node/start-local-nodes! 3 {:timeout-ms 180000}))]
-        (binding [*parent* p *child* c *doomed* doomed] (f)))
+      (let [out (java.io.StringWriter.)
+            [c & doomed] (binding [node/*run-on-timeout-ms* 240000
+                                   *out* out]       ; run-on conveys it: the progress is kept, not shown
+                           (node/run-on p node/start-local-nodes! 3
+                                        {:timeout-ms 180000
+                                         ;; the tests crash child tasklets on purpose
+                                         :jvm-opts ["-Dtasklet.crash-reports=silent"]}))]
+        (binding [*parent* p *child* c *doomed* doomed *progress* (str out)] (f)))
       (finally (node/stop! p)))))
 
 (use-fixtures :once with-child)
@@ -48,6 +55,16 @@
   (receive m m (after 5000 :timeout)))
 
 (defn- child-pid? [p] (and (instance? Pid p) (= (name *child*) (.-node ^Pid p))))
+
+;; start-local-nodes! says what it starts and which child is up, one line each.
+(deftest start-local-nodes-prints-progress
+  (let [lines (str/split-lines *progress*)]
+    (is (= 4 (count lines)) *progress*)
+    (is (= "tasklet.node: starting 3 local nodes [:nc-1 :nc-2 :nc-3], a JVM each: this takes some seconds"
+           (first lines)))
+    (is (= #{:nc-1 :nc-2 :nc-3}
+           (set (map #(keyword (subs (second (re-find #"^tasklet.node: (:\S+) is up \(\d+\.\d s\)$" %)) 1))
+                     (rest lines)))))))
 
 ;; Messages both ways, pids and refs inside them, spawn-on by var and symbol.
 (deftest send-both-ways
@@ -164,10 +181,12 @@
             r (t/monitor p)]
         (is (true? (t/alive? p)))
         (is (#{:waiting :runnable :running} (:status (node/process-info-remote p))))
+        (is (= `h/wait-forever (:initial-fn (t/process-info p))) "core's process-info asks the pid's node")
         (t/exit p :kill)
         (is (= [:DOWN r :process p :killed] (next-msg)))
         (is (false? (t/alive? p)))
-        (is (nil? (node/process-info-remote p))))
+        (is (nil? (node/process-info-remote p)))
+        (is (nil? (t/process-info p))))
       (let [me (self)
             local (t/spawn (fn [] (receive :never :x)))
             r (t/monitor local)]
@@ -404,8 +423,10 @@
                   (t/trap-exit! false)
                   (.destroyForcibly proc))))))
         ;; issue #4: the parent can start a new child after one was killed
-        (let [[fresh] (node/start-local-nodes! 1 {:timeout-ms 180000})
+        (let [out (java.io.StringWriter.)
+              [fresh] (binding [*out* out] (node/start-local-nodes! 1 {:timeout-ms 180000 :progress false}))
               e (t/spawn-on fresh #'h/echo)]
+          (is (= "" (str out)) ":progress false prints nothing")
           (is (some #{fresh} (node/nodes)))
           (! e [:echo (self) :hello])
           (is (= [:echoed :hello] (next-msg)))

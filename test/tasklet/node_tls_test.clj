@@ -118,7 +118,7 @@
 (deftest child-node-over-tls
   (with-nodes [p (start :tlsp :tls (tls :cluster) :workers 2 :tick-ms 1000)]
     (let [[c] (binding [node/*run-on-timeout-ms* 240000]
-                (node/run-on p node/start-local-nodes! 1 {:timeout-ms 180000}))]
+                (node/run-on p node/start-local-nodes! 1 {:timeout-ms 180000 :progress false}))]
       (is (= :tlsp-1 c))
       (node/run-on p
         (fn []

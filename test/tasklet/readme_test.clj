@@ -6,11 +6,15 @@
   JVM's default node is the one it had before."
   (:require [clojure.java.io :as io]
             [clojure.string :as str]
-            [clojure.test :refer [deftest is testing]]
+            [clojure.test :refer [deftest is testing use-fixtures]]
+            [tasklet.core.support :as s]
             [tasklet.doc-examples :as ex]
             [tasklet.impl.dist :as dist]
             [tasklet.node :as node])
   (:import (tasklet.kernel Node)))
+
+;; the tour crashes tasklets on purpose: their reports stay off the test output
+(use-fixtures :once s/quiet-crashes)
 
 (defn- readme-blocks []
   (filter ex/clojure-block? (ex/fenced-blocks (slurp "README.md"))))

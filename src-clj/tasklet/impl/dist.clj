@@ -52,8 +52,7 @@
   worker on the continuation strand and a plain thread simply blocks; see
   `await-wake`."
   {:skip-wiki true}
-  (:require [tasklet.core :as core]
-            [tasklet.impl.codec :as codec])
+  (:require [tasklet.core :as core])
   (:import [clojure.lang IFn MultiFn Var]
            [java.util Map$Entry Set]
            [java.util.concurrent CompletableFuture ConcurrentHashMap CountDownLatch
@@ -159,9 +158,17 @@
 ;; ---------------------------------------------------------------------------
 ;; State
 
+(def ^:private codec
+  "[encode decode] of tasklet.impl.codec, loaded by the first `new-state`
+  (start!), not with tasklet.node: Nippy takes seconds to load (most of
+  tasklet.node's load time) and only a started node needs it."
+  (delay [(requiring-resolve 'tasklet.impl.codec/encode)
+          (requiring-resolve 'tasklet.impl.codec/decode)]))
+
 (defn new-state
   "The mutable state of one distributed node (a map of concurrent containers)."
   [^Node node opts]
+  (force codec)
   {:node node
    :name (.-name node)
    :opts opts
@@ -208,7 +215,7 @@
 (defn encode
   "Payload bytes for v; throws :unserializable."
   ^bytes [st v]
-  (codec/encode v (:allowlist st)))
+  ((nth @codec 0) v (:allowlist st)))
 
 (defn- printable [x]
   (let [s (try (pr-str x) (catch Throwable _ (str (class x))))]
@@ -580,7 +587,7 @@
 
 (defn- on-frame [st ^Connection conn type ^bytes payload]
   (let [peer (.peerName conn)
-        v (try (codec/decode payload (:allowlist st))
+        v (try ((nth @codec 1) payload (:allowlist st))
                (catch Throwable e
                  (protocol-error! conn (str "a payload of frame type 0x" (Integer/toHexString type)
                                             " does not thaw: " e))
@@ -725,6 +732,13 @@
       (instance? AuthFailedException cause)
       (error :auth-failed (str "node at " address " refused us: the cookies differ; start both"
                                " nodes with the same :cookie")
+             {:address address})
+
+      (instance? tasklet.net.NameClashException cause)
+      (error :not-connected (str "cannot connect to " address ": the node there is called :"
+                                 (.name ^tasklet.net.NameClashException cause) " like this one (it is"
+                                 " this node itself, or two nodes share a name); give every node a"
+                                 " unique :name")
              {:address address})
 
       (instance? io.netty.handler.ssl.NotSslRecordException ssl)

@@ -72,10 +72,20 @@
           (.exceptionally (reify java.util.function.Function
                             (apply [_ _] (.destroyForcibly process) nil)))))))
 
+(defn- progress!
+  "With on?, one line of start! progress on *out*, at once (a JVM's start
+  takes seconds; a REPL user should see that something happens)."
+  [on? & parts]
+  (when on?
+    (println (apply str "tasklet.node: " parts))
+    (flush)))
+
 (defn start!
   "Forks n child JVMs for node state st, waits until each has connected back
-  (up to :timeout-ms, default 60000), and returns their names as keywords."
-  [st n {:keys [timeout-ms jvm-opts] :or {timeout-ms 60000}}]
+  (up to :timeout-ms, default 60000), and returns their names as keywords.
+  With :progress (default true) it says on *out* what it starts and which
+  child is up."
+  [st n {:keys [timeout-ms jvm-opts progress] :or {timeout-ms 60000 progress true}}]
   (let [tls (:tls (:opts st))
         _ (when-not (or (nil? tls) (map? tls))
             (throw (dist/error :badarg (str "start-local-nodes!: this node's :tls is a tasklet.net.Tls,"
@@ -89,7 +99,10 @@
         tick (long (:tick-ms (:opts st) 1000))
         ^java.util.concurrent.atomic.AtomicLong counter (:child-counter st)
         names (vec (repeatedly n #(str base "-" (.incrementAndGet counter))))
+        t0 (System/nanoTime)
         deadline (+ (System/currentTimeMillis) (long timeout-ms))
+        _ (progress! progress "starting " n " local node" (when (> n 1) "s") " "
+                     (pr-str (mapv keyword names)) ", a JVM each: this takes some seconds")
         started (vec (for [nm names]
                        (let [f (CompletableFuture.)
                              _ (.put expect nm f)
@@ -101,10 +114,15 @@
                          (.write out (.getBytes (str cookie "\n" (pr-str tls) "\n") StandardCharsets/UTF_8))
                          (.flush out)
                          {:name nm :process p :stdin out :connected f})))]
-    (let [failed (remove (fn [{:keys [^CompletableFuture connected ^Process process]}]
-                           (let [left (max 1 (- deadline (System/currentTimeMillis)))]
-                             (= :ok (first (dist/await-future connected left)))))
-                         started)]
+    (let [failed (doall
+                   (remove (fn [{:keys [^CompletableFuture connected] :as c}]
+                             (let [left (max 1 (- deadline (System/currentTimeMillis)))
+                                   ok (= :ok (first (dist/await-future connected left)))]
+                               (when ok
+                                 (progress! progress (keyword (:name c)) " is up ("
+                                            (format "%.1f" (/ (- (System/nanoTime) t0) 1e9)) " s)"))
+                               ok))
+                           started))]
       (if (seq failed)
         (do (doseq [c started]
               (.remove expect (:name c))

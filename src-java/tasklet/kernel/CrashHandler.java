@@ -1,9 +1,18 @@
 package tasklet.kernel;
 
 /**
- * Receives a crash report whenever a tasklet ends with an exception, so a crash
- * is never silent (Erlang's error logger). Pluggable per node; the default logs
- * through {@link System.Logger} ("tasklet") at ERROR level.
+ * Receives a crash report whenever a tasklet's function throws, so a crash is
+ * never silent (Erlang's error logger). One report per crash: a tasklet that
+ * ends because a linked one crashed (an exit signal carrying the exception),
+ * or that ends with {@code exit} of an exception already handed to someone
+ * (tasklet.core/schedule, a failed server start), is not reported again; nor
+ * is a plain thread, whose exception reaches its own caller.
+ *
+ * <p>A node uses its own handler if it has one, else the JVM's
+ * ({@link Node#setDefaultCrashHandler}), so a handler installed once also
+ * covers nodes made later (tasklet.node/start!). The default logs one line
+ * (no stack trace) through {@link System.Logger} "tasklet" at ERROR;
+ * tasklet.core replaces it with its own (see set-crash-handler!).
  */
 public interface CrashHandler {
   /**
@@ -12,8 +21,16 @@ public interface CrashHandler {
    */
   void crashed(Pid pid, Object initialFn, Throwable cause);
 
-  /** Logs through System.Logger "tasklet". */
+  /**
+   * As {@link #crashed(Pid, Object, Throwable)}, with the name the tasklet
+   * was registered under when it crashed (or null); what the kernel calls.
+   */
+  default void crashed(Pid pid, Object initialFn, Object registeredName, Throwable cause) {
+    crashed(pid, initialFn, cause);
+  }
+
+  /** Logs one line through System.Logger "tasklet". */
   CrashHandler LOG = (pid, fn, cause) ->
       System.getLogger("tasklet").log(System.Logger.Level.ERROR,
-          "tasklet " + pid + " running " + fn + " crashed", cause);
+          "tasklet " + pid + " running " + fn + " crashed: " + cause);
 }

@@ -25,6 +25,7 @@ public final class Node {
   private static volatile Node local;
   private static volatile Terms defaultTerms = Terms.PLAIN;
   private static volatile Context defaultContext = Context.NONE;
+  private static volatile CrashHandler defaultCrashHandler = CrashHandler.LOG;
 
   /** Settings for a new node. */
   public static final class Config {
@@ -38,7 +39,14 @@ public final class Node {
     public long idleSpinMicros = Long.getLong("tasklet.idle-spin-us", 100L);
     public Timers timers;          // default: a SystemTimers
     public Scheduler scheduler;    // default: a WorkerPool (continuation strand only)
-    public CrashHandler crashHandler = CrashHandler.LOG;
+    /** This node's own crash handler; null (the default): the JVM's (see setDefaultCrashHandler). */
+    public CrashHandler crashHandler;
+    /**
+     * A node whose name registry the new node shares (null: its own): the
+     * node that distribution replaces as the default keeps its tasklets, and
+     * the names they registered stay visible from the new default node.
+     */
+    public Node shareRegistryWith;
   }
 
   public final String name;
@@ -56,7 +64,7 @@ public final class Node {
   volatile CrashHandler crashHandler;
   volatile Distribution distribution;
   final ProcessTable processes = new ProcessTable();
-  final ConcurrentHashMap<Object, Pid> registry = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Object, Pid> registry;
   final ConcurrentHashMap<Ref, Tasklet> aliases = new ConcurrentHashMap<>();   // see Aliases
   private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
   private final AtomicLong serials = new AtomicLong();
@@ -72,6 +80,7 @@ public final class Node {
     this.userTimers = new ProcessTimers(this, timers);
     this.reductionBudget = Math.max(1, c.reductionBudget);
     this.crashHandler = c.crashHandler;
+    this.registry = c.shareRegistryWith != null ? c.shareRegistryWith.registry : new ConcurrentHashMap<>();
     String kind = strandKind(c.strand);
     if (kind.equals("continuation")) {
       CompilerHints.install();
@@ -123,10 +132,14 @@ public final class Node {
   /** Replace the default node (distribution gives it a name). Any thread. */
   public static synchronized void setLocal(Node n) { local = n; }
 
-  /** The node of the calling tasklet, else the default node. Any thread. */
+  /**
+   * The node of the calling tasklet; for a plain thread (whose pid may date
+   * from before distribution replaced the default node), the default node.
+   * Any thread.
+   */
   public static Node current() {
     Tasklet t = currentTasklet();
-    return t != null ? t.node : local();
+    return t != null && t.strand != t.node.threadStrand ? t.node : local();
   }
 
   /** The local node called {@code name}, or null. Any thread. */
@@ -212,17 +225,35 @@ public final class Node {
   // ---- hook for tasklet.node (distribution) ---------------------------------
 
   /**
-   * Detach the calling plain thread from its thread tasklet, which ends with
-   * {@code :normal} (its links and monitors fire as usual); the thread's next
-   * {@code self} adopts a fresh pid on the then-default node. Used by
-   * {@code tasklet.node/start!} so the REPL thread gets a pid of the named
-   * node. Does nothing for a tasklet on a continuation or virtual strand.
-   * The calling thread only.
+   * Detach the calling plain thread from its thread tasklet if nothing could
+   * tell the difference: it has no links, no monitors either way, no
+   * registered name, no tracer, does not trap exits and has no messages. Then
+   * that tasklet ends (:normal, signalling nobody) and the thread's next
+   * {@code self} adopts a fresh pid on the then-default node; returns true.
+   * Otherwise the thread keeps its pid and everything tied to it (a
+   * supervisor it started with start-link, say) and this returns false. Used
+   * by {@code tasklet.node/start!} so the REPL thread gets a pid of the named
+   * node when that loses nothing. True for a thread with no live tasklet;
+   * false for a tasklet on a continuation or virtual strand. The calling
+   * thread only.
    */
-  public static void forgetThread() {
+  public static boolean forgetThread() {
     Tasklet t = CURRENT.get();
-    if (t == null || t.strand != t.node.threadStrand) return;
-    t.node.terminate(t, t.node.terms.normal());  // also clears CURRENT
+    if (t == null || t.state == Tasklet.DONE) return true;
+    if (t.strand != t.node.threadStrand) return false;
+    synchronized (t) {
+      // held across the end, so no link or monitor can be made in between;
+      // an idle tasklet's end takes no other lock (it has nobody to signal)
+      Tasklet.Extra e = t.ex();
+      if (e.links != null && !e.links.isEmpty()
+          || e.monitors != null && !e.monitors.isEmpty()
+          || e.monitoredBy != null && !e.monitoredBy.isEmpty()
+          || e.registeredName != null || e.tracer != null || t.trapExit || t.size() > 0) {
+        return false;
+      }
+      t.node.terminate(t, t.node.terms.normal());  // also clears CURRENT
+    }
+    return true;
   }
 
   /** A fresh unique reference. Any thread. */
@@ -314,7 +345,7 @@ public final class Node {
   /** Register {@code pid} as {@code regName}. Throws :badarg when taken, named, or dead. Any thread. */
   public void register(Object regName, Pid pid) {
     Tasklet t = resolve(pid);
-    if (t == null || t.node != this) {
+    if (t == null || t.node.registry != registry) {
       throw terms.error("badarg", "cannot register " + regName + ": " + pid
           + " is not a live tasklet of this node", "name", regName, "pid", pid);
     }
@@ -383,11 +414,27 @@ public final class Node {
   /** The distribution layer, or null. Any thread. */
   public Distribution distribution() { return distribution; }
 
-  /** Replace the crash handler. Any thread. */
+  /** Give this node its own crash handler, or with null use the JVM's again. Any thread. */
   public void setCrashHandler(CrashHandler h) { crashHandler = h; }
 
-  /** The crash handler. Any thread. */
-  public CrashHandler crashHandler() { return crashHandler; }
+  /** The crash handler in effect: this node's own, else the JVM's. Any thread. */
+  public CrashHandler crashHandler() {
+    CrashHandler h = crashHandler;
+    return h != null ? h : defaultCrashHandler;
+  }
+
+  /**
+   * Replace the JVM's crash handler, which every node without its own uses
+   * (nodes made later too); returns the old one. Any thread.
+   */
+  public static CrashHandler setDefaultCrashHandler(CrashHandler h) {
+    CrashHandler old = defaultCrashHandler;
+    defaultCrashHandler = h != null ? h : CrashHandler.LOG;
+    return old;
+  }
+
+  /** The JVM's crash handler. Any thread. */
+  public static CrashHandler defaultCrashHandler() { return defaultCrashHandler; }
 
   /** The terms in use. */
   public Terms terms() { return terms; }

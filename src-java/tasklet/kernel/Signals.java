@@ -230,8 +230,8 @@ public final class Signals {
   /**
    * End tasklet {@code t} with {@code reason}: it stops being alive, leaves
    * the process table and the registry, its links get exit signals, its
-   * watchers get :DOWN, its own monitors are removed, and a Throwable reason
-   * goes to the crash handler. Idempotent. Its own strand (or housekeeping).
+   * watchers get :DOWN and its own monitors are removed (a crash report, if
+   * any, is the caller's: see Tasklet). Idempotent. Its own strand (or housekeeping).
    */
   static void terminate(Tasklet t, Object reason) {
     HashSet<Pid> links;
@@ -316,18 +316,13 @@ public final class Signals {
       crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
           + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
           + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid));
-    } else if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
-      try {
-        node.crashHandler.crashed(t.pid, t.initialFn, cause);
-      } catch (Throwable e) {
-        System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
-      }
     }
   }
 
+  /** A crash report the kernel makes itself (a mailbox overflow kill): see CrashHandler. */
   private static void crashReport(Node node, Tasklet t, Throwable cause) {
     try {
-      node.crashHandler.crashed(t.pid, t.initialFn, cause);
+      node.crashHandler().crashed(t.pid, t.initialFn, null, cause);
     } catch (Throwable e) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
     }

@@ -219,9 +219,25 @@ public final class Tasklet extends Mailbox implements Runnable {
     } catch (TaskletExit e) {
       reason = e.reason;
     } catch (Throwable e) {
-      reason = e;
+      crashed(e);
+      return;
     }
     node.terminate(this, reason == null ? node.terms.normal() : reason);
+  }
+
+  /**
+   * The body threw {@code e}: end with it, then report the crash (the only
+   * place a crash report is made: see CrashHandler). Its strand only.
+   */
+  private void crashed(Throwable e) {
+    Object name;
+    synchronized (this) { name = ex().registeredName; }   // gone once ended
+    node.terminate(this, e);
+    try {
+      node.crashHandler().crashed(pid, initialFn, name, e);
+    } catch (Throwable h) {
+      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", h);
+    }
   }
 
   /** Install the conveyed bindings and hand over the body, once. Its strand only. */
@@ -303,13 +319,32 @@ public final class Tasklet extends Mailbox implements Runnable {
     }
   }
 
-  /** Park the current thread until permit is set. Owner only, on its own thread. */
+  /**
+   * Park the current thread until permit is set. An interrupt of that thread
+   * (the REPL's interrupt, Future.cancel, an executor's shutdownNow) ends the
+   * wait: park returns at once while the interrupt status is set, so waiting
+   * on would spin a core. It throws ex-info {:tasklet/error :interrupted}
+   * with the status cleared (the exception carries the interrupt, as an
+   * InterruptedException would); the
+   * receive that called this leaves every message in the mailbox, and a
+   * plain thread keeps its pid. Owner only, on its own thread.
+   */
   void block() {
     state = BLOCKED;
     while ((int) PERMIT.getAndSet(this, 0) == 0) {
+      if (Thread.interrupted()) {
+        state = RUNNING;
+        throw interrupted();
+      }
       LockSupport.park(this);
     }
     state = RUNNING;
+  }
+
+  private RuntimeException interrupted() {
+    return node.terms.error("interrupted", "receive in " + pid + " was interrupted"
+        + " (Thread.interrupt, e.g. the REPL's interrupt) while waiting; the tasklet keeps its pid"
+        + " and every message stays in its mailbox, so receive again to go on waiting", "pid", pid);
   }
 
   /** Called by a worker before it runs this tasklet's continuation. Worker only. */

@@ -241,9 +241,7 @@ final class Session extends ChannelInboundHandlerAdapter {
       return;
     }
     if (peer.name().equals(config.name)) {
-      fail(new HandshakeException("the node at " + ch.remoteAddress() + " is called "
-          + peer.name() + ", like this node: it is this node itself, or two nodes share a name"),
-          FrameType.CLOSE_ERROR, true, Level.WARNING);
+      fail(new NameClashException(peer.name(), ch.remoteAddress()), FrameType.CLOSE_ERROR, true, Level.WARNING);
       return;
     }
     conn = new ChannelConnection(ch, peer, config.maxFrameBytes, config.handshakeTimeoutMs);

@@ -58,3 +58,14 @@
                "#tasklet/pid {:node :nonode}"]]
     (let [e (s/thrown-error (edn/read-string {:readers readers} bad))]
       (is (= :badarg (s/error-kind e)) bad))))
+
+;; A printed pid or ref pasted into code evaluates (the compiler embeds it): eval of the read form equals the original,
+;; and a send to a pasted pid literal arrives.
+(deftest pasted-literals-evaluate
+  (let [me (self)
+        r (t/make-ref)]
+    (is (= me (eval (read-string (pr-str me)))))
+    (is (= r (eval (read-string (pr-str r)))))
+    (is (= [me r] (eval (read-string (pr-str `(vector ~me ~r))))) "inside a form")
+    (eval (read-string (str "(tasklet.core/! " (pr-str me) " [:pasted " (pr-str r) "])")))
+    (is (= r (recv [:pasted x] x)))))

@@ -293,6 +293,53 @@
       (spawn (fn [] (! me [:plain-test-thread 1])))
       (is (= 1 (recv [:plain-test-thread x] x))))))
 
+;; Interrupting a plain thread waiting in receive (the REPL's interrupt) ends
+;; the wait at once with :interrupted, without and with `after`; the thread
+;; keeps its pid and its mailbox, and its next receive parks (no CPU used)
+;; instead of spinning on a stale interrupt status.
+(defn- cpu-ms
+  "CPU time thread th used in ms over a window of ms milliseconds."
+  [^Thread th ms]
+  (let [mx (java.lang.management.ManagementFactory/getThreadMXBean)
+        before (.getThreadCpuTime mx (.threadId th))]
+    (Thread/sleep (long ms))  ; a measuring window, not a synchronisation
+    (/ (- (.getThreadCpuTime mx (.threadId th)) before) 1e6)))
+
+(deftest interrupted-receive-ends-its-wait
+  (doseq [timeout [nil 60000]]
+    (testing (str "after " timeout)
+      (let [first-wait (promise)
+            interrupted (promise)
+            done (promise)
+            body (fn []
+                   (let [me (self)]
+                     (! me :kept)        ; matches no clause: stays through the interrupt
+                     (deliver first-wait me)
+                     (deliver interrupted
+                              (try (if timeout
+                                     (receive [:go] :go (after timeout :timed-out))
+                                     (receive [:go] :go))
+                                   (catch clojure.lang.ExceptionInfo e
+                                     [(:tasklet/error (ex-data e)) (self)
+                                      (.isInterrupted (Thread/currentThread))])))
+                     (deliver done [(if timeout
+                                      (receive [:go] :go (after timeout :timed-out))
+                                      (receive [:go] :go))
+                                    (receive :kept :kept (after 0 :lost))
+                                    (self)])))
+            th (doto (Thread. ^Runnable body "interrupted-receive-test") (.setDaemon true) (.start))
+            pid (s/wait first-wait)]
+        (is (s/eventually #(s/waiting? pid)))
+        (let [t0 (System/nanoTime)]
+          (.interrupt th)
+          (is (= [:interrupted pid false] (s/wait interrupted))
+              "ends with :interrupted, keeps its pid, clears the interrupt status")
+          (is (< (/ (- (System/nanoTime) t0) 1e6) 1000.0) "promptly"))
+        (is (s/eventually #(s/waiting? pid)) "waits again")
+        (is (< (cpu-ms th 300) 50.0) "and uses no CPU while it waits")
+        (! pid [:go])
+        (is (= [:go :kept pid] (s/wait done)) "the same pid; the message sent before the interrupt stayed")))))
+
 ;; Compile time: an odd number of clause forms, an after that is not last, or a bad literal timeout fail macroexpansion.
 (deftest receive-syntax-errors-at-compile-time
   (doseq [form ['(tasklet.core/receive [:a])

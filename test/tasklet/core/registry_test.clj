@@ -1,10 +1,12 @@
 (ns tasklet.core.registry-test
   "doc/reference.md §1 registry: register, unregister, whereis, registered, and the
   name's life with its tasklet."
-  (:require [clojure.test :refer [deftest is testing]]
+  (:require [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [spawn spawn-monitor ! receive self exit monitor
                                         register unregister whereis registered]]
             [tasklet.core.support :as s :refer [recv await-down start-probe]]))
+
+(use-fixtures :each s/quiet-crashes)
 
 (defn- badarg? [e]
   (and (instance? clojure.lang.ExceptionInfo e) (= :badarg (:tasklet/error (ex-data e)))))

@@ -8,8 +8,7 @@
 
   Assertions (`is`) stay on the test thread: tasklets and helper threads
   return or send values, and the test thread checks them."
-  (:require [tasklet.core :as t :refer [! receive self spawn monitor]])
-  (:import [tasklet.kernel CrashHandler Node]))
+  (:require [tasklet.core :as t :refer [! receive self spawn monitor]]))
 
 (def ^:const wait-ms
   "How long any single wait in these tests may take before the test fails."
@@ -139,21 +138,37 @@
   (recv [:got pid m] m))
 
 ;; ---------------------------------------------------------------------------
-;; Crash handler
+;; Crash reports
 
 (defn with-crash-handler
-  "Run (f) with h as the node's crash handler, restoring the old one after."
-  [^CrashHandler h f]
-  (let [n (Node/current)
-        old (.crashHandler n)]
-    (.setCrashHandler n h)
-    (try (f) (finally (.setCrashHandler n old)))))
+  "Run (f) with h as the JVM's crash handler (see tasklet.core/set-crash-handler!:
+  a fn of a report map, :silent, ...), restoring the old one after."
+  [h f]
+  (let [old (t/set-crash-handler! h)]
+    (try (f) (finally (t/set-crash-handler! old)))))
 
 (defn quiet-crashes
   "clojure.test fixture: tasklets that these tests crash on purpose are not
-  logged."
+  reported."
   [f]
-  (with-crash-handler (reify CrashHandler (crashed [_ _ _ _])) f))
+  (with-crash-handler :silent f))
+
+(defn capturing-crashes
+  "Run (f reports) with crash reports captured instead of logged; reports is
+  an atom of the reports made so far (maps, see set-crash-handler!), in
+  order. Returns what f returns. A report is made just after the crashed
+  tasklet's links and monitors fired: wait for it with `reports-settle`."
+  [f]
+  (let [reports (atom [])]
+    (with-crash-handler #(swap! reports conj %) #(f reports))))
+
+(defn reports-settle
+  "Wait until reports (from `capturing-crashes`) holds at least n, then give
+  a late extra report 200 ms to show up; returns the reports."
+  [reports n]
+  (eventually #(>= (count @reports) n))
+  (receive (after 200 nil))
+  @reports)
 
 (defn error-kind
   "The :tasklet/error of an ex-info, looking through a CompilerException."
