@@ -38,6 +38,7 @@ final class ChannelConnection implements Connection {
   private volatile long peerLoad = -1;      // from the latest TICK
   private volatile long peerLoadReports;    // TICKs received; written by the event loop only
   volatile boolean readingPaused;          // set by pauseReading/resumeReading
+  volatile long lastRead;                  // event-loop ticker time of the latest read (Heartbeat)
 
   ChannelConnection(Channel ch, Handshake.Hello peer, int maxFrameBytes, long lingerMs) {
     this.ch = ch;
@@ -104,6 +105,14 @@ final class ChannelConnection implements Connection {
     while (!writableWaiters.isEmpty() && (ch.isWritable() || !ch.isActive())) {
       runSafely(writableWaiters.poll());
     }
+  }
+
+  /**
+   * True if something was read from the peer within {@code nanos} (by the event loop's
+   * clock): the peer is demonstrably alive. Any thread.
+   */
+  boolean heardWithin(long nanos) {
+    return isOpen() && ch.eventLoop().ticker().nanoTime() - lastRead < nanos;
   }
 
   @Override

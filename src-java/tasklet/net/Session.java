@@ -21,15 +21,20 @@ import javax.net.ssl.SSLException;
  * frame dispatch to the {@link Endpoint}, and the single {@code disconnected} report.
  *
  * <pre>
- *   HANDSHAKE ──HELLO, PROOF ok──▶ (lower name decides) ─kept──▶ OPEN ──▶ CLOSED
+ *   HANDSHAKE ──HELLOs, PROOFs ok──▶ (lower name decides) ─kept──▶ OPEN ──▶ CLOSED
  *       │                         (higher name) AWAIT_VERDICT ─ACCEPT─▶ OPEN
  *       │                          kept, but an older connection to the same peer is
  *       │                          still open: SWITCHING until it has been reported lost
  *       └─ bad proof / bad frame / CLOSE / timeout / dropped as duplicate ──▶ CLOSED
  * </pre>
  *
- * Each side sends HELLO when the channel is up (after TLS), PROOF on the peer's HELLO, and
- * verifies the peer's PROOF. The deciding side then sends ACCEPT (or CLOSE duplicate)
+ * Each side sends HELLO when the channel is up (after TLS). The initiator sends its PROOF
+ * on the acceptor's HELLO; the acceptor checks it and only then sends its own PROOF, which
+ * the initiator checks (see {@link Handshake} for why the acceptor proves last). Until the
+ * peer's PROOF has verified, frames are bounded by {@link Handshake#MAX_FRAME_BYTES} and
+ * failures are logged through the transport's rate-limited {@link RefusalLog}; a peer
+ * whose name belongs to a live connection of another incarnation is refused (the live one
+ * stays), as is any frame out of order. The deciding side then sends ACCEPT (or CLOSE duplicate)
  * before any application frame, so the other side never sees an application frame on a
  * connection it has not been told is kept. Any application frame before OPEN closes the
  * connection; frames that arrive while SWITCHING are held and delivered, in order, right
@@ -52,6 +57,11 @@ final class Session extends ChannelInboundHandlerAdapter {
   private final FrameDecoder decoder;    // for the truncation reason at close
   private final CompletableFuture<Connection> outcome = new CompletableFuture<>();
   private final byte[] nonce = Handshake.nonce();
+  private final Runnable authenticated; // gives back the Admission place, once
+  private byte[] ownHello;              // our HELLO payload as sent
+  private byte[] peerHello;             // the peer's HELLO payload as received
+  private byte[] binding = new byte[0]; // TLS channel binding (empty without TLS)
+  private boolean peerProved;           // the peer's PROOF verified
   private State state = State.NEW;
   private Channel ch;
   private ChannelConnection conn;        // from the peer's HELLO on
@@ -61,11 +71,12 @@ final class Session extends ChannelInboundHandlerAdapter {
   private Heartbeat heartbeat;
   private ArrayDeque<Frame> held;        // frames arriving while SWITCHING
 
-  Session(Transport transport, boolean initiator, FrameDecoder decoder) {
+  Session(Transport transport, boolean initiator, FrameDecoder decoder, Runnable authenticated) {
     this.transport = transport;
     this.config = transport.config();
     this.initiator = initiator;
     this.decoder = decoder;
+    this.authenticated = authenticated;
   }
 
   /** Completes when the connection opens or fails to. Any thread. */
@@ -118,13 +129,15 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void sendHello() {
     Handshake.Hello hello = new Handshake.Hello(config.name, config.incarnation,
         transport.address(), nonce);
-    write(FrameType.HELLO, hello.encode());
+    ownHello = hello.encode();
+    write(FrameType.HELLO, ownHello);
   }
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof SslHandshakeCompletionEvent e && state == State.HANDSHAKE) {
       if (e.isSuccess()) {
+        binding = Tls.binding(ctx.pipeline().get(SslHandler.class).engine(), initiator);
         sendHello();
       } else {
         fail(new HandshakeException("TLS handshake with " + ch.remoteAddress() + " failed: "
@@ -136,7 +149,8 @@ final class Session extends ChannelInboundHandlerAdapter {
 
   private void handshakeTimedOut() {
     if (state.compareTo(State.OPEN) < 0) {
-      String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+      String who = conn != null ? "node " + LogText.of(conn.peerName())
+          : String.valueOf(ch.remoteAddress());
       fail(new HandshakeException("handshake with " + who + " did not finish within "
           + config.handshakeTimeoutMs + " ms"), FrameType.CLOSE_ERROR, true, Level.WARNING);
     }
@@ -222,7 +236,13 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void handshakeFrame(Frame f) {
     switch (f.type()) {
       case FrameType.HELLO -> onHello(f.payload());
-      case FrameType.PROOF -> onProof(f.payload());
+      case FrameType.PROOF -> {
+        if (peerProved) {
+          protocolError("second PROOF");
+        } else {
+          onProof(f.payload());
+        }
+      }
       case FrameType.CLOSE -> peerClosed(f);
       default -> protocolError(FrameType.name(f.type()) + " frame before the handshake completed");
     }
@@ -231,6 +251,10 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void onHello(byte[] payload) {
     if (conn != null) {
       protocolError("second HELLO");
+      return;
+    }
+    if (ownHello == null) { // the peer spoke first, e.g. before our TLS handshake finished
+      protocolError("HELLO before this node's HELLO");
       return;
     }
     Handshake.Hello peer;
@@ -242,10 +266,11 @@ final class Session extends ChannelInboundHandlerAdapter {
     }
     if (peer.name().equals(config.name)) {
       fail(new HandshakeException("the node at " + ch.remoteAddress() + " is called "
-          + peer.name() + ", like this node: it is this node itself, or two nodes share a name"),
-          FrameType.CLOSE_ERROR, true, Level.WARNING);
+          + LogText.of(peer.name()) + ", like this node: it is this node itself, or two nodes"
+          + " share a name"), FrameType.CLOSE_ERROR, true, Level.WARNING);
       return;
     }
+    peerHello = payload;
     conn = new ChannelConnection(ch, peer, config.maxFrameBytes, config.handshakeTimeoutMs);
     ChannelConnection existing = initiator ? transport.peers().get(peer.name()) : null;
     if (existing != null && existing.peerIncarnation() == peer.incarnation()) {
@@ -254,8 +279,37 @@ final class Session extends ChannelInboundHandlerAdapter {
           Level.DEBUG);
       return;
     }
-    write(FrameType.PROOF, Handshake.proof(config.cookie(), peer.nonce(), config.name,
-        peer.name()));
+    if (initiator) { // the connecting side proves first; the acceptor waits for it
+      if (refuseDuplicateName()) {
+        return;
+      }
+      write(FrameType.PROOF, proof(Handshake.INITIATOR));
+    }
+  }
+
+  /**
+   * Erlang refuses a duplicate name: if a live connection (heard from within two ticks)
+   * goes to a node of the peer's name but another incarnation, this one is refused and the
+   * live one stays. A restarted node gets in once the old connection is closed or silent.
+   * Checked by each side before it proves, so neither side has opened when it refuses.
+   */
+  private boolean refuseDuplicateName() {
+    ChannelConnection live = transport.peers().get(conn.peerName());
+    if (live == null || live.peerIncarnation() == conn.peerIncarnation()
+        || !live.heardWithin(2 * TimeUnit.MILLISECONDS.toNanos(config.tickMs))) {
+      return false;
+    }
+    fail(new DuplicateConnectionException(conn.peerName(), "node " + LogText.of(conn.peerName())
+        + " (incarnation " + conn.peerIncarnation() + ") is refused: a live node of that name"
+        + " (incarnation " + live.peerIncarnation() + ") is connected"),
+        FrameType.CLOSE_DUPLICATE, true, Level.WARNING);
+    return true;
+  }
+
+  private byte[] proof(String role) {
+    byte[] i = initiator ? ownHello : peerHello;
+    byte[] a = initiator ? peerHello : ownHello;
+    return Handshake.proof(config.cookie(), role, i, a, binding);
   }
 
   private void onProof(byte[] proof) {
@@ -263,12 +317,21 @@ final class Session extends ChannelInboundHandlerAdapter {
       protocolError("PROOF before HELLO");
       return;
     }
-    byte[] expected = Handshake.proof(config.cookie(), nonce, conn.peerName(), config.name);
+    byte[] expected = proof(initiator ? Handshake.ACCEPTOR : Handshake.INITIATOR);
     if (!Handshake.verify(expected, proof)) {
-      fail(new AuthFailedException("node " + conn.peerName() + " at " + ch.remoteAddress()
-          + " failed the cookie check: start both nodes with the same cookie"),
-          FrameType.CLOSE_AUTH, true, Level.WARNING);
+      fail(new AuthFailedException("node " + LogText.of(conn.peerName()) + " at "
+          + ch.remoteAddress() + " failed the cookie check: start both nodes with the same"
+          + " cookie"), FrameType.CLOSE_AUTH, true, Level.WARNING);
       return;
+    }
+    peerProved = true;
+    authenticated.run();
+    decoder.limit(config.maxFrameBytes);
+    if (!initiator) {
+      if (refuseDuplicateName()) {
+        return;
+      }
+      write(FrameType.PROOF, proof(Handshake.ACCEPTOR));
     }
     if (config.name.compareTo(conn.peerName()) < 0) { // this node decides
       Peers.Claim claim = transport.peers().claim(conn);
@@ -320,7 +383,8 @@ final class Session extends ChannelInboundHandlerAdapter {
     if (config.name.compareTo(conn.peerName()) < 0) {
       write(FrameType.ACCEPT, new byte[0]); // before anything the endpoint may send
     }
-    heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs);
+    heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs,
+        config.heartbeatTimeoutMs);
     heartbeat.start();
     reported = true;
     LOG.log(Level.DEBUG, () -> "tasklet.net: " + config.name + " connected to " + conn);
@@ -365,7 +429,7 @@ final class Session extends ChannelInboundHandlerAdapter {
 
   private void peerClosed(Frame f) {
     int code = Frames.closeCode(f.payload());
-    String why = Frames.closeReason(f.payload());
+    String why = LogText.of(Frames.closeReason(f.payload()));
     String reason = "closed by peer: " + why;
     if (state == State.OPEN || state == State.SWITCHING) {
       state = State.CLOSED;
@@ -373,12 +437,14 @@ final class Session extends ChannelInboundHandlerAdapter {
       ch.close();
       return;
     }
-    String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+    String who = conn != null ? "node " + LogText.of(conn.peerName())
+        : String.valueOf(ch.remoteAddress());
     HandshakeException e = switch (code) {
       case FrameType.CLOSE_AUTH -> new AuthFailedException(who + " refused this node's cookie"
           + ": start both nodes with the same cookie");
       case FrameType.CLOSE_DUPLICATE -> conn != null
-          ? new DuplicateConnectionException(conn.peerName())
+          ? new DuplicateConnectionException(conn.peerName(), who + " refused this connection"
+              + " as a duplicate: " + why)
           : new HandshakeException(who + " dropped the connection as a duplicate");
       default -> new HandshakeException(who + " closed the connection during the handshake: "
           + why);
@@ -422,10 +488,16 @@ final class Session extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       return;
     }
+    boolean unauthenticated = !peerProved;
     state = State.CLOSED;
     String reason = e.getMessage();
-    LOG.log(level, () -> "tasklet.net: " + config.name + " closing "
-        + (conn != null ? conn : ch) + ": " + reason);
+    String line = "tasklet.net: " + config.name + " closing "
+        + (conn != null ? conn : ch) + ": " + reason;
+    if (unauthenticated && level != Level.DEBUG) {
+      transport.refusals().log(level, line); // rate-limited: a flood costs few lines
+    } else {
+      LOG.log(level, line);
+    }
     outcome.completeExceptionally(e);
     if (conn != null) {
       conn.closeWith(code, reason, tellPeer);

@@ -21,6 +21,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A node's TCP transport: listens for peers, connects to peers, and moves typed opaque
@@ -55,6 +57,8 @@ public final class Transport implements AutoCloseable {
   private final Config config;
   private final Endpoint endpoint;
   private final Peers peers = new Peers();
+  private final Admission admission;
+  private final RefusalLog refusals = new RefusalLog(20, 10_000, System::nanoTime);
   private final EventLoopGroup group;          // null for an unbound transport
   private final boolean epoll;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet(); // every live channel
@@ -68,6 +72,7 @@ public final class Transport implements AutoCloseable {
     this.group = group;
     this.epoll = epoll;
     this.port = config.port;
+    this.admission = new Admission(config.maxHandshakes, config.maxHandshakesPerAddress);
   }
 
   /**
@@ -132,6 +137,10 @@ public final class Transport implements AutoCloseable {
    * Any thread, before the channel has handlers of its own.
    */
   public CompletableFuture<Connection> attach(Channel ch, boolean initiator) {
+    Runnable authenticated = admit(ch, initiator);
+    if (authenticated == null) {
+      return CompletableFuture.failedFuture(new HandshakeException("refused"));
+    }
     channels.add(ch);
     ch.closeFuture().addListener(f -> channels.remove(ch));
     ch.config().setOption(ChannelOption.TCP_NODELAY, true);
@@ -143,14 +152,51 @@ public final class Transport implements AutoCloseable {
       p.addLast("tls", config.tls.newHandler(initiator));
     }
     p.addLast("flush", new FlushConsolidationHandler(256, true));
-    FrameDecoder decoder = new FrameDecoder(config.maxFrameBytes);
+    FrameDecoder decoder = new FrameDecoder(Handshake.MAX_FRAME_BYTES); // raised once authenticated
     p.addLast("frames", decoder);
-    Session session = new Session(this, initiator, decoder);
+    Session session = new Session(this, initiator, decoder, authenticated);
     p.addLast("session", session);
     if (closed) {
       ch.close();
     }
     return session.outcome();
+  }
+
+  /**
+   * Takes an {@link Admission} place for an inbound socket; returns what gives it back
+   * (once: on authentication or close), or null after closing {@code ch} when there is no
+   * place. Outbound connections, and channels that are no sockets, need no place.
+   */
+  private Runnable admit(Channel ch, boolean initiator) {
+    if (initiator || !(ch.remoteAddress() instanceof InetSocketAddress remote)
+        || remote.getAddress() == null) {
+      return () -> { };
+    }
+    InetAddress from = remote.getAddress();
+    String refused = admission.admit(from);
+    if (refused != null) {
+      refusals.log(System.Logger.Level.WARNING, "tasklet.net: " + config.name
+          + " refused a connection from " + remote + ": " + refused);
+      ch.close();
+      return null;
+    }
+    AtomicBoolean held = new AtomicBoolean(true);
+    Runnable release = () -> {
+      if (held.compareAndSet(true, false)) {
+        admission.release(from);
+      }
+    };
+    ch.closeFuture().addListener(f -> release.run());
+    return release;
+  }
+
+  /** Inbound connections holding a handshake place now, for tests. Any thread. */
+  public int pendingHandshakes() {
+    return admission.pending();
+  }
+
+  RefusalLog refusals() {
+    return refusals;
   }
 
   /** {@link #connect(String, int)} with {@code "host:port"}. Any thread. */
@@ -237,8 +283,10 @@ public final class Transport implements AutoCloseable {
     long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     if (leftMs <= 0) {
       peers.forget(peer, result);
-      result.completeExceptionally(new HandshakeException("node " + peer + " still holds an"
-          + " older connection to " + config.name + " that it has not closed yet; try again"));
+      result.completeExceptionally(new HandshakeException("node " + LogText.of(peer)
+          + " still holds a live connection to a node called " + config.name + " (an older"
+          + " incarnation of this node, or another node of that name): " + dup.getMessage()
+          + "; give each node its own name, or try again once the old one is gone"));
       return;
     }
     long delay = Math.min(leftMs, FIRST_RETRY_MS << Math.min(tries, 6));
