@@ -493,7 +493,7 @@ final class Session extends ChannelInboundHandlerAdapter {
     String reason = e.getMessage();
     String line = "tasklet.net: " + config.name + " closing "
         + (conn != null ? conn : ch) + ": " + reason;
-    if (unauthenticated && level != Level.DEBUG) {
+    if ((unauthenticated || e instanceof DuplicateConnectionException) && level != Level.DEBUG) {
       transport.refusals().log(level, line); // rate-limited: a flood costs few lines
     } else {
       LOG.log(level, line);

@@ -1,0 +1,316 @@
+(ns tasklet.node-hostile-test
+  "Issue #12: the attacks on distribution, each played against real nodes on
+  127.0.0.1 (in this JVM): a relay between two honest nodes, a flood of
+  unauthenticated connections, a second node claiming a live name, a peer
+  speaking for another node, spawn-on outside the allow-list, weak and
+  missing cookies. Every wait is bounded; nothing sleeps for synchronisation."
+  (:require [clojure.test :refer [deftest is testing]]
+            [tasklet.core :as t]
+            [tasklet.impl.codec :as codec]
+            [tasklet.impl.dist :as dist]
+            [tasklet.net.support :as s]
+            [tasklet.node :as node]
+            [tasklet.node.helpers :as h :refer [with-nodes]])
+  (:import (java.io DataInputStream DataOutputStream EOFException IOException)
+           (java.net InetSocketAddress Socket SocketTimeoutException)
+           (java.nio.file Files LinkOption Path)
+           (java.nio.file.attribute PosixFilePermissions)
+           (java.util.concurrent LinkedBlockingQueue TimeUnit)
+           (java.util.logging Handler Level Logger LogRecord)
+           (tasklet.kernel Pid)
+           (tasklet.net Config Connection Endpoint FrameType Handshake Handshake$Hello Transport)))
+
+(set! *warn-on-reflection* true)
+
+(def ^:private cookie "node-hostile-test-cookie-0123456789")
+
+(defn- start [nm & {:as opts}] (h/start-node cookie nm opts))
+
+(defn- port-of [n] (Long/parseLong (second (re-find #":(\d+)$" (:address n)))))
+
+(defn- raw-socket
+  "A socket to node n's port, with a read timeout of ms."
+  ^Socket [n ms]
+  (doto (Socket.)
+    (.connect (InetSocketAddress. "127.0.0.1" (int (port-of n))) 2000)
+    (.setSoTimeout (int ms))))
+
+(defn- frames-until-close
+  "The [type payload] frames read from in until EOF, a reset, or ms without a byte."
+  [^DataInputStream in]
+  (loop [out []]
+    (let [f (try (s/read-frame in)
+                 (catch EOFException _ nil)
+                 (catch SocketTimeoutException _ nil)
+                 (catch IOException _ nil))]
+      (if f (recur (conj out f)) out))))
+
+(defn- connection-to
+  "Node n's open connection to the node called peer, waiting up to 5 s for it
+  (the accepting side lists it a moment after the connecting side), or nil."
+  ^Connection [n peer]
+  (let [deadline (+ (System/currentTimeMillis) 5000)]
+    (loop []
+      (or (some-> (dist/state-of (:node n)) (dist/connection (name peer)))
+          (when (< (System/currentTimeMillis) deadline)
+            (Thread/sleep 5)
+            (recur))))))
+
+;; ---------------------------------------------------------------------------
+;; 1. The relay between two honest nodes
+
+;; The attack of the issue: connect to beta claiming to be alpha, and to alpha
+;; claiming to be beta (a new incarnation), hand each one the other's HELLO
+;; nonce and relay whatever proofs come back. On the old protocol each node
+;; answered a HELLO with its proof at once, so beta signed what alpha checks
+;; and alpha admitted the relay as beta (dropping the real beta as
+;; "restarted"). Now the accepting side proves only after the connecting side
+;; has: neither socket ever gets a PROOF, both are closed, and alpha and beta
+;; keep their own connection.
+(deftest relay-between-two-honest-nodes-is-refused
+  (with-nodes [a (start :nh-alpha :handshake-timeout-ms 1500) b (start :nh-beta :handshake-timeout-ms 1500)]
+    (node/run-on a node/connect! (:address b))
+    (let [inc-a (.peerIncarnation (connection-to b :nh-alpha))
+          inc-b (.peerIncarnation (connection-to a :nh-beta))]
+      (with-open [to-a (raw-socket a 3000)
+                  to-b (raw-socket b 3000)]
+        (let [in-a (DataInputStream. (.getInputStream to-a))
+              in-b (DataInputStream. (.getInputStream to-b))
+              out-a (DataOutputStream. (.getOutputStream to-a))
+              out-b (DataOutputStream. (.getOutputStream to-b))
+              [ta hello-a] (s/read-frame in-a)
+              [tb hello-b] (s/read-frame in-b)
+              nonce-a (.nonce (Handshake$Hello/decode hello-a))
+              nonce-b (.nonce (Handshake$Hello/decode hello-b))]
+          (is (= [FrameType/HELLO FrameType/HELLO] [ta tb]))
+          ;; to beta: "I am alpha", with alpha's nonce; to alpha: "I am beta (restarted)"
+          (.write out-b (s/hello-bytes "nh-alpha" inc-a "127.0.0.1:1" nonce-a))
+          (.write out-a (s/hello-bytes "nh-beta" (inc inc-b) "127.0.0.1:1" nonce-b))
+          (.flush out-a)
+          (.flush out-b)
+          ;; relay: whatever beta sends goes to alpha and back, until both hang up
+          (let [relay (fn [^DataInputStream from ^DataOutputStream to]
+                        (future
+                          (loop [seen []]
+                            (let [f (try (s/read-frame from) (catch Exception _ nil))]
+                              (if-not f
+                                seen
+                                (let [[ty p] f]
+                                  (try (.write to (s/frame-bytes ty p)) (.flush to) (catch IOException _))
+                                  (recur (conj seen ty))))))))
+                from-b (relay in-b out-a)
+                from-a (relay in-a out-b)
+                seen-b (deref from-b 5000 :hung)
+                seen-a (deref from-a 5000 :hung)]
+            (is (not-any? #{FrameType/PROOF FrameType/ACCEPT} seen-b) (str "beta sent " seen-b))
+            (is (not-any? #{FrameType/PROOF FrameType/ACCEPT} seen-a) (str "alpha sent " seen-a))
+            (is (not= :hung seen-a) "alpha closed the impostor's connection")
+            (is (not= :hung seen-b) "beta closed the impostor's connection")))))
+    (testing "the honest nodes keep their own connection"
+      (is (= [:nh-beta] (node/run-on a node/nodes)))
+      (is (= [:nh-alpha] (node/run-on b node/nodes)))
+      (is (= (.incarnation (dist/transport (dist/state-of (:node b))))
+             (.peerIncarnation (connection-to a :nh-beta)))))))
+
+;; ---------------------------------------------------------------------------
+;; 2. Before authentication
+
+(defn- used-direct-bytes []
+  (io.netty.util.internal.PlatformDependent/usedDirectMemory))
+
+(defn- used-heap-bytes []
+  (let [rt (Runtime/getRuntime)] (- (.totalMemory rt) (.freeMemory rt))))
+
+;; 1,000 silent connections and 50 that announce a 60 MiB frame and start
+;; sending it: each oversized one is closed from its header (the old bound
+;; was 64 MiB, so the node buffered every byte), at most 16 connections from
+;; one address (64 in all) wait in the handshake and the rest are closed at
+;; once, so heap and direct memory stay bounded; meanwhile the node's real
+;; peer keeps its connection, heartbeats included (a 1 s heartbeat timeout).
+(deftest flood-of-unauthenticated-connections
+  (with-nodes [a (start :nh-a :heartbeat-timeout-ms 1000)
+               b (start :nh-b :heartbeat-timeout-ms 1000)]
+    (node/run-on a node/connect! (:address b))
+    (let [^Transport ta (dist/transport (dist/state-of (:node a)))
+          direct0 (used-direct-bytes)
+          silent (vec (for [_ (range 1000)]
+                        (try (raw-socket a 2000) (catch IOException _ nil))))
+          chunk (byte-array (* 64 1024))
+          oversized (vec (for [_ (range 50)]
+                           (future
+                             (with-open [sock (raw-socket a 2000)]
+                               (let [out (.getOutputStream sock)
+                                     t0 (System/nanoTime)]
+                                 (try
+                                   (.write out (s/int-bytes (* 60 1024 1024)))
+                                   (.write out (byte-array [0x10]))
+                                   (dotimes [_ 16] (.write out chunk))   ; 1 MiB of the body
+                                   ;; the node hangs up: reading ends (EOF or a reset)
+                                   (let [in (.getInputStream sock)]
+                                     (loop [] (when (not= -1 (.read in)) (recur))))
+                                   (catch IOException _))
+                                 (/ (- (System/nanoTime) t0) 1e6))))))]
+      (try
+        (let [closed-in (mapv #(deref % 10000 :hung) oversized)]
+          (is (not-any? #{:hung} closed-in) "every oversized connection was closed")
+          (is (every? #(and (number? %) (< % 5000)) closed-in) (str "closed after (ms) " (sort closed-in))))
+        (is (<= (.pendingHandshakes ta) 16) (str (.pendingHandshakes ta) " in the handshake"))
+        (let [refused (count (filter (fn [^Socket sock]
+                                       (or (nil? sock)
+                                           (try (= -1 (.read (.getInputStream sock)))
+                                                (catch SocketTimeoutException _ false)
+                                                (catch IOException _ true))))
+                                     (take 100 (drop 900 silent))))]
+          (is (< 90 refused) (str refused " of the last 100 silent connections were closed at once")))
+        (let [direct (- (used-direct-bytes) direct0)]
+          (is (< direct (* 32 1024 1024)) (str "direct memory grew by " direct " bytes")))
+        (is (< (used-heap-bytes) (* 1024 1024 1024)) "heap bounded")
+        (testing "the real peer stays connected and is heard"
+          (let [^Connection c (connection-to a :nh-b)
+                reports (.peerLoadReports c)]
+            (is (.isOpen c))
+            (is (= [:nh-b] (node/run-on a node/nodes)))
+            (is (= :later (loop [n 0]
+                            (cond (> (.peerLoadReports c) reports) :later
+                                  (> n 300) :never
+                                  :else (do (Thread/sleep 10) (recur (inc n))))))
+                "a heartbeat arrived after the flood")))
+        (finally
+          (doseq [^Socket sock silent :when sock] (.close sock)))))))
+
+;; ---------------------------------------------------------------------------
+;; 8. A peer speaks only for itself
+
+(defn- bare-peer
+  "A bare transport called nm with the test cookie (incarnation inc when
+  given), and a queue of its [:connected c] / [:disconnected c reason] events."
+  [nm & {:keys [incarnation tick-ms handshake-ms]}]
+  (let [events (LinkedBlockingQueue.)
+        ep (reify Endpoint
+             (connected [_ c] (.add events [:connected c]))
+             (frame [_ c ty p] (.add events [:frame c ty p]))
+             (disconnected [_ c r] (.add events [:disconnected c r]))
+             (load [_] 0))
+        b (doto (Config/builder ^String nm ^String cookie) (.tickMs (long (or tick-ms 100))))]
+    (when incarnation (.incarnation b (long incarnation)))
+    (when handshake-ms (.handshakeTimeoutMs b (long handshake-ms)))
+    {:events events :t (Transport/start (.build b) ep)}))
+
+(defn- await-kind [{:keys [^LinkedBlockingQueue events]} kind]
+  (loop []
+    (let [e (.poll events 5 TimeUnit/SECONDS)]
+      (cond (nil? e) nil (= kind (first e)) e :else (recur)))))
+
+;; A second node claiming the name of a connected, live node is refused, and
+;; the live one keeps its connection (the old code displaced it as
+;; "restarted").
+(deftest duplicate-live-name-is-refused
+  (with-nodes [a (start :nh-a)]
+    (let [live (bare-peer "nh-live")
+          ^Transport lt (:t live)]
+      (try
+        (node/run-on a node/connect! (.address lt))
+        (let [{:keys [^Transport t]} (bare-peer "nh-live" :incarnation 7 :handshake-ms 1500)]
+          (try
+            (let [[k e] (s/outcome (.connect t (:address a)) 8000)]
+              (is (= :error k))
+              (is (re-find #"a live node of that name" (str e)) (str e)))
+            (finally (.close t))))
+        (is (= [:nh-live] (node/run-on a node/nodes)))
+        (is (= (.incarnation lt) (.peerIncarnation (connection-to a :nh-live))))
+        (finally (.close lt))))))
+
+;; A LINK, EXIT or MONITOR "from" a pid of another node, or a REPLY to a
+;; request never sent to that peer, closes that peer's connection (logged);
+;; the node's other peer is not affected.
+(deftest forged-senders-close-the-connection
+  (with-nodes [a (start :nh-a) b (start :nh-b)]
+    (node/run-on a node/connect! (:address b))
+    (let [victim (node/run-on a (fn [] (t/spawn h/wait-forever)))
+          b-pid (node/run-on b (fn [] (t/spawn h/wait-forever)))]
+      (doseq [[what ty v] [["LINK" dist/LINK [b-pid victim]]
+                           ["EXIT" dist/EXIT [b-pid victim :kill false]]
+                           ["MONITOR" dist/MONITOR [b-pid (tasklet.kernel.Ref. "nh-b" 1 1) victim]]
+                           ["REPLY" dist/REPLY [123456789 victim :ok :forged]]]]
+        (testing what
+          (let [{:keys [^Transport t] :as raw} (bare-peer "nh-raw")]
+            (try
+              (let [^Connection c (.get (.connect t (:address a)) 5 TimeUnit/SECONDS)]
+                (await-kind raw :connected)
+                (.send c (int ty) (codec/encode v #{}))
+                (let [[k _ reason] (await-kind raw :disconnected)]
+                  (is (= :disconnected k))
+                  (is (re-find #"not of node nh-raw|not sent to node nh-raw|closed by peer" (str reason))
+                      (str reason))))
+              (finally (.close t))))))
+      (is (node/run-on a (fn [] (t/alive? victim))) "the forged EXIT did not kill it")
+      (is (= [:nh-b] (node/run-on a node/nodes))))))
+
+;; ---------------------------------------------------------------------------
+;; 3. spawn-on trust
+
+;; With :spawn-allowlist a peer may spawn only the listed vars or vars of the
+;; listed namespaces (load-string, the code-execution of the issue, is
+;; refused with :not-allowed); with :spawn-require? false it cannot make the
+;; node load a namespace. The node's own spawn-on is not limited.
+(deftest spawn-allowlist-and-require
+  (with-nodes [a (start :nh-a :spawn-allowlist #{'tasklet.node.helpers/echo 'tasklet.core}
+                        :spawn-require? false)
+               b (start :nh-b)]
+    (node/run-on b node/connect! (:address a))
+    (let [spawn (fn [sym & args]
+                  (node/run-on b (fn [] (try (apply t/spawn-on :nh-a sym args)
+                                             (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e)))))))]
+      (is (= :not-allowed (spawn 'clojure.core/load-string "(+ 1 2)")))
+      (is (instance? Pid (spawn 'tasklet.node.helpers/echo)))
+      (is (= :not-allowed (spawn 'tasklet.node.helpers/wait-forever)) "not listed")
+      (is (instance? Pid (spawn 'tasklet.core/self)) "a listed namespace")
+      (is (nil? (find-ns 'tasklet.node.unloaded)))
+      (with-nodes [c (start :nh-c :spawn-allowlist #{'tasklet.node} :spawn-require? false)]
+        (node/run-on b node/connect! (:address c))
+        (is (= :not-allowed (node/run-on b (fn [] (try (t/spawn-on :nh-c 'tasklet.node.unloaded/f)
+                                                       (catch clojure.lang.ExceptionInfo e
+                                                         (:tasklet/error (ex-data e))))))))
+        (is (nil? (find-ns 'tasklet.node.unloaded)) "the namespace was not loaded")))))
+
+;; ---------------------------------------------------------------------------
+;; 1. Cookies
+
+(defn- captured-warnings
+  "Runs f with a handler on the tasklet.node logger; returns the WARNING texts."
+  [f]
+  (let [got (LinkedBlockingQueue.)
+        h (proxy [Handler] []
+            (publish [^LogRecord r] (when (= Level/WARNING (.getLevel r)) (.add got (.getMessage r))))
+            (flush [])
+            (close []))
+        l (Logger/getLogger "tasklet.node")]
+    (.addHandler l h)
+    (try (f) (finally (.removeHandler l h)))
+    (vec got)))
+
+;; A short cookie is logged as weak; a long random one is not.
+(deftest weak-cookie-warning
+  (let [ws (captured-warnings #(node/stop! (h/start-node "secret" :nh-weak {})))]
+    (is (some (fn [w] (re-find #"cookie of node :nh-weak is weak" w)) ws) (pr-str ws)))
+  (let [ws (captured-warnings #(node/stop! (h/start-node cookie :nh-strong {})))]
+    (is (not-any? (fn [w] (re-find #"is weak" w)) ws) (pr-str ws))))
+
+;; Without :cookie the node uses :cookie-file, made on first use with a random
+;; cookie, owner-only; the same file gives the same cookie (two nodes using it
+;; connect); a file others may read is refused.
+(deftest cookie-file
+  (let [dir (s/temp-dir "tasklet-cookie")
+        f (str dir "/cookie")
+        path (.toPath (java.io.File. f))]
+    (try
+      (with-nodes [a (node/start! {:name :nh-fa :cookie-file f :default? false :workers 1})
+                   b (node/start! {:name :nh-fb :cookie-file f :default? false :workers 1})]
+        (is (= "rw-------" (PosixFilePermissions/toString
+                             (Files/getPosixFilePermissions path (make-array LinkOption 0)))))
+        (is (<= 40 (count (.trim ^String (slurp f)))))
+        (is (= :nh-fb (node/run-on a node/connect! (:address b)))))
+      (Files/setPosixFilePermissions path (PosixFilePermissions/fromString "rw-r--r--"))
+      (is (= :badarg (try (node/start! {:name :nh-fc :cookie-file f :default? false :workers 1})
+                          (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e))))))
+      (finally (s/delete-tree dir)))))
