@@ -314,3 +314,50 @@
       (is (= :badarg (try (node/start! {:name :nh-fc :cookie-file f :default? false :workers 1})
                           (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e))))))
       (finally (s/delete-tree dir)))))
+
+;; ---------------------------------------------------------------------------
+;; 4. Thaw
+
+(defn- splice
+  "Frozen [pid hostile]: the frozen vector [pid :zz-slot] with the slot's bytes
+  replaced by the raw bytes hostile (a well-shaped SEND around a hostile value)."
+  ^bytes [pid ^bytes hostile]
+  (let [^bytes whole (codec/encode [pid :zz-slot] #{})
+        ^bytes slot (codec/encode :zz-slot #{})
+        n (alength slot)
+        at (first (filter #(java.util.Arrays/equals (java.util.Arrays/copyOfRange whole (int %) (int (+ % n))) slot)
+                          (range (alength whole))))]
+    (byte-array (concat (take at whole) hostile (drop (+ at n) whole)))))
+
+;; Each hostile payload of the issue, inside a well-shaped SEND to a live
+;; tasklet: the node closes that connection with a logged reason, the
+;; tasklet receives nothing (the old thaw delivered a HashMap holding a
+;; java.io.File, and initialised clojure.java.shell__init), and the node's
+;; other peer carries on.
+(deftest hostile-payloads-close-the-connection
+  (with-nodes [a (start :nh-a :serializable-allowlist #{"java.util.HashMap"}) b (start :nh-b)]
+    (node/run-on a node/connect! (:address b))
+    (let [got (LinkedBlockingQueue.)
+          victim (node/run-on a (fn [] (t/spawn (fn [] (loop [] (t/receive m (do (.add got m) (recur))))))))
+          id (fn [sym] (long @(ns-resolve 'taoensso.nippy sym)))
+          file-map (binding [taoensso.nippy/*freeze-serializable-allowlist* #{"java.util.HashMap" "java.io.File"}]
+                     (taoensso.nippy/fast-freeze (doto (java.util.HashMap.) (.put "f" (java.io.File. "/etc/passwd")))))
+          init-name (.getBytes "clojure.java.shell__init" "UTF-8")
+          init-record (byte-array (concat [(id 'id-record-sm) (alength init-name)] init-name (codec/encode {} #{})))
+          huge (byte-array [(id 'id-bytes-lg) 127 -1 -1 -1])]
+      (doseq [[what hostile] [["HashMap holding a File" file-map]
+                              ["record naming a namespace's __init" init-record]
+                              ["2 GiB byte array from 5 bytes" huge]]]
+        (testing what
+          (let [{:keys [^Transport t] :as raw} (bare-peer "nh-raw")]
+            (try
+              (let [^Connection c (.get (.connect t (:address a)) 5 TimeUnit/SECONDS)]
+                (await-kind raw :connected)
+                (.send c (int dist/SEND) (splice victim hostile))
+                (let [[k _ reason] (await-kind raw :disconnected)]
+                  (is (= :disconnected k))
+                  (is (re-find #"does not thaw" (str reason)) (str reason))))
+              (finally (.close t))))))
+      (is (nil? (.poll got 200 TimeUnit/MILLISECONDS)) "the victim got nothing")
+      (is (nil? (find-ns 'clojure.java.shell)))
+      (is (= [:nh-b] (node/run-on a node/nodes))))))
