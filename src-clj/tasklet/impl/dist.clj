@@ -44,8 +44,10 @@
   (Signals/nodeLost) and the [name node] monitors on it (local-named).
 
   Threads: the Distribution methods run on the calling tasklet's thread; the
-  Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
-  which may load code, run on a separate loader thread).
+  Endpoint callbacks on the transport's threads (connected on a Netty event
+  loop, frames and losses on its inbound pool, in order per connection), where
+  nothing waits (spawn requests, which may load code, run on a bounded loader
+  pool).
 
   Waiting (back-pressure, connect on demand, request replies): a live tasklet
   waits in a selective receive for a private wake-up token, so it holds no
@@ -428,12 +430,17 @@
   (.spawn node (fn [] (apply v args)) v top-frame nil nil nil))
 
 (def ^:private ^ExecutorService loader
-  (Executors/newCachedThreadPool
+  "Where peers' spawn requests resolve (and may load) code: 2 threads and 256
+  waiting requests; past that the request runs on the thread that received
+  it, which holds up reading from that peer (back-pressure), not the node."
+  (java.util.concurrent.ThreadPoolExecutor.
+    2 2 60 TimeUnit/SECONDS (java.util.concurrent.ArrayBlockingQueue. 256)
     (let [n (AtomicLong.)]
       (reify ThreadFactory
         (newThread [_ r]
           (doto (Thread. ^Runnable r (str "tasklet-node-loader-" (.incrementAndGet n)))
-            (.setDaemon true)))))))
+            (.setDaemon true)))))
+    (java.util.concurrent.ThreadPoolExecutor$CallerRunsPolicy.)))
 
 (defn- info-map [pid]
   (some-> (core/process-info pid)

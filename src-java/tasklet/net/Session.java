@@ -84,7 +84,10 @@ final class Session extends ChannelInboundHandlerAdapter {
     return outcome;
   }
 
-  /** The connection once the peer's HELLO arrived, else null. Event loop only. */
+  /**
+   * The connection once the peer's HELLO arrived, else null. Event loop only, or any
+   * thread once the channel's close future is done.
+   */
   ChannelConnection connection() {
     return conn;
   }
@@ -181,17 +184,23 @@ final class Session extends ChannelInboundHandlerAdapter {
     }
     if (conn != null) {
       transport.peers().remove(conn);
+      conn.fireWritableWaiters();
+      ChannelConnection c = conn;
       if (reported) {
         LOG.log(was == State.OPEN ? Level.INFO : Level.DEBUG,
-            "tasklet.net: " + config.name + " lost node " + conn.peerName() + ": " + reason);
-        try {
-          transport.endpoint().disconnected(conn, reason);
-        } catch (Throwable t) {
-          LOG.log(Level.ERROR, "tasklet.net: Endpoint.disconnected threw", t);
-        }
+            "tasklet.net: " + config.name + " lost node " + c.peerName() + ": " + reason);
+        String why = reason;
+        // after every frame received before the loss has been delivered
+        c.inbox.finish(() -> {
+          try {
+            transport.endpoint().disconnected(c, why);
+          } finally {
+            c.down.complete(null);
+          }
+        });
+      } else {
+        c.down.complete(null);
       }
-      conn.fireWritableWaiters();
-      conn.down.complete(null);
     }
     held = null;
     ctx.fireChannelInactive();
@@ -386,6 +395,7 @@ final class Session extends ChannelInboundHandlerAdapter {
     heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs,
         config.heartbeatTimeoutMs);
     heartbeat.start();
+    conn.inbox = new Inbox(conn, transport.endpoint(), transport.inbound(), config.maxInboundBytes);
     reported = true;
     LOG.log(Level.DEBUG, () -> "tasklet.net: " + config.name + " connected to " + conn);
     try {
@@ -413,11 +423,7 @@ final class Session extends ChannelInboundHandlerAdapter {
       return; // closing on purpose: nothing more is delivered
     }
     if (FrameType.isApp(type)) {
-      try {
-        transport.endpoint().frame(conn, type, f.payload());
-      } catch (Throwable t) {
-        LOG.log(Level.ERROR, "tasklet.net: Endpoint.frame threw", t);
-      }
+      conn.inbox.add(f);
     } else if (type == FrameType.TICK) {
       conn.peerLoad(Frames.tickLoad(f.payload()));
     } else if (type == FrameType.CLOSE) {

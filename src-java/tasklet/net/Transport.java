@@ -28,6 +28,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +62,7 @@ public final class Transport implements AutoCloseable {
   private final Peers peers = new Peers();
   private final Admission admission;
   private final RefusalLog refusals = new RefusalLog(20, 10_000, System::nanoTime);
+  private final ExecutorService inbound;       // delivers frames (Inbox); direct when unbound
   private final EventLoopGroup group;          // null for an unbound transport
   private final boolean epoll;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet(); // every live channel
@@ -73,6 +77,10 @@ public final class Transport implements AutoCloseable {
     this.epoll = epoll;
     this.port = config.port;
     this.admission = new Admission(config.maxHandshakes, config.maxHandshakesPerAddress);
+    // FastThreadLocalThreads, like the event loops: the node layer does not wait on them
+    this.inbound = group == null ? null : Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()),
+        new DefaultThreadFactory("tasklet-net-" + config.name + "-in", true));
   }
 
   /**
@@ -197,6 +205,11 @@ public final class Transport implements AutoCloseable {
 
   RefusalLog refusals() {
     return refusals;
+  }
+
+  /** Where Inboxes deliver: the inbound pool, or the calling thread when unbound. */
+  Executor inbound() {
+    return inbound != null ? inbound : Runnable::run;
   }
 
   /** {@link #connect(String, int)} with {@code "host:port"}. Any thread. */
@@ -379,8 +392,12 @@ public final class Transport implements AutoCloseable {
     peers.failWaiters(new HandshakeException("transport " + config.name + " is closed"));
     String reason = "node " + config.name + " shutting down";
     List<Channel> all = new ArrayList<>(channels);
+    List<Session> sessions = new ArrayList<>();
     for (Channel ch : all) {
       Session s = ch.pipeline().get(Session.class);
+      if (s != null) {
+        sessions.add(s);
+      }
       try {
         ch.eventLoop().execute(() -> {
           if (s != null) {
@@ -401,6 +418,20 @@ public final class Transport implements AutoCloseable {
           ch.closeFuture().awaitUninterruptibly(left, TimeUnit.NANOSECONDS);
         }
       }
+      for (Session s : sessions) { // each loss is reported, after the frames before it
+        ChannelConnection c = s.connection();
+        long left = deadline - System.nanoTime();
+        if (c != null && left > 0) {
+          try {
+            c.down.get(left, TimeUnit.NANOSECONDS);
+          } catch (Exception e) {
+            // reported late or never (a callback hangs): do not hang the close
+          }
+        }
+      }
+    }
+    if (inbound != null) {
+      inbound.shutdown(); // queued deliveries still run; a late one runs on its caller
     }
     if (group != null) {
       io.netty.util.concurrent.Future<?> f = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
