@@ -366,3 +366,90 @@
       (is (nil? (.poll got 200 TimeUnit/MILLISECONDS)) "the victim got nothing")
       (is (nil? (find-ns 'clojure.java.shell)))
       (is (= [:nh-b] (node/run-on a node/nodes))))))
+
+;; ---------------------------------------------------------------------------
+;; 5. Decoding off the event loop, 7. inbound back-pressure
+
+(defn- authenticated-socket
+  "A raw socket that passes node n's handshake as node nm (the node's name sorts
+  lower, so the node decides) and then is left to the test: {:sock :out :pid-of}."
+  [n nm]
+  (let [sock (raw-socket n 10000)
+        in (DataInputStream. (.getInputStream sock))
+        out (DataOutputStream. (.getOutputStream sock))
+        [_ theirs] (s/read-frame in)
+        inc (System/currentTimeMillis)
+        mine (s/hello-payload nm inc "127.0.0.1:1" (Handshake/nonce))]
+    (.write out (s/frame-bytes FrameType/HELLO mine))
+    (.write out (s/frame-bytes FrameType/PROOF (s/proof cookie Handshake/INITIATOR mine theirs)))
+    (.flush out)
+    (let [[ty] (s/read-frame in)] (assert (= FrameType/PROOF ty) "the node proved"))
+    {:sock sock :out out :inc inc}))
+
+(defn- colliding-strings
+  "2^k distinct strings of one String.hashCode (and so one Clojure hash): each
+  is k blocks, \"Aa\" or \"BB\"."
+  [k]
+  (reduce (fn [ss _] (for [s ss b ["Aa" "BB"]] (str s b))) [""] (range k)))
+
+;; A set of 4,096 strings that share one hash code takes the thaw O(n^2):
+;; 0.7 s of CPU here (16,384 take 11 s). It is decoded on the inbound pool, so the
+;; event loop that also serves the node's real peer keeps reading its
+;; heartbeats (a 400 ms heartbeat timeout: the old thaw on the event loop
+;; dropped that peer), and the set is delivered in the end.
+(deftest slow-thaw-does-not-stall-heartbeats
+  (with-nodes [a (start :nh-a :heartbeat-timeout-ms 400) b (start :nh-b :heartbeat-timeout-ms 400)]
+    (node/run-on a node/connect! (:address b))
+    (let [got (LinkedBlockingQueue.)
+          victim (node/run-on a (fn [] (t/spawn (fn [] (t/receive m (.add got (count m)))))))
+          watcher (node/run-on a (fn [] (t/spawn (fn [] (node/monitor-node :nh-b)
+                                                   (t/receive [:nodedown _] (.add got :nodedown))))))
+          strs (vec (colliding-strings 12))
+          ^bytes v (codec/encode strs #{})
+          id (fn [sym] (byte @(ns-resolve 'taoensso.nippy sym)))
+          ;; the same bytes as a set: only the type id differs (same count field)
+          _ (aset-byte v 0 (byte ({(id 'id-vec-md) (id 'id-set-md)} (aget v 0))))
+          {:keys [^Socket sock ^DataOutputStream out inc]} (authenticated-socket a "nh-slow")]
+      (try
+        (.write out (s/frame-bytes dist/SEND (splice victim v)))
+        (.flush out)
+        (let [r (.poll got 30 TimeUnit/SECONDS)]
+          (is (= 4096 r) (str "the victim got " r)))
+        (is (some #{:nh-b} (node/run-on a node/nodes)) "the real peer is still connected")
+        (is (nil? (.poll got 100 TimeUnit/MILLISECONDS)) "no nodedown")
+        (finally (.close sock) (t/exit watcher :kill))))))
+
+;; A peer that sends requests (each reply as large as its request) and never
+;; reads: the node stops answering while the connection is not writable, then
+;; stops reading once 8 MiB wait undelivered, so within 3 s the peer can push
+;; only a bounded amount (the old node read and answered all of it, piling
+;; the replies up in its write buffer), the node's memory stays bounded, and
+;; its other peer is served meanwhile.
+(deftest peer-that-never-reads-is-throttled
+  (with-nodes [a (start :nh-a) b (start :nh-b)]
+    (node/run-on b node/connect! (:address a))
+    (let [direct0 (used-direct-bytes)
+          heap0 (live-heap-bytes)
+          {:keys [^Socket sock ^DataOutputStream out inc]} (authenticated-socket a "nh-flood")
+          me (Pid. "nh-flood" 1 inc)
+          pad (apply str (repeat 10000 \x))
+          frame (s/frame-bytes dist/REQUEST (codec/encode [pad me :alive me] #{}))
+          pushed (java.util.concurrent.atomic.AtomicLong.)
+          writer (future
+                   (try
+                     (while (< (.get pushed) (* 200 1024 1024))
+                       (.write out frame)
+                       (.addAndGet pushed (alength frame)))
+                     (catch IOException _)))]
+      (try
+        (deref writer 3000 nil)
+        (is (< (.get pushed) (* 64 1024 1024)) (str "the peer pushed " (.get pushed) " bytes in 3 s"))
+        (testing "the other peer is served meanwhile"
+          (is (instance? Pid (node/run-on b (fn [] (t/spawn-on :nh-a 'tasklet.node.helpers/echo))))))
+        (let [direct (- (used-direct-bytes) direct0)
+              heap (- (live-heap-bytes) heap0)]
+          (is (< direct (* 64 1024 1024)) (str "direct memory grew by " direct))
+          (is (< heap (* 128 1024 1024)) (str "the live heap grew by " heap)))
+        (finally
+          (.close sock)
+          (future-cancel writer))))))
