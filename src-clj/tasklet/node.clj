@@ -3,7 +3,7 @@
   links, monitors and `spawn-on` work across JVMs.
 
     (require '[tasklet.node :as node])
-    (node/start! {:name :alpha :port 4001 :cookie \"secret\"})
+    (node/start! {:name :alpha :port 4001})   ; the cookie: ~/.tasklet.cookie
     (node/connect! \"127.0.0.1:4002\")        ; => :beta
     (spawn-on :beta #'my.app/worker 1 2)      ; a pid on :beta
     (node/start-local-nodes! 2)               ; => [:alpha-1 :alpha-2]
@@ -43,8 +43,12 @@
   without bound. Sends made while a tasklet is ending (its DOWNs and exit
   signals) never wait.
 
+  Security: a peer that knows the cookie may run any code here (spawn-on)
+  unless start!'s :spawn-allowlist says otherwise; see start! for the cookie
+  file, the allow-list and TLS, and the README's Security section.
+
   Errors are ex-info with :tasklet/error :badarg, :not-connected,
-  :auth-failed, :timeout or :unserializable."
+  :auth-failed, :timeout, :unserializable or :not-allowed."
   (:require [tasklet.core :as core]
             [tasklet.impl.dist :as dist]
             [tasklet.impl.local-nodes :as local-nodes])
@@ -445,8 +449,10 @@
   `node` may also be a handle from start! in this JVM; then f may be any fn.
   Throws ex-info {:tasklet/error :badarg} when f is not a var or qualified
   symbol, names no var on the target, its namespace does not load there, or
-  its value is not a function (nothing is spawned); :not-connected when the
-  node cannot be reached; :unserializable when args cannot cross."
+  its value is not a function (nothing is spawned); :not-allowed when the
+  target's :spawn-allowlist does not admit f, or f's namespace is not loaded
+  there and it has :spawn-require? false; :not-connected when the node cannot
+  be reached; :unserializable when args cannot cross."
   [node-or-f & args]
   (cond
     (instance? NodeHandle node-or-f)
