@@ -270,13 +270,13 @@
       (is (instance? Pid (spawn 'tasklet.node.helpers/echo)))
       (is (= :not-allowed (spawn 'tasklet.node.helpers/wait-forever)) "not listed")
       (is (instance? Pid (spawn 'tasklet.core/self)) "a listed namespace")
-      (is (nil? (find-ns 'tasklet.node.unloaded)))
-      (with-nodes [c (start :nh-c :spawn-allowlist #{'tasklet.node} :spawn-require? false)]
+      (is (nil? (find-ns 'clojure.test.tap)) "precondition: no test loads it")
+      (with-nodes [c (start :nh-c :spawn-allowlist #{'clojure.test} :spawn-require? false)]
         (node/run-on b node/connect! (:address c))
-        (is (= :not-allowed (node/run-on b (fn [] (try (t/spawn-on :nh-c 'tasklet.node.unloaded/f)
+        (is (= :not-allowed (node/run-on b (fn [] (try (t/spawn-on :nh-c 'clojure.test.tap/print-tap-plan 1)
                                                        (catch clojure.lang.ExceptionInfo e
                                                          (:tasklet/error (ex-data e))))))))
-        (is (nil? (find-ns 'tasklet.node.unloaded)) "the namespace was not loaded")))))
+        (is (nil? (find-ns 'clojure.test.tap)) "the namespace was not loaded")))))
 
 ;; ---------------------------------------------------------------------------
 ;; 1. Cookies
@@ -337,7 +337,7 @@
 ;; Each hostile payload of the issue, inside a well-shaped SEND to a live
 ;; tasklet: the node closes that connection with a logged reason, the
 ;; tasklet receives nothing (the old thaw delivered a HashMap holding a
-;; java.io.File, and initialised clojure.java.shell__init), and the node's
+;; java.io.File, and initialised clojure.test.junit__init), and the node's
 ;; other peer carries on.
 (deftest hostile-payloads-close-the-connection
   (with-nodes [a (start :nh-a :serializable-allowlist #{"java.util.HashMap"}) b (start :nh-b)]
@@ -347,7 +347,7 @@
           id (fn [sym] (long @(ns-resolve 'taoensso.nippy sym)))
           file-map (binding [taoensso.nippy/*freeze-serializable-allowlist* #{"java.util.HashMap" "java.io.File"}]
                      (taoensso.nippy/fast-freeze (doto (java.util.HashMap.) (.put "f" (java.io.File. "/etc/passwd")))))
-          init-name (.getBytes "clojure.java.shell__init" "UTF-8")
+          init-name (.getBytes "clojure.test.junit__init" "UTF-8")
           init-record (byte-array (concat [(id 'id-record-sm) (alength init-name)] init-name (codec/encode {} #{})))
           huge (byte-array [(id 'id-bytes-lg) 127 -1 -1 -1])]
       (doseq [[what hostile] [["HashMap holding a File" file-map]
@@ -364,7 +364,7 @@
                   (is (re-find #"does not thaw" (str reason)) (str reason))))
               (finally (.close t))))))
       (is (nil? (.poll got 200 TimeUnit/MILLISECONDS)) "the victim got nothing")
-      (is (nil? (find-ns 'clojure.java.shell)))
+      (is (nil? (find-ns 'clojure.test.junit)))
       (is (= [:nh-b] (node/run-on a node/nodes))))))
 
 ;; ---------------------------------------------------------------------------
