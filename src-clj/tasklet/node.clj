@@ -3,7 +3,7 @@
   links, monitors and `spawn-on` work across JVMs.
 
     (require '[tasklet.node :as node])
-    (node/start! {:name :alpha :port 4001 :cookie \"secret\"})
+    (node/start! {:name :alpha :port 4001})   ; the cookie: ~/.tasklet.cookie
     (node/connect! \"127.0.0.1:4002\")        ; => :beta
     (spawn-on :beta #'my.app/worker 1 2)      ; a pid on :beta
     (node/start-local-nodes! 2)               ; => [:alpha-1 :alpha-2]
@@ -46,15 +46,19 @@
   without bound. Sends made while a tasklet is ending (its DOWNs and exit
   signals) never wait.
 
+  Security: a peer that knows the cookie may run any code here (spawn-on)
+  unless start!'s :spawn-allowlist says otherwise; see start! for the cookie
+  file, the allow-list and TLS, and the README's Security section.
+
   Errors are ex-info with :tasklet/error :badarg, :not-connected,
-  :auth-failed, :timeout or :unserializable."
+  :auth-failed, :timeout, :unserializable or :not-allowed."
   (:require [tasklet.core :as core]
             [tasklet.impl.dist :as dist]
             [tasklet.impl.local-nodes :as local-nodes])
   (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
            [java.util.function BiFunction Function]
            [tasklet.kernel Node Node$Config Pid]
-           [tasklet.net Config Config$Builder Connection Tls Transport]))
+           [tasklet.net Config Config$Builder Connection Cookie Tls Transport]))
 
 (set! *warn-on-reflection* true)
 
@@ -118,6 +122,14 @@
                                     (pr-str tls))
                        {}))))
 
+(defn- cookie-from-file
+  "The cookie kept in path (default ~/.tasklet.cookie), made on first use."
+  ^String [path]
+  (let [p (if path (java.nio.file.Paths/get (str path) (make-array String 0)) (Cookie/defaultPath))]
+    (try (Cookie/load p)
+         (catch java.io.IOException e
+           (throw (dist/error :badarg (str "start! without :cookie: " (.getMessage e)) {:cookie-file (str p)}))))))
+
 (defn- fresh-incarnation []
   (swap! incarnations (fn [prev] (max (inc prev) (System/currentTimeMillis)))))
 
@@ -133,27 +145,48 @@
   | key                     | default     | meaning |
   |-------------------------|-------------|---------|
   | :name                   | (required)  | keyword, unique among connected nodes |
-  | :cookie                 | (required)  | shared secret string; never sent |
+  | :cookie                 | from file   | shared secret string; never sent (below) |
+  | :cookie-file            | ~/.tasklet.cookie | where the cookie is kept when :cookie is not given |
   | :host / :port           | 127.0.0.1/0 | where to listen; port 0 picks a free port |
   | :advertised-host        | :host       | the host peers are told to use |
-  | :tick-ms                | 1000        | heartbeat period; a peer silent 2 ticks is lost |
+  | :tick-ms                | 1000        | heartbeat period |
+  | :heartbeat-timeout-ms   | 10 ticks    | a peer silent this long is lost (10 s by default) |
   | :tls                    | none        | mutual TLS: a map (below) or a tasklet.net.Tls |
   | :max-frame-bytes        | 64 MiB      | larger frames close the connection |
   | :write-buffer           | [512K 1M]   | [low high] water marks for back-pressure |
   | :serializable-allowlist | #{}         | class names (Nippy patterns) that may cross by Java serialization |
   | :nodes                  | {}          | known addresses {:beta \"host:port\"} for connect on demand |
   | :request-timeout-ms     | 10000       | how long spawn-on / remote alive? wait for an answer |
+  | :spawn-allowlist        | nil (any)   | what peers may spawn-on here: qualified symbols, and simple symbols naming namespace prefixes |
+  | :spawn-require?         | true        | whether a peer's spawn-on may load (require) a namespace not yet loaded here |
   | :default?               | true        | make it this JVM's default node |
   | :workers                | cores       | scheduler threads of a node made with :default? false |
 
-  :tick-ms: every tick each side sends a heartbeat, and a connection from
-  which nothing at all has been read for 2 ticks is closed as lost (links and
-  monitors across it get :noconnection, node monitors [:nodedown n]), so a
-  frozen or unplugged peer is noticed within 2 ticks of its last word. The
-  price of that promptness: a peer that cannot send for 2 ticks (a long GC
-  pause, a stopped process, a saturated link) is dropped even if it comes
-  back. Pick a tick of at least the longest pause the peers may have; the
-  default (1 s, so 2 s of silence) suits ordinary heaps.
+  Trust: a peer that knows the cookie is fully trusted. It may spawn-on any
+  function here with any arguments and so run any code, unless
+  :spawn-allowlist is set (then only the listed vars, or vars of the listed
+  namespaces and those below them; '#{my.app/worker my.jobs} admits
+  my.app/worker and my.jobs.x/y). With :spawn-require? false, a peer's
+  spawn-on finds only vars of namespaces already loaded here. Both apply to
+  requests from peers, not to this node's own spawn-on.
+
+  The cookie: without :cookie, the node reads :cookie-file (default
+  ~/.tasklet.cookie under user.home), making it on first use with a random
+  256-bit cookie readable by its owner only, as Erlang does with
+  ~/.erlang.cookie; nodes of one user on one machine then share it, and
+  other machines need a copy. A file that others may read is refused
+  (:badarg). A :cookie shorter than 16 characters, or of fewer than 8
+  distinct ones, is logged as a WARNING: a node you connect to sees an HMAC
+  keyed by it, against which a short cookie is guessed offline in seconds.
+
+  :tick-ms and :heartbeat-timeout-ms: every tick each side sends a
+  heartbeat, and a connection from which nothing at all has been read for
+  :heartbeat-timeout-ms is closed as lost (links and monitors across it get
+  :noconnection, node monitors [:nodedown n]). The default, 10 ticks (10 s),
+  rides out a GC pause or a SIGSTOP of either side of up to about 9 s and
+  declares a frozen or unplugged peer lost 10 s after its last word. Set it
+  above the longest pause your nodes may have (Erlang's net_ticktime is
+  60 s), or lower for faster detection on nodes with short pauses.
 
   :tls makes every connection of this node mutual TLS (both sides present a
   certificate and check the other's; host names are not checked, and the
@@ -175,14 +208,20 @@
   if the default node is already distributed (stop! it first). Throws :badarg
   when it cannot listen, or when :tls cannot be loaded."
   [{:keys [name cookie host port advertised-host tick-ms tls max-frame-bytes write-buffer
-           nodes workers handshake-timeout-ms]
+           nodes workers handshake-timeout-ms heartbeat-timeout-ms]
     :or {host "127.0.0.1" port 0 tick-ms 1000}
     :as opts}]
   (when-not (keyword? name)
     (throw (dist/error :badarg (str "start! needs :name, a keyword, got " (pr-str name)) {:name name})))
-  (when-not (and (string? cookie) (seq cookie))
-    (throw (dist/error :badarg "start! needs :cookie, a non-empty string shared by all nodes" {})))
-  (let [default? (get opts :default? true)]
+  (when-not (or (nil? cookie) (and (string? cookie) (seq cookie)))
+    (throw (dist/error :badarg "start! :cookie is a non-empty string shared by all nodes (or leave it out)" {})))
+  (let [default? (get opts :default? true)
+        cookie (or cookie (cookie-from-file (:cookie-file opts)))
+        opts (assoc opts :cookie cookie)]
+    (when-let [why (Cookie/weakness cookie)]
+      (dist/warn (str "tasklet.node: the cookie of node " name " is weak: " why "; a node you"
+                      " connect to can guess it offline. Use a long random one, or leave :cookie"
+                      " out to use " (or (:cookie-file opts) (Cookie/defaultPath)))))
     (when (and default? (dist/state-of (Node/local)))
       (throw (dist/error :badarg (str "distribution is already started as " (.-name (Node/local))
                                       "; call (tasklet.node/stop!) first")
@@ -203,6 +242,7 @@
       (.host b ^String host)
       (.port b (int port))
       (.tickMs b (long tick-ms))
+      (when heartbeat-timeout-ms (.heartbeatTimeoutMs b (long heartbeat-timeout-ms)))
       (when advertised-host (.advertisedHost b advertised-host))
       (when tls (.tls b tls))
       (when max-frame-bytes (.maxFrameBytes b (int max-frame-bytes)))
@@ -420,8 +460,10 @@
   `node` may also be a handle from start! in this JVM; then f may be any fn.
   Throws ex-info {:tasklet/error :badarg} when f is not a var or qualified
   symbol, names no var on the target, its namespace does not load there, or
-  its value is not a function (nothing is spawned); :not-connected when the
-  node cannot be reached; :unserializable when args cannot cross."
+  its value is not a function (nothing is spawned); :not-allowed when the
+  target's :spawn-allowlist does not admit f, or f's namespace is not loaded
+  there and it has :spawn-require? false; :not-connected when the node cannot
+  be reached; :unserializable when args cannot cross."
   [node-or-f & args]
   (cond
     (instance? NodeHandle node-or-f)

@@ -31,7 +31,10 @@
 (def ^:dynamic *progress* "What start-local-nodes! printed starting them." nil)
 
 (defn- with-child [f]
-  (let [p (node/start! {:name :nc :cookie "child-test" :default? false :workers 2 :tick-ms tick-ms})]
+  ;; a heartbeat timeout of 2 ticks (the default is 10), which the children
+  ;; share: lost-children measures the loss of a frozen child against it
+  (let [p (node/start! {:name :nc :cookie "child-test-cookie-0123456789" :default? false :workers 2
+                        :tick-ms tick-ms :heartbeat-timeout-ms (* 2 tick-ms)})]
     (try
       ;; three JVMs start faster together than one after another; on a loaded
       ;; 2-core machine that can take minutes, so allow more than the defaults

@@ -240,7 +240,7 @@
   whether pid is alive and waits for the answer (one connection keeps order)."
   [fake ^Connection c ^Pid pid]
   (let [id (rand-int 1000000)]
-    (fake-send! c dist/REQUEST [id (Pid. "nt-fake" 1 1) :alive pid])
+    (fake-send! c dist/REQUEST [id (Pid. "nt-fake" 1 (.incarnation ^Transport (:t fake))) :alive pid])
     (loop []
       (let [v (await-frame fake dist/REPLY)]
         (when (and v (not= id (first v))) (recur))))))
@@ -251,8 +251,8 @@
   [n ms]
   (vec (repeatedly n #(receive m [m (System/nanoTime)] (after ms [:timeout (System/nanoTime)])))))
 
-;; Issue #4: a peer that stops answering heartbeats is lost within 2 tick
-;; periods. The fake peer's event loop blocks right after its third heartbeat
+;; Issue #4: a peer that stops answering heartbeats is lost within its
+;; heartbeat timeout (set here to 2 tick periods; the default is 10). The fake peer's event loop blocks right after its third heartbeat
 ;; has gone out (the worst moment: the node heard from it just now), so from
 ;; then on it sends and reads nothing, like a SIGSTOPped JVM whose socket
 ;; stays open. From that moment, taken on the blocked loop itself, the link,
@@ -267,7 +267,7 @@
         ;; thread when other JVMs share the cores, and still fails a node that
         ;; waits for a third tick (300 ms late), which 5 s waits would not.
         allowance 100]
-    (with-nodes [a (start :nt-a :tick-ms tick)]
+    (with-nodes [a (start :nt-a :tick-ms tick :heartbeat-timeout-ms (* 2 tick))]
       (let [release (CountDownLatch. 1)
             frozen (AtomicLong.)
             freeze (reify Runnable (run [_] (.set frozen (System/nanoTime)) (.await release)))

@@ -13,10 +13,28 @@
     allow-list (start!'s :serializable-allowlist: class names or Nippy
     patterns such as java.time.*; default #{}). A refused class is unfreezable on the sender (the send throws
     :unserializable) and, if a peer sends one anyway, thaws as Nippy's
-    quarantine map {:nippy/unthawable {...}}: never instantiated."
+    quarantine map {:nippy/unthawable {...}}: never instantiated.
+
+  What `decode` guards against (a peer's payload is hostile input):
+  - an allowed class name in front of another graph: the ObjectInputStream
+    runs under a JDK ObjectInputFilter that admits exactly the allow-listed
+    classes (and arrays, whose elements it checks in turn), whatever name the
+    payload claims, with bounds on depth, references and array lengths;
+  - a record or type that names any class: the class is looked up without
+    initialising it, and only a genuine Clojure record (IRecord) or type
+    (IType) is built; anything else (a namespace's __init class, say) is
+    refused before any of its code runs;
+  - lengths and counts larger than the payload: no byte array or object
+    array larger than the payload is allocated (a 6-byte payload used to make
+    the node allocate 2 GiB);
+  - tagged literals: only Clojure's default data readers.
+  A refused payload throws, so the node closes that connection with a logged
+  reason. The guards hook Nippy's thaw functions (alter-var-root) and act only
+  inside `decode`: other users of Nippy in the JVM see Nippy unchanged."
   {:skip-wiki true}
   (:require [taoensso.nippy :as nippy])
-  (:import [java.io DataInput DataOutput]
+  (:import [java.io ByteArrayInputStream DataInput DataInputStream DataOutput ObjectInputFilter
+                    ObjectInputFilter$FilterInfo ObjectInputFilter$Status ObjectInputStream]
            [tasklet.kernel Pid Ref]))
 
 (set! *warn-on-reflection* true)
@@ -81,6 +99,147 @@
     (.setStackTrace e trace)
     e))
 
+;; ---------------------------------------------------------------------------
+;; The thaw guards (see the namespace doc)
+
+(def ^:private ^:dynamic *guard*
+  "Bound by `decode`: {:allowlist set :limit payload-bytes :in the ByteArrayInputStream}."
+  nil)
+
+(defn- allowed-name?
+  "Whether class name n matches allowlist: an exact name, or a Nippy pattern
+  with * standing for any characters."
+  [allowlist ^String n]
+  (boolean (some (fn [^String a]
+                   (if (.contains a "*")
+                     (re-matches (re-pattern (apply str (map #(if (= % \*) ".*" (java.util.regex.Pattern/quote (str %))) a)))
+                                 n)
+                     (= a n)))
+                 allowlist)))
+
+(defn- refuse! [^String msg data]
+  (throw (ex-info msg (assoc data :tasklet/error :refused-payload))))
+
+(defn- serial-filter
+  "The ObjectInputFilter for one Java-serialized object of a payload of limit
+  bytes. A superclass of a class admitted before in the same stream is
+  admitted too (its descriptor follows the subclass's; its fields are part of
+  that object: AtomicInteger's java.lang.Number)."
+  ^ObjectInputFilter [allowlist limit]
+  (let [admitted (java.util.ArrayList.)
+        admit (fn [^Class c]
+                (when-not (.isArray c) (.add admitted c))
+                ObjectInputFilter$Status/ALLOWED)]
+  (reify ObjectInputFilter
+    (checkInput [_ info]
+      (let [^ObjectInputFilter$FilterInfo info info
+            ^Class c (.serialClass info)]
+        (cond
+          (or (> (.depth info) 32) (> (.references info) 10000) (> (.arrayLength info) (long limit))
+              (> (.streamBytes info) (long limit)))
+          ObjectInputFilter$Status/REJECTED
+
+          (nil? c) ObjectInputFilter$Status/UNDECIDED
+
+          ;; an array instantiates no code of its component class, and each
+          ;; element read into it is checked here in turn (HashMap checks an
+          ;; array of Map$Entry this way)
+          (or (.isArray c) (.isPrimitive c) (allowed-name? allowlist (.getName c))
+              (some (fn [^Class k] (and (not (identical? k c)) (.isAssignableFrom c k))) admitted))
+          (admit c)
+
+          :else ObjectInputFilter$Status/REJECTED))))))
+
+(defn- guarded-read-object
+  "Nippy's read-object, under `serial-filter`: a class outside the allow-list
+  anywhere in the graph refuses the payload."
+  [{:keys [allowlist limit]} ^DataInput in ^String class-name]
+  (let [ois (doto (ObjectInputStream. ^java.io.InputStream in)
+              (.setObjectInputFilter (serial-filter allowlist limit)))
+        content (try (.readObject ois)
+                     (catch java.io.InvalidClassException e
+                       (refuse! (str "a Java-serialized " class-name " holds a class outside the"
+                                     " :serializable-allowlist: " (.getMessage e))
+                                {:class-name class-name})))]
+    (if (instance? (Class/forName class-name false (clojure.lang.RT/baseLoader)) content)
+      content
+      (refuse! (str "a Java-serialized object claims class " class-name " but is a "
+                    (.getName (class content)))
+               {:class-name class-name}))))
+
+(defn- genuine-class
+  "The class called class-name if it is loadable and an instance of iface
+  (clojure.lang.IRecord or IType), found without initialising it (no static
+  initialiser runs); nil if it cannot be loaded; refuses if it is another class."
+  ^Class [^String class-name ^Class iface what]
+  (let [c (try (Class/forName class-name false (clojure.lang.RT/baseLoader))
+               (catch ClassNotFoundException _ nil)
+               (catch LinkageError _ nil))]
+    (when (and c (not (.isAssignableFrom iface c)))
+      (refuse! (str "a frozen " what " names " class-name ", which is no Clojure " what)
+               {:class-name class-name}))
+    c))
+
+(defn- check-count!
+  "Refuses a length or count n larger than the payload: nothing the payload
+  can fill is that large."
+  [n what]
+  (when (> (long n) (long (:limit *guard*)))
+    (refuse! (str what " of " n " in a payload of " (:limit *guard*) " bytes")
+             {:count n})))
+
+(defn- install-guards!
+  "Wraps Nippy's thaw functions with the guards, acting only while *guard* is
+  bound. Idempotent (marks the vars)."
+  []
+  (let [hook! (fn [sym wrap]
+                (let [v (ns-resolve 'taoensso.nippy sym)]
+                  (when-not (::guarded (meta v))
+                    (alter-var-root v wrap)
+                    (alter-meta! v assoc ::guarded true))))
+        objects-lg (long @(ns-resolve 'taoensso.nippy 'id-objects-lg))]
+    (hook! 'read-bytes
+           (fn [orig]
+             (fn
+               ([in] (orig in))
+               ([in len] (when *guard* (check-count! len "a byte length")) (orig in len)))))
+    (hook! 'read-object
+           (fn [orig]
+             (fn [in class-name]
+               (if-let [g *guard*] (guarded-read-object g in class-name) (orig in class-name)))))
+    (hook! 'read-record
+           (fn [orig]
+             (fn [in class-name]
+               (if *guard*
+                 (let [content (nippy/thaw-from-in! in)]
+                   (if-let [c (genuine-class class-name clojure.lang.IRecord "record")]
+                     (.invoke (.getMethod c "create" (into-array Class [clojure.lang.IPersistentMap]))
+                              nil (object-array [content]))
+                     {:nippy/unthawable {:type :record :cause :exception :class-name class-name
+                                         :content content}}))
+                 (orig in class-name)))))
+    (hook! 'read-type
+           (fn [orig]
+             (fn [in class-name]
+               (when *guard* (genuine-class class-name clojure.lang.IType "type"))
+               (orig in class-name))))
+    (hook! 'thaw-from-in!
+           (fn [orig]
+             (fn [in]
+               (when-let [g *guard*]
+                 ;; an object array is allocated from its count before anything
+                 ;; else is read: peek at the type id and the count
+                 (let [^ByteArrayInputStream bin (:in g)]
+                   (.mark bin 0)
+                   (when (== objects-lg (.read bin))
+                     (check-count! (.readInt (DataInputStream. bin)) "an object-array count"))
+                   (.reset bin)))
+               (orig in))))))
+
+(install-guards!)
+
+(def ^:private ^ThreadLocal cache-proxy @(ns-resolve 'taoensso.nippy '-cache-proxy))
+
 (defn encode
   "Freezes x to bytes. Throws ex-info {:tasklet/error :unserializable} when x
   holds something Nippy cannot freeze (or a class not in `allowlist` for Java
@@ -99,10 +258,19 @@
                       e)))))
 
 (defn decode
-  "Thaws bytes made by `encode`; throws on a payload that does not thaw. Java-
-  serialized classes not in `allowlist` thaw as Nippy's quarantine map, never
-  instantiated. Any thread."
+  "Thaws bytes made by `encode` (as Nippy's fast-thaw does), under the guards
+  of the namespace doc; throws on a payload that does not thaw or is refused.
+  Java-serialized classes not in `allowlist` thaw as Nippy's quarantine map,
+  never instantiated. Any thread."
   [^bytes b allowlist]
-  (binding [nippy/*thaw-serializable-allowlist* allowlist
-            nippy/*serializable-whitelist* nil]
-    (nippy/fast-thaw b)))
+  (let [bin (ByteArrayInputStream. b)
+        in (DataInputStream. bin)]
+    (binding [nippy/*thaw-serializable-allowlist* allowlist
+              nippy/*serializable-whitelist* nil
+              *data-readers* {}
+              *default-data-reader-fn* nil
+              *guard* {:allowlist allowlist :limit (alength b) :in bin}]
+      (try
+        (.set cache-proxy (volatile! nil))
+        (nippy/thaw-from-in! in)
+        (finally (.remove cache-proxy))))))

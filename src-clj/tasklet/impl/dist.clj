@@ -44,8 +44,10 @@
   (Signals/nodeLost) and the [name node] monitors on it (local-named).
 
   Threads: the Distribution methods run on the calling tasklet's thread; the
-  Endpoint callbacks on Netty event loops, where nothing waits (spawn requests,
-  which may load code, run on a separate loader thread).
+  Endpoint callbacks on the transport's threads (connected on a Netty event
+  loop, frames and losses on its inbound pool, in order per connection), where
+  nothing waits (spawn requests, which may load code, run on a bounded loader
+  pool).
 
   Waiting (back-pressure, connect on demand, request replies): a live tasklet
   waits in a selective receive for a private wake-up token, so it holds no
@@ -60,7 +62,7 @@
            [java.util.concurrent.atomic AtomicBoolean AtomicLong]
            [java.util.function BiConsumer Function Predicate]
            [tasklet.kernel Aliases Distribution Node Pid Ref Signals Tasklet]
-           [tasklet.net AuthFailedException Connection Endpoint Transport]))
+           [tasklet.net AuthFailedException Connection Endpoint LogText Transport]))
 
 (set! *warn-on-reflection* true)
 
@@ -173,6 +175,8 @@
    :name (.-name node)
    :opts opts
    :allowlist (set (:serializable-allowlist opts #{}))
+   :spawn-policy {:allowlist (some-> (:spawn-allowlist opts) set)
+                  :require? (get opts :spawn-require? true)}
    :request-timeout-ms (long (:request-timeout-ms opts 10000))
    :connect-timeout-ms (long (:handshake-timeout-ms opts 5000))
    :transport (volatile! nil)
@@ -217,8 +221,14 @@
   ^bytes [st v]
   ((nth @codec 0) v (:allowlist st)))
 
-(defn- printable [x]
-  (let [s (try (pr-str x) (catch Throwable _ (str (class x))))]
+(defn- printable
+  "x printed for a log line or an exit-reason stand-in: at most 500 characters,
+  and printing is bounded in breadth and depth before it starts, so a value
+  built on shared structure (a small frame that thaws to a huge tree) cannot
+  make the printing itself long."
+  [x]
+  (let [s (try (binding [*print-length* 20 *print-level* 4] (pr-str x))
+               (catch Throwable _ (str (class x))))]
     (if (> (count s) 500) (str (subs s 0 500) "...") s)))
 
 (defn- stand-in
@@ -370,13 +380,43 @@
 
 (defn- bad [message sym] {:tasklet/error :badarg :message message :fn sym})
 
+(defn- allowed?
+  "Whether spawn-policy's allow-list (nil: everything) admits qualified symbol
+  sym: it is listed, or a listed simple symbol names its namespace or a
+  namespace above it (my.app admits my.app/f and my.app.jobs/g)."
+  [allowlist sym]
+  (or (nil? allowlist)
+      (contains? allowlist sym)
+      (let [ns-name (namespace sym)]
+        (boolean (some (fn [a] (and (simple-symbol? a)
+                                    (let [p (name a)]
+                                      (or (= ns-name p) (.startsWith ^String ns-name (str p "."))))))
+                       allowlist)))))
+
 (defn resolve-fn
   "Resolves (and requires) a fully qualified symbol to a var holding a function.
+  With a policy {:allowlist set-or-nil :require? bool} (a peer's request), a
+  symbol the allow-list does not admit is refused with :not-allowed, and
+  with :require? false a namespace not loaded yet is not loaded.
   Returns [:ok var] or [:error error-map]."
-  [sym]
-  (if-not (qualified-symbol? sym)
+  ([sym] (resolve-fn sym nil))
+  ([sym {:keys [allowlist require?] :or {require? true}}]
+  (cond
+    (not (qualified-symbol? sym))
     [:error (bad (str "spawn-on needs a var or a fully qualified symbol, got " (pr-str sym)) sym)]
-    (let [v (try (requiring-resolve sym)
+
+    (not (allowed? allowlist sym))
+    [:error {:tasklet/error :not-allowed :fn sym
+             :message (str "node " (.-name (Node/local)) " does not let peers spawn " sym
+                           ": it is not in that node's :spawn-allowlist")}]
+
+    (and (not require?) (nil? (find-ns (symbol (namespace sym)))))
+    [:error {:tasklet/error :not-allowed :fn sym
+             :message (str "node " (.-name (Node/local)) " does not load namespaces for peers"
+                           " (:spawn-require? false) and " (namespace sym) " is not loaded there")}]
+
+    :else
+    (let [v (try (if require? (requiring-resolve sym) (resolve sym))
                  (catch Throwable e
                    e))]
       (cond
@@ -389,7 +429,7 @@
         [:error (bad (str "spawn-on: no var " sym " on that node; check the name") sym)]
         (not (let [f @v] (or (fn? f) (instance? MultiFn f))))
         [:error (bad (str "spawn-on: " sym " is not a function (a " (.getName (class @v)) ")") sym)]
-        :else [:ok v]))))
+        :else [:ok v])))))
 
 (defn spawn-resolved!
   "Spawns (apply var args) on node with no dynamic bindings; returns the pid."
@@ -397,12 +437,17 @@
   (.spawn node (fn [] (apply v args)) v top-frame nil nil nil))
 
 (def ^:private ^ExecutorService loader
-  (Executors/newCachedThreadPool
+  "Where peers' spawn requests resolve (and may load) code: 2 threads and 256
+  waiting requests; past that the request runs on the thread that received
+  it, which holds up reading from that peer (back-pressure), not the node."
+  (java.util.concurrent.ThreadPoolExecutor.
+    2 2 60 TimeUnit/SECONDS (java.util.concurrent.ArrayBlockingQueue. 256)
     (let [n (AtomicLong.)]
       (reify ThreadFactory
         (newThread [_ r]
           (doto (Thread. ^Runnable r (str "tasklet-node-loader-" (.incrementAndGet n)))
-            (.setDaemon true)))))))
+            (.setDaemon true)))))
+    (java.util.concurrent.ThreadPoolExecutor$CallerRunsPolicy.)))
 
 (defn- info-map [pid]
   (some-> (core/process-info pid)
@@ -422,7 +467,7 @@
       :spawn (.execute loader
                        (fn []
                          (let [[sym args] arg
-                               [k v] (resolve-fn sym)]
+                               [k v] (resolve-fn sym (:spawn-policy st))]
                            (if (= k :ok)
                              (reply :ok (spawn-resolved! (:node st) v args))
                              (reply :error v)))))
@@ -580,10 +625,19 @@
 ;; The Endpoint the transport calls
 
 (defn- protocol-error! [^Connection conn ^String why]
-  (warn (str "tasklet.node: closing the connection to " (.peerName conn) ": " why))
+  (warn (str "tasklet.node: closing the connection to " (LogText/of (.peerName conn)) ": "
+             (LogText/of why 500)))
   (.close conn why))
 
 (defn- pid? [x] (instance? Pid x))
+
+(defn- own-pid?
+  "Whether p is a pid of the node at the other end of conn (this incarnation):
+  a peer speaks only for its own tasklets."
+  [^Connection conn p]
+  (and (pid? p)
+       (= (.-node ^Pid p) (.peerName conn))
+       (== (.-incarnation ^Pid p) (.peerIncarnation conn))))
 
 (defn- on-frame [st ^Connection conn type ^bytes payload]
   (let [peer (.peerName conn)
@@ -596,7 +650,13 @@
                  (or ok?
                      (do (protocol-error! conn (str "malformed frame type 0x" (Integer/toHexString type)
                                                     ": " (printable v)))
-                         false)))]
+                         false)))
+        ;; a LINK, EXIT, MONITOR... "from" a pid of another node is a forgery
+        own! (fn [p what]
+               (or (own-pid? conn p)
+                   (do (protocol-error! conn (str what " from " (printable p) ", a pid that is not of node "
+                                                  peer " (incarnation " (.peerIncarnation conn) ")"))
+                       false)))]
     (when-not (identical? v ::bad)
       (condp == (int type)
         SEND (when (shape! (and (vector? v) (= 2 (count v)) (or (pid? (v 0)) (instance? Ref (v 0)))))
@@ -612,24 +672,28 @@
                    (monitor-down! watcher r msg))))
         SEND-NAMED (when (shape! (and (vector? v) (= 2 (count v))))
                      (when-let [p (.whereis ^Node (:node st) (v 0))] (deliver-local! p (v 1))))
-        LINK (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+        LINK (when (and (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+                        (own! (v 0) "LINK"))
                (let [[from to] v
                      t (Node/resolve to)]
                  (if (and t (Signals/linkFromRemote from t))
                    (add-link! st peer to from)
                    (.send conn EXIT (encode st [to from :noproc true])))))
-        UNLINK (when (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+        UNLINK (when (and (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
+                          (own! (v 0) "UNLINK"))
                  (let [[from to] v]
                    (remove-link! st peer to from)
                    (some->> (Node/resolve to) (Signals/unlinkFromRemote from))))
-        EXIT (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 0)) (pid? (v 1))))
+        EXIT (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 0)) (pid? (v 1))))
+                        (own! (v 0) "EXIT"))
                (let [[from to reason linked] v]
                  (when-let [t (Node/resolve to)]
                    (if linked
                      (do (remove-link! st peer to from)
                          (Signals/remoteExit t from reason))
                      (Signals/exitSignal t from reason false)))))
-        MONITOR (when (shape! (and (vector? v) (= 3 (count v)) (pid? (v 0)) (instance? Ref (v 1))))
+        MONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (pid? (v 0)) (instance? Ref (v 1))))
+                           (own! (v 0) "MONITOR"))
                   (let [[watcher ref dest] v
                         t (if (pid? dest)
                             (Node/resolve dest)
@@ -637,16 +701,26 @@
                     (if (and t (Signals/monitorFromRemote watcher t ref dest))
                       (.put (sub-map (chm st :watched) peer) ref (.pid ^Tasklet t))
                       (.send conn DOWN (encode st [watcher [:DOWN ref :process dest :noproc]])))))
-        DEMONITOR (when (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
+        DEMONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
+                             (own! (v 0) "DEMONITOR"))
                     (when-let [^ConcurrentHashMap m (.get (chm st :watched) peer)]
                       (when-let [p (.remove m (v 1))]
                         (some-> (Node/resolve p) (Signals/dropMonitoredBy (v 1))))))
-        REQUEST (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
+        REQUEST (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
+                           (own! (v 1) "REQUEST"))
                   (let [[id reply-to op arg] v] (answer st conn id reply-to op arg)))
         REPLY (when (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
-                (let [[id reply-to status value] v]
-                  (when (.remove (chm st :pending) id)
-                    (deliver-local! reply-to [::reply id status value]))))
+                (let [[id _ status value] v
+                      ^ConcurrentHashMap pending (chm st :pending)
+                      [asked reply-to :as entry] (.get pending id)]
+                  (cond
+                    (nil? entry) (when-not (and (integer? id) (<= 1 id (.get ^AtomicLong (:ids st))))
+                                   (protocol-error! conn (str "REPLY to request " (printable id)
+                                                              ", which this node never sent")))
+                    ;; else answered late, after the caller gave up
+                    (not= asked peer) (protocol-error! conn (str "REPLY to request " (printable id)
+                                                                 ", which was not sent to node " peer))
+                    (.remove pending id entry) (deliver-local! reply-to [::reply id status value]))))
         PEERS (when (shape! (map? v))
                 (doseq [[n a] v]
                   (when (and (string? n) (string? a) (not= n (:name st)))

@@ -3,8 +3,9 @@
   forks `java <same JVM options> -cp <same classpath> clojure.main -m
   tasklet.impl.local-nodes <parent-address> <name> <tick-ms> <parent-os-pid>
   <deadline>`,
-  writes the cookie as the first line of the child's stdin and the parent's
-  :tls map (EDN, nil without TLS) as the second, so neither shows in a process
+  writes the cookie as the first line of the child's stdin and, as the second,
+  an EDN map of the parent's options the child shares (:tls, the heartbeat
+  timeout, the spawn and serializable allow-lists), so none shows in a process
   listing, and keeps that pipe open. The child starts a node and
   connects back, trying again until <deadline> (epoch ms, when the parent
   stops waiting) if a try fails: a JVM starting on a busy machine can be too
@@ -31,12 +32,13 @@
            (str (System/getProperty "java.home") "/bin/java")))
 
 (defn- jvm-options
-  "This JVM's options, less those that cannot be shared: a debugger port, and
-  Clojure's socket servers (-Dclojure.server.NAME=...), which every child
-  would try to open on this JVM's port and die of."
+  "This JVM's options, less those that cannot be shared: a debugger port, a
+  JMX port, and Clojure's socket servers (-Dclojure.server.NAME=...), which
+  every child would try to open on this JVM's port and die of."
   []
   (remove #(or (.startsWith ^String % "-agentlib:jdwp") (.startsWith ^String % "-Xrunjdwp")
-               (= "-Xdebug" %) (.startsWith ^String % "-Dclojure.server."))
+               (= "-Xdebug" %) (.startsWith ^String % "-Dclojure.server.")
+               (.startsWith ^String % "-Dcom.sun.management.jmxremote"))
           (.getInputArguments (ManagementFactory/getRuntimeMXBean))))
 
 (defn- command [parent-address child-name tick-ms deadline extra-opts]
@@ -80,6 +82,12 @@
     (println (apply str "tasklet.node: " parts))
     (flush)))
 
+(defn- shared-opts
+  "The options of node st that its children start with too."
+  [st]
+  (select-keys (:opts st) [:tls :heartbeat-timeout-ms :spawn-allowlist :spawn-require?
+                           :serializable-allowlist]))
+
 (defn start!
   "Forks n child JVMs for node state st, waits until each has connected back
   (up to :timeout-ms, default 60000), and returns their names as keywords.
@@ -111,7 +119,8 @@
                                   (.redirectError java.lang.ProcessBuilder$Redirect/INHERIT))
                              p (.start pb)
                              out (.getOutputStream p)]
-                         (.write out (.getBytes (str cookie "\n" (pr-str tls) "\n") StandardCharsets/UTF_8))
+                         (.write out (.getBytes (str cookie "\n" (pr-str (shared-opts st)) "\n")
+                                                StandardCharsets/UTF_8))
                          (.flush out)
                          {:name nm :process p :stdin out :connected f})))]
     (let [failed (doall
@@ -138,7 +147,7 @@
   [parent-address child-name tick-ms parent-os-pid deadline]
   (let [in (BufferedReader. (InputStreamReader. System/in StandardCharsets/UTF_8))
         cookie (.readLine in)
-        tls (edn/read-string (or (.readLine in) "nil"))
+        shared (edn/read-string (or (.readLine in) "nil"))
         halt (fn [] (.halt (Runtime/getRuntime) 0))]
     (when-not (seq cookie) (halt))
     (doto (Thread. ^Runnable (fn [] (try (while (not= -1 (.read in))) (catch Throwable _)) (halt))
@@ -148,9 +157,8 @@
     (.ifPresentOrElse (ProcessHandle/of (Long/parseLong parent-os-pid))
                       (reify Consumer (accept [_ ph] (.thenRun (.onExit ^ProcessHandle ph) ^Runnable halt)))
                       ^Runnable halt)
-    ((requiring-resolve 'tasklet.node/start!) (cond-> {:name (keyword child-name) :cookie cookie
-                                                       :tick-ms (Long/parseLong tick-ms)}
-                                                tls (assoc :tls tls)))
+    ((requiring-resolve 'tasklet.node/start!) (merge shared {:name (keyword child-name) :cookie cookie
+                                                             :tick-ms (Long/parseLong tick-ms)}))
     (let [connect! (requiring-resolve 'tasklet.node/connect!)
           deadline (Long/parseLong deadline)
           parent (loop []

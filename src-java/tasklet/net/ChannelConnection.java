@@ -34,10 +34,13 @@ final class ChannelConnection implements Connection {
   private final long lingerMs;              // how long a CLOSE frame may take to drain
   final CompletableFuture<Void> down = new CompletableFuture<>(); // done after disconnected()
   private final AtomicReference<String> closing = new AtomicReference<>(); // first close reason
+  private volatile boolean closedOnPurpose;  // closeWith (this node), not lost (the peer, the wire)
+  Inbox inbox;                               // set by Session.open, event loop
   private final ArrayDeque<Runnable> writableWaiters = new ArrayDeque<>(); // event loop only
   private volatile long peerLoad = -1;      // from the latest TICK
   private volatile long peerLoadReports;    // TICKs received; written by the event loop only
   volatile boolean readingPaused;          // set by pauseReading/resumeReading
+  volatile long lastRead;                  // event-loop ticker time of the latest read (Heartbeat)
 
   ChannelConnection(Channel ch, Handshake.Hello peer, int maxFrameBytes, long lingerMs) {
     this.ch = ch;
@@ -106,6 +109,14 @@ final class ChannelConnection implements Connection {
     }
   }
 
+  /**
+   * True if something was read from the peer within {@code nanos} (by the event loop's
+   * clock): the peer is demonstrably alive. Any thread.
+   */
+  boolean heardWithin(long nanos) {
+    return isOpen() && ch.eventLoop().ticker().nanoTime() - lastRead < nanos;
+  }
+
   @Override
   public long lastPeerLoad() {
     return peerLoad;
@@ -148,6 +159,7 @@ final class ChannelConnection implements Connection {
     if (!closing.compareAndSet(null, reason)) {
       return false;
     }
+    closedOnPurpose = true;
     closeChannel(ch, code, reason, tellPeer, lingerMs);
     return true;
   }
@@ -155,6 +167,11 @@ final class ChannelConnection implements Connection {
   /** Records why the channel went away if nobody closed it on purpose. Any thread. */
   void lost(String reason) {
     closing.compareAndSet(null, reason);
+  }
+
+  /** True once this node closed the connection (not the peer or the wire). Any thread. */
+  boolean closedOnPurpose() {
+    return closedOnPurpose;
   }
 
   /** Why the connection closed (or is closing), or null while open. Any thread. */

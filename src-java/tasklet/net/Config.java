@@ -15,7 +15,11 @@ import java.nio.charset.StandardCharsets;
  *   <tr><td>host / port</td><td>127.0.0.1 / 0</td><td>where to listen; port 0 = any free port</td></tr>
  *   <tr><td>advertisedHost</td><td>host</td><td>host peers should use to reach us</td></tr>
  *   <tr><td>maxFrameBytes</td><td>64 MiB</td><td>largest length field (type + payload) accepted</td></tr>
- *   <tr><td>tickMs</td><td>1000</td><td>heartbeat period; 2 silent periods close the connection</td></tr>
+ *   <tr><td>tickMs</td><td>1000</td><td>heartbeat period</td></tr>
+ *   <tr><td>heartbeatTimeoutMs</td><td>10 ticks</td><td>a connection silent this long is lost</td></tr>
+ *   <tr><td>maxHandshakes</td><td>64</td><td>inbound connections in the handshake at once</td></tr>
+ *   <tr><td>maxHandshakesPerAddress</td><td>16</td><td>the same, from one source address</td></tr>
+ *   <tr><td>maxInboundBytes</td><td>8 MiB</td><td>received, undelivered payload bytes per connection before reading pauses</td></tr>
  *   <tr><td>handshakeTimeoutMs</td><td>5000</td><td>connect + handshake must finish within this</td></tr>
  *   <tr><td>writeBufferHigh / Low</td><td>1 MiB / 512 KiB</td><td>write-buffer water marks</td></tr>
  *   <tr><td>ioThreads</td><td>max(1, cores / 2)</td><td>event-loop threads</td></tr>
@@ -33,7 +37,11 @@ public final class Config {
   private final byte[] cookie;
   final int maxFrameBytes;
   final long tickMs;
+  final long heartbeatTimeoutMs;
   final long handshakeTimeoutMs;
+  final int maxHandshakes;
+  final int maxHandshakesPerAddress;
+  final long maxInboundBytes;
   final int writeBufferHigh;
   final int writeBufferLow;
   final int ioThreads;
@@ -48,7 +56,15 @@ public final class Config {
     this.cookie = b.cookie.clone();
     this.maxFrameBytes = b.maxFrameBytes;
     this.tickMs = b.tickMs;
+    this.heartbeatTimeoutMs = b.heartbeatTimeoutMs > 0 ? b.heartbeatTimeoutMs : 10 * b.tickMs;
+    if (heartbeatTimeoutMs < 2 * tickMs) {
+      throw new IllegalArgumentException("heartbeatTimeoutMs (" + heartbeatTimeoutMs
+          + ") must be at least two ticks (" + 2 * tickMs + ")");
+    }
     this.handshakeTimeoutMs = b.handshakeTimeoutMs;
+    this.maxHandshakes = b.maxHandshakes;
+    this.maxHandshakesPerAddress = b.maxHandshakesPerAddress;
+    this.maxInboundBytes = b.maxInboundBytes;
     this.writeBufferHigh = b.writeBufferHigh;
     this.writeBufferLow = b.writeBufferLow;
     this.ioThreads = b.ioThreads;
@@ -80,6 +96,11 @@ public final class Config {
     return tickMs;
   }
 
+  /** How long a silent connection lives, in milliseconds. Any thread. */
+  public long heartbeatTimeoutMs() {
+    return heartbeatTimeoutMs;
+  }
+
   /** The largest accepted length field (type byte + payload). Any thread. */
   public int maxFrameBytes() {
     return maxFrameBytes;
@@ -105,7 +126,11 @@ public final class Config {
     private String advertisedHost;
     private int maxFrameBytes = 64 << 20;
     private long tickMs = 1000;
+    private long heartbeatTimeoutMs;     // 0: ten ticks
     private long handshakeTimeoutMs = 5000;
+    private int maxHandshakes = 64;
+    private int maxHandshakesPerAddress = 16;
+    private long maxInboundBytes = 8 << 20;
     private int writeBufferHigh = 1 << 20;
     private int writeBufferLow = 512 << 10;
     private int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
@@ -152,6 +177,37 @@ public final class Config {
 
     /** Sets the heartbeat period in ms (at least 10). */
     public Builder tickMs(long v) { tickMs = atLeast("tickMs", v, 10); return this; }
+
+    /**
+     * Sets how long a connection may stay silent (nothing read from it) before it is
+     * closed as lost, in ms (default: ten ticks, 10 s). It must be at least two ticks; it is
+     * the longest pause (GC, SIGSTOP, a saturated link) a peer survives, and the time a
+     * vanished peer takes to be noticed.
+     */
+    public Builder heartbeatTimeoutMs(long v) {
+      heartbeatTimeoutMs = atLeast("heartbeatTimeoutMs", v, 20);
+      return this;
+    }
+
+    /**
+     * Sets the bounds on inbound connections still in the handshake: in total and from one
+     * source address (defaults 64 and 16). More are closed as soon as they are accepted.
+     */
+    public Builder maxHandshakes(int total, int perAddress) {
+      maxHandshakes = atLeast("maxHandshakes", total, 1);
+      maxHandshakesPerAddress = atLeast("maxHandshakesPerAddress", perAddress, 1);
+      return this;
+    }
+
+    /**
+     * Sets the bound on a connection's received but not yet delivered payload bytes
+     * (default 8 MiB): above it the node stops reading that socket until the backlog
+     * is half gone.
+     */
+    public Builder maxInboundBytes(long v) {
+      maxInboundBytes = atLeast("maxInboundBytes", v, 1);
+      return this;
+    }
 
     /** Sets the connect + handshake time limit in ms (at least 10). */
     public Builder handshakeTimeoutMs(long v) {

@@ -10,7 +10,11 @@ final class DuplicateConnectionException extends HandshakeException {
   private final String peerName;
 
   DuplicateConnectionException(String peerName) {
-    super("already connected to " + peerName);
+    this(peerName, "already connected to " + LogText.of(peerName));
+  }
+
+  DuplicateConnectionException(String peerName, String message) {
+    super(message);
     this.peerName = peerName;
   }
 

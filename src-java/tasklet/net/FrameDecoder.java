@@ -19,12 +19,23 @@ import java.util.List;
  * <p>One instance per channel; all methods run on the channel's event loop.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
-  private final int maxFrameBytes; // upper bound on the length field (type + payload)
+  private int maxFrameBytes;       // upper bound on the length field (type + payload)
   private boolean failed;          // a bad frame was seen: discard everything after it
   private String truncation;       // set when the stream ended inside a frame
 
   /** A decoder accepting frames whose length field is at most {@code maxFrameBytes}. */
   public FrameDecoder(int maxFrameBytes) {
+    if (maxFrameBytes < 1) {
+      throw new IllegalArgumentException("maxFrameBytes must be positive: " + maxFrameBytes);
+    }
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /**
+   * Sets the bound on the length field from the next frame on: the Session raises it from
+   * the handshake's bound once the peer has proved the cookie. Event loop only.
+   */
+  public void limit(int maxFrameBytes) {
     if (maxFrameBytes < 1) {
       throw new IllegalArgumentException("maxFrameBytes must be positive: " + maxFrameBytes);
     }

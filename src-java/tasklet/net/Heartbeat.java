@@ -7,11 +7,14 @@ import java.util.function.LongSupplier;
 /**
  * The heartbeat of one open connection: sends a TICK with this node's load every
  * {@code tickMs}, and closes the connection with reason {@code "heartbeat timeout"} when
- * nothing at all has been read from the peer for two tick periods.
+ * nothing at all has been read from the peer for {@code timeoutMs} (default ten ticks:
+ * a peer paused by GC or SIGSTOP for less than that keeps its connection, and one that
+ * stays silent is declared lost within that time plus scheduling delay).
  *
  * <p>The silence check is scheduled for the exact moment the deadline would pass
- * (re-armed from the last read, as Netty's {@code IdleStateHandler} does), so a dead peer
- * is noticed within two periods plus scheduling delay. While the endpoint has paused
+ * (re-armed from the last read, as Netty's {@code IdleStateHandler} does). Reads are
+ * noted on the event loop as bytes arrive, before any frame is decoded or delivered, so a
+ * slow delivery never makes a live peer look silent. While the endpoint has paused
  * reading, silence is expected and does not count.
  *
  * <p>Time is the event loop's {@code ticker()}, so tests on an {@code EmbeddedChannel}
@@ -25,21 +28,20 @@ final class Heartbeat {
   private final ChannelConnection conn;
   private final LongSupplier load;
   private final long tickNanos;
-  private final long timeoutNanos;   // two tick periods
-  private long lastRead;             // ticker time of the latest read
+  private final long timeoutNanos;
   private ScheduledFuture<?> ticker;
   private ScheduledFuture<?> check;
 
-  Heartbeat(ChannelConnection conn, LongSupplier load, long tickMs) {
+  Heartbeat(ChannelConnection conn, LongSupplier load, long tickMs, long timeoutMs) {
     this.conn = conn;
     this.load = load;
     this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMs);
-    this.timeoutNanos = 2 * tickNanos;
+    this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
   }
 
   /** Starts ticking and watching. Event loop only. */
   void start() {
-    lastRead = now();
+    conn.lastRead = now();
     ticker = conn.ch.eventLoop().scheduleAtFixedRate(this::tick, tickNanos, tickNanos,
         TimeUnit.NANOSECONDS);
     check = conn.ch.eventLoop().schedule(this::check, timeoutNanos, TimeUnit.NANOSECONDS);
@@ -47,7 +49,7 @@ final class Heartbeat {
 
   /** Notes that bytes arrived from the peer. Event loop only. */
   void touched() {
-    lastRead = now();
+    conn.lastRead = now();
   }
 
   /** Stops both timers. Event loop only. */
@@ -82,9 +84,9 @@ final class Heartbeat {
     }
     long now = now();
     if (conn.readingPaused) {
-      lastRead = now;
+      conn.lastRead = now;
     }
-    long idle = now - lastRead;
+    long idle = now - conn.lastRead;
     if (idle >= timeoutNanos) {
       conn.closeWith(FrameType.CLOSE_ERROR, TIMEOUT_REASON, false); // peer presumed gone
     } else {

@@ -10,7 +10,7 @@ public final class NameClashException extends HandshakeException {
   private final String name;
 
   NameClashException(String name, Object address) {
-    super("the node at " + address + " is called " + name
+    super("the node at " + address + " is called " + LogText.of(name)
         + ", like this node: it is this node itself, or two nodes share a name");
     this.name = name;
   }

@@ -21,15 +21,20 @@ import javax.net.ssl.SSLException;
  * frame dispatch to the {@link Endpoint}, and the single {@code disconnected} report.
  *
  * <pre>
- *   HANDSHAKE ──HELLO, PROOF ok──▶ (lower name decides) ─kept──▶ OPEN ──▶ CLOSED
+ *   HANDSHAKE ──HELLOs, PROOFs ok──▶ (lower name decides) ─kept──▶ OPEN ──▶ CLOSED
  *       │                         (higher name) AWAIT_VERDICT ─ACCEPT─▶ OPEN
  *       │                          kept, but an older connection to the same peer is
  *       │                          still open: SWITCHING until it has been reported lost
  *       └─ bad proof / bad frame / CLOSE / timeout / dropped as duplicate ──▶ CLOSED
  * </pre>
  *
- * Each side sends HELLO when the channel is up (after TLS), PROOF on the peer's HELLO, and
- * verifies the peer's PROOF. The deciding side then sends ACCEPT (or CLOSE duplicate)
+ * Each side sends HELLO when the channel is up (after TLS). The initiator sends its PROOF
+ * on the acceptor's HELLO; the acceptor checks it and only then sends its own PROOF, which
+ * the initiator checks (see {@link Handshake} for why the acceptor proves last). Until the
+ * peer's PROOF has verified, frames are bounded by {@link Handshake#MAX_FRAME_BYTES} and
+ * failures are logged through the transport's rate-limited {@link RefusalLog}; a peer
+ * whose name belongs to a live connection of another incarnation is refused (the live one
+ * stays), as is any frame out of order. The deciding side then sends ACCEPT (or CLOSE duplicate)
  * before any application frame, so the other side never sees an application frame on a
  * connection it has not been told is kept. Any application frame before OPEN closes the
  * connection; frames that arrive while SWITCHING are held and delivered, in order, right
@@ -52,6 +57,11 @@ final class Session extends ChannelInboundHandlerAdapter {
   private final FrameDecoder decoder;    // for the truncation reason at close
   private final CompletableFuture<Connection> outcome = new CompletableFuture<>();
   private final byte[] nonce = Handshake.nonce();
+  private final Runnable authenticated; // gives back the Admission place, once
+  private byte[] ownHello;              // our HELLO payload as sent
+  private byte[] peerHello;             // the peer's HELLO payload as received
+  private byte[] binding = new byte[0]; // TLS channel binding (empty without TLS)
+  private boolean peerProved;           // the peer's PROOF verified
   private State state = State.NEW;
   private Channel ch;
   private ChannelConnection conn;        // from the peer's HELLO on
@@ -61,11 +71,12 @@ final class Session extends ChannelInboundHandlerAdapter {
   private Heartbeat heartbeat;
   private ArrayDeque<Frame> held;        // frames arriving while SWITCHING
 
-  Session(Transport transport, boolean initiator, FrameDecoder decoder) {
+  Session(Transport transport, boolean initiator, FrameDecoder decoder, Runnable authenticated) {
     this.transport = transport;
     this.config = transport.config();
     this.initiator = initiator;
     this.decoder = decoder;
+    this.authenticated = authenticated;
   }
 
   /** Completes when the connection opens or fails to. Any thread. */
@@ -73,7 +84,10 @@ final class Session extends ChannelInboundHandlerAdapter {
     return outcome;
   }
 
-  /** The connection once the peer's HELLO arrived, else null. Event loop only. */
+  /**
+   * The connection once the peer's HELLO arrived, else null. Event loop only, or any
+   * thread once the channel's close future is done.
+   */
   ChannelConnection connection() {
     return conn;
   }
@@ -118,13 +132,15 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void sendHello() {
     Handshake.Hello hello = new Handshake.Hello(config.name, config.incarnation,
         transport.address(), nonce);
-    write(FrameType.HELLO, hello.encode());
+    ownHello = hello.encode();
+    write(FrameType.HELLO, ownHello);
   }
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof SslHandshakeCompletionEvent e && state == State.HANDSHAKE) {
       if (e.isSuccess()) {
+        binding = Tls.binding(ctx.pipeline().get(SslHandler.class).engine(), initiator);
         sendHello();
       } else {
         fail(new HandshakeException("TLS handshake with " + ch.remoteAddress() + " failed: "
@@ -136,7 +152,8 @@ final class Session extends ChannelInboundHandlerAdapter {
 
   private void handshakeTimedOut() {
     if (state.compareTo(State.OPEN) < 0) {
-      String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+      String who = conn != null ? "node " + LogText.of(conn.peerName())
+          : String.valueOf(ch.remoteAddress());
       fail(new HandshakeException("handshake with " + who + " did not finish within "
           + config.handshakeTimeoutMs + " ms"), FrameType.CLOSE_ERROR, true, Level.WARNING);
     }
@@ -167,17 +184,23 @@ final class Session extends ChannelInboundHandlerAdapter {
     }
     if (conn != null) {
       transport.peers().remove(conn);
+      conn.fireWritableWaiters();
+      ChannelConnection c = conn;
       if (reported) {
         LOG.log(was == State.OPEN ? Level.INFO : Level.DEBUG,
-            "tasklet.net: " + config.name + " lost node " + conn.peerName() + ": " + reason);
-        try {
-          transport.endpoint().disconnected(conn, reason);
-        } catch (Throwable t) {
-          LOG.log(Level.ERROR, "tasklet.net: Endpoint.disconnected threw", t);
-        }
+            "tasklet.net: " + config.name + " lost node " + c.peerName() + ": " + reason);
+        String why = reason;
+        // after every frame received before the loss has been delivered
+        c.inbox.finish(() -> {
+          try {
+            transport.endpoint().disconnected(c, why);
+          } finally {
+            c.down.complete(null);
+          }
+        });
+      } else {
+        c.down.complete(null);
       }
-      conn.fireWritableWaiters();
-      conn.down.complete(null);
     }
     held = null;
     ctx.fireChannelInactive();
@@ -222,7 +245,13 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void handshakeFrame(Frame f) {
     switch (f.type()) {
       case FrameType.HELLO -> onHello(f.payload());
-      case FrameType.PROOF -> onProof(f.payload());
+      case FrameType.PROOF -> {
+        if (peerProved) {
+          protocolError("second PROOF");
+        } else {
+          onProof(f.payload());
+        }
+      }
       case FrameType.CLOSE -> peerClosed(f);
       default -> protocolError(FrameType.name(f.type()) + " frame before the handshake completed");
     }
@@ -231,6 +260,10 @@ final class Session extends ChannelInboundHandlerAdapter {
   private void onHello(byte[] payload) {
     if (conn != null) {
       protocolError("second HELLO");
+      return;
+    }
+    if (ownHello == null) { // the peer spoke first, e.g. before our TLS handshake finished
+      protocolError("HELLO before this node's HELLO");
       return;
     }
     Handshake.Hello peer;
@@ -244,6 +277,7 @@ final class Session extends ChannelInboundHandlerAdapter {
       fail(new NameClashException(peer.name(), ch.remoteAddress()), FrameType.CLOSE_ERROR, true, Level.WARNING);
       return;
     }
+    peerHello = payload;
     conn = new ChannelConnection(ch, peer, config.maxFrameBytes, config.handshakeTimeoutMs);
     ChannelConnection existing = initiator ? transport.peers().get(peer.name()) : null;
     if (existing != null && existing.peerIncarnation() == peer.incarnation()) {
@@ -252,8 +286,37 @@ final class Session extends ChannelInboundHandlerAdapter {
           Level.DEBUG);
       return;
     }
-    write(FrameType.PROOF, Handshake.proof(config.cookie(), peer.nonce(), config.name,
-        peer.name()));
+    if (initiator) { // the connecting side proves first; the acceptor waits for it
+      if (refuseDuplicateName()) {
+        return;
+      }
+      write(FrameType.PROOF, proof(Handshake.INITIATOR));
+    }
+  }
+
+  /**
+   * Erlang refuses a duplicate name: if a live connection (heard from within two ticks)
+   * goes to a node of the peer's name but another incarnation, this one is refused and the
+   * live one stays. A restarted node gets in once the old connection is closed or silent.
+   * Checked by each side before it proves, so neither side has opened when it refuses.
+   */
+  private boolean refuseDuplicateName() {
+    ChannelConnection live = transport.peers().get(conn.peerName());
+    if (live == null || live.peerIncarnation() == conn.peerIncarnation()
+        || !live.heardWithin(2 * TimeUnit.MILLISECONDS.toNanos(config.tickMs))) {
+      return false;
+    }
+    fail(new DuplicateConnectionException(conn.peerName(), "node " + LogText.of(conn.peerName())
+        + " (incarnation " + conn.peerIncarnation() + ") is refused: a live node of that name"
+        + " (incarnation " + live.peerIncarnation() + ") is connected"),
+        FrameType.CLOSE_DUPLICATE, true, Level.WARNING);
+    return true;
+  }
+
+  private byte[] proof(String role) {
+    byte[] i = initiator ? ownHello : peerHello;
+    byte[] a = initiator ? peerHello : ownHello;
+    return Handshake.proof(config.cookie(), role, i, a, binding);
   }
 
   private void onProof(byte[] proof) {
@@ -261,12 +324,21 @@ final class Session extends ChannelInboundHandlerAdapter {
       protocolError("PROOF before HELLO");
       return;
     }
-    byte[] expected = Handshake.proof(config.cookie(), nonce, conn.peerName(), config.name);
+    byte[] expected = proof(initiator ? Handshake.ACCEPTOR : Handshake.INITIATOR);
     if (!Handshake.verify(expected, proof)) {
-      fail(new AuthFailedException("node " + conn.peerName() + " at " + ch.remoteAddress()
-          + " failed the cookie check: start both nodes with the same cookie"),
-          FrameType.CLOSE_AUTH, true, Level.WARNING);
+      fail(new AuthFailedException("node " + LogText.of(conn.peerName()) + " at "
+          + ch.remoteAddress() + " failed the cookie check: start both nodes with the same"
+          + " cookie"), FrameType.CLOSE_AUTH, true, Level.WARNING);
       return;
+    }
+    peerProved = true;
+    authenticated.run();
+    decoder.limit(config.maxFrameBytes);
+    if (!initiator) {
+      if (refuseDuplicateName()) {
+        return;
+      }
+      write(FrameType.PROOF, proof(Handshake.ACCEPTOR));
     }
     if (config.name.compareTo(conn.peerName()) < 0) { // this node decides
       Peers.Claim claim = transport.peers().claim(conn);
@@ -318,8 +390,10 @@ final class Session extends ChannelInboundHandlerAdapter {
     if (config.name.compareTo(conn.peerName()) < 0) {
       write(FrameType.ACCEPT, new byte[0]); // before anything the endpoint may send
     }
-    heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs);
+    heartbeat = new Heartbeat(conn, transport.endpoint()::load, config.tickMs,
+        config.heartbeatTimeoutMs);
     heartbeat.start();
+    conn.inbox = new Inbox(conn, transport.endpoint(), transport.inbound(), config.maxInboundBytes);
     reported = true;
     LOG.log(Level.DEBUG, () -> "tasklet.net: " + config.name + " connected to " + conn);
     try {
@@ -347,11 +421,7 @@ final class Session extends ChannelInboundHandlerAdapter {
       return; // closing on purpose: nothing more is delivered
     }
     if (FrameType.isApp(type)) {
-      try {
-        transport.endpoint().frame(conn, type, f.payload());
-      } catch (Throwable t) {
-        LOG.log(Level.ERROR, "tasklet.net: Endpoint.frame threw", t);
-      }
+      conn.inbox.add(f);
     } else if (type == FrameType.TICK) {
       conn.peerLoad(Frames.tickLoad(f.payload()));
     } else if (type == FrameType.CLOSE) {
@@ -363,7 +433,7 @@ final class Session extends ChannelInboundHandlerAdapter {
 
   private void peerClosed(Frame f) {
     int code = Frames.closeCode(f.payload());
-    String why = Frames.closeReason(f.payload());
+    String why = LogText.of(Frames.closeReason(f.payload()));
     String reason = "closed by peer: " + why;
     if (state == State.OPEN || state == State.SWITCHING) {
       state = State.CLOSED;
@@ -371,12 +441,14 @@ final class Session extends ChannelInboundHandlerAdapter {
       ch.close();
       return;
     }
-    String who = conn != null ? "node " + conn.peerName() : String.valueOf(ch.remoteAddress());
+    String who = conn != null ? "node " + LogText.of(conn.peerName())
+        : String.valueOf(ch.remoteAddress());
     HandshakeException e = switch (code) {
       case FrameType.CLOSE_AUTH -> new AuthFailedException(who + " refused this node's cookie"
           + ": start both nodes with the same cookie");
       case FrameType.CLOSE_DUPLICATE -> conn != null
-          ? new DuplicateConnectionException(conn.peerName())
+          ? new DuplicateConnectionException(conn.peerName(), who + " refused this connection"
+              + " as a duplicate: " + why)
           : new HandshakeException(who + " dropped the connection as a duplicate");
       default -> new HandshakeException(who + " closed the connection during the handshake: "
           + why);
@@ -420,10 +492,16 @@ final class Session extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       return;
     }
+    boolean unauthenticated = !peerProved;
     state = State.CLOSED;
     String reason = e.getMessage();
-    LOG.log(level, () -> "tasklet.net: " + config.name + " closing "
-        + (conn != null ? conn : ch) + ": " + reason);
+    String line = "tasklet.net: " + config.name + " closing "
+        + (conn != null ? conn : ch) + ": " + reason;
+    if ((unauthenticated || e instanceof DuplicateConnectionException) && level != Level.DEBUG) {
+      transport.refusals().log(level, line); // rate-limited: a flood costs few lines
+    } else {
+      LOG.log(level, line);
+    }
     outcome.completeExceptionally(e);
     if (conn != null) {
       conn.closeWith(code, reason, tellPeer);

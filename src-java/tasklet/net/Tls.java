@@ -1,5 +1,13 @@
 package tasklet.net;
 
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SSLKeyException;
+import javax.net.ssl.SSLSession;
+
 import io.netty.handler.ssl.SslHandler;
 import java.io.File;
 import java.io.IOException;
@@ -69,5 +77,48 @@ public final class Tls {
       engine.setNeedClientAuth(true);
     }
     return new SslHandler(engine);
+  }
+
+  /** The exporter label of the handshake's channel binding (RFC 5705 / RFC 8446 7.5). */
+  static final String EXPORTER_LABEL = "EXPORTER-tasklet-handshake";
+
+  /**
+   * The channel binding of a finished TLS session, which the cookie proofs cover (see
+   * {@link Handshake}): 32 bytes of keying material exported from the session, the same on
+   * both ends of one TLS connection and different on each leg of a relay. Where the
+   * session cannot export (TLS 1.2 without extended master secret), the SHA-256 of both
+   * certificates, the initiator's first: a relay with a certificate of its own then still
+   * fails, since each side sees the relay's certificate where the other sees its own.
+   * Event loop of the channel, after the TLS handshake.
+   */
+  static byte[] binding(SSLEngine engine, boolean initiator) {
+    SSLSession session = engine.getSession();
+    if (session instanceof ExtendedSSLSession ext) {
+      try {
+        byte[] b = ext.exportKeyingMaterialData(EXPORTER_LABEL, new byte[0], 32);
+        if (b != null) {
+          return b;
+        }
+      } catch (SSLKeyException | UnsupportedOperationException e) {
+        // fall through to the certificates
+      }
+    }
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      byte[] own = encoded(session.getLocalCertificates());
+      byte[] peer = encoded(session.getPeerCertificates());
+      byte[] first = initiator ? own : peer;
+      byte[] second = initiator ? peer : own;
+      sha.update(ByteBuffer.allocate(4).putInt(first.length).array());
+      sha.update(first);
+      sha.update(second);
+      return sha.digest();
+    } catch (GeneralSecurityException | IOException e) { // SSLPeerUnverifiedException
+      throw new IllegalStateException("cannot bind the handshake to the TLS session", e);
+    }
+  }
+
+  private static byte[] encoded(Certificate[] chain) throws CertificateEncodingException {
+    return chain == null || chain.length == 0 ? new byte[0] : chain[0].getEncoded();
   }
 }

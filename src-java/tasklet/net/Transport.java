@@ -21,15 +21,20 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A node's TCP transport: listens for peers, connects to peers, and moves typed opaque
@@ -55,6 +60,9 @@ public final class Transport implements AutoCloseable {
   private final Config config;
   private final Endpoint endpoint;
   private final Peers peers = new Peers();
+  private final Admission admission;
+  private final RefusalLog refusals = new RefusalLog(20, 10_000, System::nanoTime);
+  private final ExecutorService inbound;       // delivers frames (Inbox); direct when unbound
   private final EventLoopGroup group;          // null for an unbound transport
   private final boolean epoll;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet(); // every live channel
@@ -68,6 +76,11 @@ public final class Transport implements AutoCloseable {
     this.group = group;
     this.epoll = epoll;
     this.port = config.port;
+    this.admission = new Admission(config.maxHandshakes, config.maxHandshakesPerAddress);
+    // FastThreadLocalThreads, like the event loops: the node layer does not wait on them
+    this.inbound = group == null ? null : Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()),
+        new DefaultThreadFactory("tasklet-net-" + config.name + "-in", true));
   }
 
   /**
@@ -132,6 +145,10 @@ public final class Transport implements AutoCloseable {
    * Any thread, before the channel has handlers of its own.
    */
   public CompletableFuture<Connection> attach(Channel ch, boolean initiator) {
+    Runnable authenticated = admit(ch, initiator);
+    if (authenticated == null) {
+      return CompletableFuture.failedFuture(new HandshakeException("refused"));
+    }
     channels.add(ch);
     ch.closeFuture().addListener(f -> channels.remove(ch));
     ch.config().setOption(ChannelOption.TCP_NODELAY, true);
@@ -143,14 +160,56 @@ public final class Transport implements AutoCloseable {
       p.addLast("tls", config.tls.newHandler(initiator));
     }
     p.addLast("flush", new FlushConsolidationHandler(256, true));
-    FrameDecoder decoder = new FrameDecoder(config.maxFrameBytes);
+    FrameDecoder decoder = new FrameDecoder(Handshake.MAX_FRAME_BYTES); // raised once authenticated
     p.addLast("frames", decoder);
-    Session session = new Session(this, initiator, decoder);
+    Session session = new Session(this, initiator, decoder, authenticated);
     p.addLast("session", session);
     if (closed) {
       ch.close();
     }
     return session.outcome();
+  }
+
+  /**
+   * Takes an {@link Admission} place for an inbound socket; returns what gives it back
+   * (once: on authentication or close), or null after closing {@code ch} when there is no
+   * place. Outbound connections, and channels that are no sockets, need no place.
+   */
+  private Runnable admit(Channel ch, boolean initiator) {
+    if (initiator || !(ch.remoteAddress() instanceof InetSocketAddress remote)
+        || remote.getAddress() == null) {
+      return () -> { };
+    }
+    InetAddress from = remote.getAddress();
+    String refused = admission.admit(from);
+    if (refused != null) {
+      refusals.log(System.Logger.Level.WARNING, "tasklet.net: " + config.name
+          + " refused a connection from " + remote + ": " + refused);
+      ch.close();
+      return null;
+    }
+    AtomicBoolean held = new AtomicBoolean(true);
+    Runnable release = () -> {
+      if (held.compareAndSet(true, false)) {
+        admission.release(from);
+      }
+    };
+    ch.closeFuture().addListener(f -> release.run());
+    return release;
+  }
+
+  /** Inbound connections holding a handshake place now, for tests. Any thread. */
+  public int pendingHandshakes() {
+    return admission.pending();
+  }
+
+  RefusalLog refusals() {
+    return refusals;
+  }
+
+  /** Where Inboxes deliver: the inbound pool, or the calling thread when unbound. */
+  Executor inbound() {
+    return inbound != null ? inbound : Runnable::run;
   }
 
   /** {@link #connect(String, int)} with {@code "host:port"}. Any thread. */
@@ -237,8 +296,10 @@ public final class Transport implements AutoCloseable {
     long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     if (leftMs <= 0) {
       peers.forget(peer, result);
-      result.completeExceptionally(new HandshakeException("node " + peer + " still holds an"
-          + " older connection to " + config.name + " that it has not closed yet; try again"));
+      result.completeExceptionally(new HandshakeException("node " + LogText.of(peer)
+          + " still holds a live connection to a node called " + config.name + " (an older"
+          + " incarnation of this node, or another node of that name): " + dup.getMessage()
+          + "; give each node its own name, or try again once the old one is gone"));
       return;
     }
     long delay = Math.min(leftMs, FIRST_RETRY_MS << Math.min(tries, 6));
@@ -331,8 +392,12 @@ public final class Transport implements AutoCloseable {
     peers.failWaiters(new HandshakeException("transport " + config.name + " is closed"));
     String reason = "node " + config.name + " shutting down";
     List<Channel> all = new ArrayList<>(channels);
+    List<Session> sessions = new ArrayList<>();
     for (Channel ch : all) {
       Session s = ch.pipeline().get(Session.class);
+      if (s != null) {
+        sessions.add(s);
+      }
       try {
         ch.eventLoop().execute(() -> {
           if (s != null) {
@@ -353,6 +418,20 @@ public final class Transport implements AutoCloseable {
           ch.closeFuture().awaitUninterruptibly(left, TimeUnit.NANOSECONDS);
         }
       }
+      for (Session s : sessions) { // each loss is reported, after the frames before it
+        ChannelConnection c = s.connection();
+        long left = deadline - System.nanoTime();
+        if (c != null && left > 0) {
+          try {
+            c.down.get(left, TimeUnit.NANOSECONDS);
+          } catch (Exception e) {
+            // reported late or never (a callback hangs): do not hang the close
+          }
+        }
+      }
+    }
+    if (inbound != null) {
+      inbound.shutdown(); // queued deliveries still run; a late one runs on its caller
     }
     if (group != null) {
       io.netty.util.concurrent.Future<?> f = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);

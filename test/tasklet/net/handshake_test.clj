@@ -97,29 +97,92 @@
   (let [a (node "beta" "secret") ; the scripted peer "alpha" decides; "beta" awaits ACCEPT
         ch (s/embedded)
         f (.attach ^Transport (:t a) ch true)
-        [[_ hello]] (s/outbound-frames ch)
-        beta-nonce (.nonce (Handshake$Hello/decode hello))]
-    (s/feed! ch (s/hello-bytes "alpha" 1 "h:1" (Handshake/nonce)))
-    (s/feed! ch (s/frame-bytes FrameType/PROOF (s/proof "secret" beta-nonce "alpha" "beta")))
+        [[_ beta-hello]] (s/outbound-frames ch)
+        alpha-hello (s/hello-payload "alpha" 1 "h:1" (Handshake/nonce))]
+    (s/feed! ch (s/frame-bytes FrameType/HELLO alpha-hello))
+    (is (= [FrameType/PROOF] (mapv first (s/outbound-frames ch))) "the initiator proves first")
+    (s/feed! ch (s/frame-bytes FrameType/PROOF
+                               (s/proof "secret" Handshake/ACCEPTOR beta-hello alpha-hello)))
     (is (.isOpen ch) "authenticated, waiting for ACCEPT")
     (s/feed! ch (s/frame-bytes 0x20 (byte-array 1)))
     (is (not (.isOpen ch)))
     (is (= :error (first (s/outcome f 0))))
     (is (= [] (s/drain-events (:rec a))))))
 
-;; A peer that reflects our own proof back (prover and verifier swapped) fails the check.
+;; The accepting side proves last: to a connecting peer it sends its HELLO and nothing
+;; keyed by the cookie until that peer has proved the cookie, so an unauthenticated
+;; connection gets nothing to test cookie guesses against offline, and a listening node
+;; is no signing oracle (on the old protocol it answered every HELLO with a PROOF).
+(deftest acceptor-proves-last
+  (testing "a wrong proof gets a CLOSE, never a PROOF"
+    (let [a (node "alpha" "secret")
+          ch (s/embedded)
+          f (.attach ^Transport (:t a) ch false)
+          [[_ alpha-hello]] (s/outbound-frames ch)]
+      (s/feed! ch (s/hello-bytes "mallory" 1 "h:1" (Handshake/nonce)))
+      (is (= [] (s/outbound-frames ch)) "nothing after a HELLO alone")
+      (s/feed! ch (s/frame-bytes FrameType/PROOF (byte-array 32)))
+      (is (= [FrameType/CLOSE] (mapv first (s/outbound-frames ch))))
+      (is (instance? AuthFailedException (second (s/outcome f 0))))
+      (is (not (.isOpen ch)))))
+  (testing "a right proof gets the acceptor's proof, which binds both HELLOs and the role"
+    (let [a (node "alpha" "secret")
+          ch (s/embedded)
+          f (.attach ^Transport (:t a) ch false)
+          [[_ alpha-hello]] (s/outbound-frames ch)
+          zed-hello (s/hello-payload "zed" 1 "h:1" (Handshake/nonce))]
+      (s/feed! ch (s/frame-bytes FrameType/HELLO zed-hello))
+      (s/feed! ch (s/frame-bytes FrameType/PROOF
+                                 (s/proof "secret" Handshake/INITIATOR zed-hello alpha-hello)))
+      (let [[[t p] & more] (s/outbound-frames ch)]
+        (is (= FrameType/PROOF t))
+        (is (= (vec (s/proof "secret" Handshake/ACCEPTOR zed-hello alpha-hello)) (vec p)))
+        (is (not= (vec (s/proof "secret" Handshake/INITIATOR zed-hello alpha-hello)) (vec p)))
+        (is (= [FrameType/ACCEPT] (mapv first more)) "alpha decides and keeps it"))
+      (is (= :ok (first (s/outcome f 0)))))))
+
+;; A peer that reflects our own proof back (the roles swapped) fails the check, on both
+;; roles: the initiator's own proof sent back as the acceptor's.
 (deftest reflected-proof
   (let [a (node "alpha" "secret")
         ch (s/embedded)
-        f (.attach ^Transport (:t a) ch false)
-        [[_ hello]] (s/outbound-frames ch)
-        nonce (.nonce (Handshake$Hello/decode hello))]
-    (s/feed! ch (s/hello-bytes "mallory" 1 "h:1" nonce))
-    ;; alpha answered with proof(nonce, "alpha", "mallory"); mallory sends it back
+        f (.attach ^Transport (:t a) ch true)
+        [[_ alpha-hello]] (s/outbound-frames ch)]
+    (s/feed! ch (s/hello-bytes "mallory" 1 "h:1" (Handshake/nonce)))
     (let [[[_ alpha-proof]] (s/outbound-frames ch)]
       (s/feed! ch (s/frame-bytes FrameType/PROOF alpha-proof)))
     (is (instance? AuthFailedException (second (s/outcome f 0))))
     (is (not (.isOpen ch)))))
+
+;; Before the peer has proved the cookie, a frame larger than the handshake needs closes
+;; the connection from its header alone (the old bound was maxFrameBytes, 64 MiB); after
+;; it, maxFrameBytes applies.
+(deftest handshake-frame-bound
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)]
+    (s/outbound-frames ch)
+    (s/feed! ch (s/int-bytes (inc Handshake/MAX_FRAME_BYTES)))
+    (is (not (.isOpen ch)) "closed on the 4-byte length alone")
+    (is (re-find #"frame length 4097 outside 1..4096" (.getMessage ^Throwable (second (s/outcome f 0))))))
+  (let [a (node "beta" "secret")
+        b (node "alpha" "secret")
+        {:keys [^EmbeddedChannel ca ^EmbeddedChannel cb fa fb]} (link a b)
+        [_ ^Connection conn] (s/outcome fa 0)]
+    (.send conn 0x10 (byte-array 100000))
+    (s/pump! ca cb)
+    (let [[_ [_ _ t p]] (s/drain-events (:rec b))]
+      (is (= [0x10 100000] [t (alength ^bytes p)])))))
+
+;; A HELLO whose name would forge log lines (a newline, a control character) is refused.
+(deftest unprintable-name-refused
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)]
+    (s/feed! ch (s/hello-bytes "x\nWARNING: forged" 1 "h:1" (Handshake/nonce)))
+    (let [[k ^Throwable e] (s/outcome f 0)]
+      (is (= :error k))
+      (is (.contains (.getMessage e) "x\\nWARNING:") (.getMessage e)))))
 
 ;; The same name on both ends (a node connecting to itself) is refused.
 (deftest own-name-refused
@@ -148,10 +211,10 @@
       (is (instance? HandshakeException e))
       (is (.contains (.getMessage e) "did not finish within 200 ms")))))
 
-;; Once open, a connection silent for two tick periods is closed and reported.
+;; Once open, a connection silent for the heartbeat timeout is closed and reported.
 (deftest heartbeat-timeout-embedded
-  (let [a (node "alpha" "secret" :tick-ms 100)
-        b (node "beta" "secret" :tick-ms 100)
+  (let [a (node "alpha" "secret" :tick-ms 100 :silence-ms 200)
+        b (node "beta" "secret" :tick-ms 100 :silence-ms 200)
         {:keys [^EmbeddedChannel ca fa]} (link a b)
         [_ conn] (s/outcome fa 0)]
     (is (= [[:connected conn]] (s/drain-events (:rec a))))
@@ -160,6 +223,23 @@
     (.runScheduledPendingTasks ca)
     (is (.isOpen ca))
     (.advanceTimeBy ca 60 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ca)
+    (.runPendingTasks ca)
+    (is (= [[:disconnected conn "heartbeat timeout"]] (s/drain-events (:rec a))))))
+
+;; The defaults ride out a pause of 9 s (a GC, a SIGSTOP: the old detector dropped a
+;; peer after 2 s) and still declare a silent peer lost at 10 s, within the 15 s bound.
+(deftest default-failure-detector
+  (let [a (node "alpha" "secret")
+        b (node "beta" "secret")
+        {:keys [^EmbeddedChannel ca fa]} (link a b)
+        [_ conn] (s/outcome fa 0)]
+    (is (= [[:connected conn]] (s/drain-events (:rec a))))
+    (.advanceTimeBy ca 9900 TimeUnit/MILLISECONDS)
+    (.runScheduledPendingTasks ca)
+    (.runPendingTasks ca)
+    (is (= [] (s/drain-events (:rec a))) "alive after 9.9 s of silence")
+    (.advanceTimeBy ca 150 TimeUnit/MILLISECONDS)
     (.runScheduledPendingTasks ca)
     (.runPendingTasks ca)
     (is (= [[:disconnected conn "heartbeat timeout"]] (s/drain-events (:rec a))))))

@@ -81,12 +81,17 @@
 ;; ---------------------------------------------------------------- config, transports
 
 (defn config
-  "A Config for node `node-name` with `cookie`; opts may set :tick-ms, :handshake-ms,
-  :max-frame, :water [low high], :tls, :incarnation."
-  ^Config [node-name cookie & {:keys [tick-ms handshake-ms max-frame water tls incarnation]}]
+  "A Config for node `node-name` with `cookie`; opts may set :tick-ms, :silence-ms (the
+  heartbeat timeout), :handshake-ms, :max-frame, :water [low high], :tls, :incarnation,
+  :handshakes [total per-address], :inbound (max inbound bytes)."
+  ^Config [node-name cookie & {:keys [tick-ms silence-ms handshake-ms max-frame water tls incarnation
+                                      handshakes inbound]}]
   (let [^Config$Builder b (Config/builder ^String node-name ^String cookie)]
     (.ioThreads b 1)
     (when tick-ms (.tickMs b (long tick-ms)))
+    (when silence-ms (.heartbeatTimeoutMs b (long silence-ms)))
+    (when handshakes (.maxHandshakes b (int (first handshakes)) (int (second handshakes))))
+    (when inbound (.maxInboundBytes b (long inbound)))
     (when handshake-ms (.handshakeTimeoutMs b (long handshake-ms)))
     (when max-frame (.maxFrameBytes b (int max-frame)))
     (when water (.writeBufferWaterMarks b (int (first water)) (int (second water))))
@@ -136,11 +141,15 @@
   ^bytes [type ^bytes payload]
   (Frames/encodeToArray (int type) payload))
 
+(defn hello-payload
+  "A HELLO payload, as the proofs cover it."
+  ^bytes [node-name incarnation address ^bytes nonce]
+  (.encode (Handshake$Hello. node-name (long incarnation) address nonce)))
+
 (defn hello-bytes
   "An encoded HELLO frame."
   ^bytes [node-name incarnation address ^bytes nonce]
-  (frame-bytes FrameType/HELLO
-               (.encode (Handshake$Hello. node-name (long incarnation) address nonce))))
+  (frame-bytes FrameType/HELLO (hello-payload node-name incarnation address nonce)))
 
 (defn parse-frames
   "Splits bytes (a ByteBuf, released afterwards) into [type payload] pairs."
@@ -224,9 +233,10 @@
         (recur (inc rounds))))))
 
 (defn proof
-  "The PROOF a node called prover sends, answering the nonce of verifier."
-  ^bytes [^String cookie ^bytes verifier-nonce prover verifier]
-  (Handshake/proof (.getBytes cookie "UTF-8") verifier-nonce prover verifier))
+  "The PROOF of the side in role (Handshake/INITIATOR or ACCEPTOR) of a connection whose
+  HELLO payloads were initiator-hello and acceptor-hello, without TLS."
+  ^bytes [^String cookie ^String role ^bytes initiator-hello ^bytes acceptor-hello]
+  (Handshake/proof (.getBytes cookie "UTF-8") role initiator-hello acceptor-hello (byte-array 0)))
 
 ;; ---------------------------------------------------------------- TLS key stores
 

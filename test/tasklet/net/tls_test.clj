@@ -3,7 +3,10 @@
   JDK's keytool in a temporary directory."
   (:require [clojure.test :refer [deftest is testing]]
             [tasklet.net.support :as s])
-  (:import (tasklet.net AuthFailedException Connection HandshakeException Tls)))
+  (:import (java.io InputStream OutputStream)
+           (java.net InetAddress Socket)
+           (javax.net.ssl SSLContext SSLServerSocket SSLSocket)
+           (tasklet.net AuthFailedException Connection HandshakeException Tls Transport)))
 
 (set! *warn-on-reflection* true)
 
@@ -51,4 +54,53 @@
               (is (instance? AuthFailedException e) (str e)))))
         (is (= [] (s/lifecycle-problems ra) (s/lifecycle-problems rb)))
         (is (= [] @(:log rc) @(:log rm)) "refused peers never see a connection"))
+      (finally (s/delete-tree dir)))))
+
+(defn- pipe
+  "Copies from in to out until either ends; then closes both sockets."
+  [^InputStream in ^OutputStream out ^Socket x ^Socket y]
+  (future
+    (try
+      (let [buf (byte-array 8192)]
+        (loop []
+          (let [n (.read in buf)]
+            (when (pos? n)
+              (.write out buf 0 n)
+              (.flush out)
+              (recur)))))
+      (catch Exception _)
+      (finally (.close x) (.close y)))))
+
+;; A relay that holds a trusted certificate but not the cookie sits between alpha and
+;; beta: alpha connects to it over TLS, it connects to beta over TLS and passes the
+;; plaintext both ways. Without channel binding the proofs would verify at both ends
+;; (they cover only the HELLOs, which the relay passes on unchanged) and the relay would
+;; sit inside an authenticated connection; bound to each TLS session, they do not.
+(deftest tls-relay-is-refused
+  (let [dir (s/temp-dir "tasklet-tls-relay")]
+    (try
+      (let [shared (s/key-store! dir "cluster")
+            ^SSLContext ctx (.context (tls shared shared))
+            ^SSLServerSocket server (.createServerSocket (.getServerSocketFactory ctx) 0 50
+                                                         (InetAddress/getByName "127.0.0.1"))
+            ra (s/recorder) rb (s/recorder)]
+        (.setNeedClientAuth server true)
+        (.setSoTimeout server (int s/timeout-ms))
+        (try
+          (s/with-transports [a (s/start (s/config "alpha" "c" :tls (tls shared shared)) ra)
+                              b (s/start (s/config "beta" "c" :tls (tls shared shared)) rb)]
+            (let [relay (future
+                          (let [^SSLSocket from (.accept server)
+                                ^SSLSocket to (.createSocket (.getSocketFactory ctx) "127.0.0.1" (int (.port b)))]
+                            (.startHandshake from)
+                            (.startHandshake to)
+                            [(pipe (.getInputStream from) (.getOutputStream to) from to)
+                             (pipe (.getInputStream to) (.getOutputStream from) from to)]))
+                  [k e] (s/outcome (.connect a "127.0.0.1" (.getLocalPort server)))]
+              (is (= :error k))
+              (is (instance? AuthFailedException e) (str e))
+              (doseq [p (deref relay s/timeout-ms [])] (deref p s/timeout-ms nil))
+              (is (nil? (.connection b "alpha")))
+              (is (= [] @(:log ra) @(:log rb)) "neither side saw a connection")))
+          (finally (.close server))))
       (finally (s/delete-tree dir)))))

@@ -185,7 +185,7 @@
 
 (defn- fake-peer
   "Connects a raw socket to transport t as node `node-name` (incarnation inc) and
-  completes the handshake; if its name sorts lower it also sends the ACCEPT that the
+  completes the handshake (without reading t's PROOF); if its name sorts lower it also sends the ACCEPT that the
   deciding side owes. Then it does nothing: it never reads, writes or ticks again."
   (^Socket [t node-name cookie] (fake-peer t node-name cookie 1))
   (^Socket [^Transport t ^String node-name cookie inc]
@@ -195,19 +195,20 @@
      (let [in (DataInputStream. (.getInputStream sock))
            out (DataOutputStream. (.getOutputStream sock))
            [type hello] (s/read-frame in)
-           nonce (.nonce (Handshake$Hello/decode hello))]
+           mine (s/hello-payload node-name inc "127.0.0.1:1" (Handshake/nonce))]
        (assert (= FrameType/HELLO type))
-       (.write out (s/hello-bytes node-name inc "127.0.0.1:1" (Handshake/nonce)))
-       (.write out (s/frame-bytes FrameType/PROOF (s/proof cookie nonce node-name (.name t))))
+       (.write out (s/frame-bytes FrameType/HELLO mine))
+       (.write out (s/frame-bytes FrameType/PROOF (s/proof cookie Handshake/INITIATOR mine hello)))
        (when (neg? (compare node-name (.name t)))
          (.write out (s/frame-bytes FrameType/ACCEPT (byte-array 0))))
        (.flush out))
      sock)))
 
-;; A peer that passes the handshake and then goes silent is dropped after two ticks.
+;; A peer that passes the handshake and then goes silent is dropped after the heartbeat
+;; timeout.
 (deftest heartbeat-timeout
   (let [ra (s/recorder)]
-    (s/with-transports [a (s/start (s/config "alpha" "c" :tick-ms 100) ra)]
+    (s/with-transports [a (s/start (s/config "alpha" "c" :tick-ms 100 :silence-ms 200) ra)]
       (let [sock (fake-peer a "zed" "c")]
         (try
           (let [[k ^Connection c] (s/await-event ra :connected)
@@ -219,14 +220,15 @@
             (is (<= 150 ms 3000) (str "dropped after " ms " ms")))
           (finally (.close sock)))))))
 
-;; A peer that restarts (new incarnation) while the old connection still looks alive
-;; replaces it: the old one is reported lost first, then the new one connected. Checked
-;; with the transport in both roles (deciding, and waiting for the verdict).
+;; A peer that restarts (new incarnation) while the old connection is still open but
+;; silent (no tick for two periods: the old process is gone) replaces it: the old one is
+;; reported lost first, then the new one connected. Checked with the transport in both
+;; roles (deciding, and waiting for the verdict).
 (deftest restarted-peer-replaces-stale-connection
   (doseq [[mine theirs] [["alpha" "beta"] ["zed" "beta"]]]
     (testing (str mine " sees " theirs " restart")
       (let [ra (s/recorder) rb (s/recorder)]
-        (s/with-transports [a (s/start (s/config mine "c") ra)
+        (s/with-transports [a (s/start (s/config mine "c" :tick-ms 100 :silence-ms 5000) ra)
                             b (s/start (s/config theirs "c" :incarnation 2) rb)]
           (with-open [old (fake-peer a theirs "c" 1)]
             (let [[k ^Connection stale] (s/await-event ra :connected)]

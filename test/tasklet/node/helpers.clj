@@ -131,3 +131,15 @@
   (receive
     [:count from] (do (! from [:count n]) (recur n))
     _ (recur (inc n))))
+
+(defn start-child-and-report
+  "Starts one local child node of this node and sends [:child name] to to
+  (or [:child-failed message])."
+  [to]
+  (! to (try [:child (first (node/start-local-nodes! 1))]
+             (catch Exception e [:child-failed (.getMessage e)]))))
+
+(defn report-nodes
+  "Sends [:nodes this-node connected-nodes] to to."
+  [to]
+  (! to [:nodes (node/self-node) (node/nodes)]))
