@@ -650,8 +650,12 @@
   "Spawn (apply f args) and wait for it to end: returns its return value, or
   rethrows the exception it died of (another exit reason throws ex-info
   {:tasklet/error :exit :reason r}); the rethrow is that crash's only report.
-  Callable from a plain thread or a
-  tasklet; a tasklet waits without blocking its worker."
+  Callable from a plain thread or a tasklet; a tasklet waits without
+  blocking its worker. Interrupting a waiting thread (the REPL's interrupt)
+  kills the scheduled tasklet and throws ex-info {:tasklet/error
+  :interrupted}, leaving no reply or :DOWN behind in the caller's mailbox
+  (a function that never reaches a send or receive cannot be stopped: it
+  runs on, and its reply is dropped if it comes within a second)."
   [f & args]
   (check-fn f "schedule")
   (let [me (self)
@@ -663,14 +667,22 @@
                               (catch TaskletExit e (throw e))
                               (catch Throwable e (exit e)))])
               nil)
-        [_ mref] (spawn-fn run nil {:monitor true})]
-    (receive
-      [tag v] (do (demonitor mref {:flush true}) v)
-      [:DOWN mref :process _ reason]
-      (if (instance? Throwable reason)
-        (throw reason)
-        (throw (ex-info (str "scheduled function exited with reason " (pr-str reason))
-                        {:tasklet/error :exit :reason reason}))))))
+        [pid mref] (spawn-fn run nil {:monitor true})]
+    (try
+      (receive
+        [tag v] (do (demonitor mref {:flush true}) v)
+        [:DOWN mref :process _ reason]
+        (if (instance? Throwable reason)
+          (throw reason)
+          (throw (ex-info (str "scheduled function exited with reason " (pr-str reason))
+                          {:tasklet/error :exit :reason reason}))))
+      (catch clojure.lang.ExceptionInfo e
+        (when (and (= :interrupted (:tasklet/error (ex-data e))) (alive? pid))
+          ;; the caller stopped waiting: stop the work, and take what it sent
+          (exit pid :kill)
+          (receive [:DOWN mref :process _ _] nil (after 1000 (demonitor mref {:flush true})))
+          (receive [tag _] nil (after 0 nil)))
+        (throw e)))))
 
 (defn flush
   "REPL helper: print and remove every message in the caller's mailbox; returns

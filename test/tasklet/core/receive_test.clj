@@ -340,6 +340,22 @@
         (! pid [:go])
         (is (= [:go :kept pid] (s/wait done)) "the same pid; the message sent before the interrupt stayed")))))
 
+;; Interrupting a thread waiting in schedule stops the scheduled tasklet and leaves nothing in the thread's mailbox.
+(deftest interrupted-schedule-stops-its-tasklet
+  (let [me (self)
+        out (promise)
+        th (doto (Thread. ^Runnable
+                          (fn []
+                            (deliver out
+                                     [(s/error-kind (s/thrown-error
+                                                      (schedule (fn [] (! me [:scheduled (self)]) (receive :never nil)))))
+                                      (s/no-message? (constantly true))])))
+             (.setDaemon true) (.start))
+        p (recv [:scheduled p] p)]
+    (.interrupt th)
+    (is (= [:interrupted true] (s/wait out)) "thrown, and the mailbox is empty")
+    (is (false? (t/alive? p)) "the scheduled tasklet was killed")))
+
 ;; Compile time: an odd number of clause forms, an after that is not last, or a bad literal timeout fail macroexpansion.
 (deftest receive-syntax-errors-at-compile-time
   (doseq [form ['(tasklet.core/receive [:a])
