@@ -12,8 +12,25 @@ public interface CrashHandler {
    */
   void crashed(Pid pid, Object initialFn, Throwable cause);
 
-  /** Logs through System.Logger "tasklet". */
-  CrashHandler LOG = (pid, fn, cause) ->
+  /**
+   * As {@link #crashed(Pid, Object, Throwable)}, with what the tasklet said
+   * about itself before it ended ({@link Tasklet#setCrashContext}: a server's
+   * last message and state, truncated, as proc_lib's crash report has), or
+   * null. The kernel calls this one; by default it drops the context.
+   */
+  default void crashed(Pid pid, Object initialFn, Throwable cause, Object context) {
+    crashed(pid, initialFn, cause);
+  }
+
+  /** Logs through System.Logger "tasklet", with the context when there is one. */
+  CrashHandler LOG = new CrashHandler() {
+    @Override public void crashed(Pid pid, Object fn, Throwable cause) {
+      crashed(pid, fn, cause, null);
+    }
+
+    @Override public void crashed(Pid pid, Object fn, Throwable cause, Object context) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR,
-          "tasklet " + pid + " running " + fn + " crashed", cause);
+          "tasklet " + pid + " running " + fn + " crashed" + (context == null ? "" : "\n" + context), cause);
+    }
+  };
 }

@@ -244,6 +244,7 @@ public final class Signals {
     HashMap<Ref, Integer> aliases;
     Object overflow;
     long[] limit;
+    Object crashContext;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -257,6 +258,7 @@ public final class Signals {
       timers = e.timers;
       aliases = e.aliases;
       overflow = e.overflowReason;
+      crashContext = e.crashContext;
       limit = e.maxMailbox == 0 ? null : new long[] {e.maxMailbox, e.dropped};
       t.extra = null;
     }
@@ -315,19 +317,15 @@ public final class Signals {
     if (overflow != null && overflow.equals(reason)) {
       crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
           + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
-          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid));
+          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid), crashContext);
     } else if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
-      try {
-        node.crashHandler.crashed(t.pid, t.initialFn, cause);
-      } catch (Throwable e) {
-        System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
-      }
+      crashReport(node, t, cause, crashContext);
     }
   }
 
-  private static void crashReport(Node node, Tasklet t, Throwable cause) {
+  private static void crashReport(Node node, Tasklet t, Throwable cause, Object context) {
     try {
-      node.crashHandler.crashed(t.pid, t.initialFn, cause);
+      node.crashHandler.crashed(t.pid, t.initialFn, cause, context);
     } catch (Throwable e) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
     }

@@ -93,6 +93,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     int maxMailbox;                          // 0: no limit
     boolean dropNewest;                      // policy: drop what comes past the limit, else end
     Object overflowReason;                   // the exit reason an overflow ended it with, for its crash report
+    Object crashContext;                     // see setCrashContext
     volatile int queued;                     // messages in the mailbox, counted only with a limit
     volatile long dropped;                   // messages refused by :drop-newest
     volatile Tracer tracer;            // see Tracer; null when untraced
@@ -453,6 +454,17 @@ public final class Tasklet extends Mailbox implements Runnable {
   /** Record an exit signal that ends this tasklet; the first one wins. Any thread. */
   void signalExit(Object reason) {
     if (PENDING_EXIT.compareAndSet(this, null, reason)) wake();
+  }
+
+  /**
+   * What the crash report of this tasklet should carry besides its exception
+   * (a server's last message and state), set just before it ends; null
+   * clears it. Owner only.
+   */
+  public void setCrashContext(Object ctx) {
+    synchronized (this) {
+      if (ctx != null || extra != null) extra().crashContext = ctx;
+    }
   }
 
   /** The process-info status keyword name. Any thread. */
