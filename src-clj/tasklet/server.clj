@@ -179,8 +179,13 @@
   (let [a (:alias from)]
     (if (instance? Ref a)
       (Aliases/send a [:tasklet/reply (:tag from) value])
-      (do (! (:pid from) [:tasklet/reply (:tag from) value])
-          true))))
+      ;; a from made by other call code (no alias): the earlier protocol, a
+      ;; [tag value] message, at most once when it carries a :gate
+      (let [gate ^AtomicBoolean (:gate from)]
+        (if (or (nil? gate) (.compareAndSet gate false true))
+          (do (! (or (:via from) (:pid from)) [(:tag from) value])
+              true)
+          false)))))
 
 ;; ---------------------------------------------------------------------------
 ;; The server loop

@@ -165,6 +165,7 @@
         (is (true? (t/alive? p)))
         (is (#{:waiting :runnable :running} (:status (node/process-info-remote p))))
         (t/exit p :kill)
+        (is (false? (t/alive? p)) "ordered after our own exit signal, across the wire too")
         (is (= [:DOWN r :process p :killed] (next-msg)))
         (is (false? (t/alive? p)))
         (is (nil? (node/process-info-remote p))))

@@ -471,3 +471,14 @@
       (finally
         (node/stop! a)
         (node/stop! b)))))
+
+;; reply to a `from` that other call code made without an alias ({:pid :tag}, optionally a :gate): the earlier [tag value] message, at most once per gate.
+(defsystest reply-to-a-from-without-alias
+  (let [tag (t/make-ref)
+        gate (java.util.concurrent.atomic.AtomicBoolean.)]
+    (is (true? (server/reply {:pid (self) :tag tag} :plain)))
+    (is (= [tag :plain] (next-msg)))
+    (is (true? (server/reply {:pid (self) :tag tag :gate gate} :once)))
+    (is (false? (server/reply {:pid (self) :tag tag :gate gate} :twice)))
+    (is (= [tag :once] (next-msg)))
+    (is (mailbox-empty?))))
