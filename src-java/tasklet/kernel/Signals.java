@@ -242,8 +242,7 @@ public final class Signals {
     Tracer tracer;
     Timer timers;
     HashMap<Ref, Integer> aliases;
-    Object overflow;
-    long[] limit;
+    MailboxLimit limit;
     Object crashContext;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
@@ -257,9 +256,8 @@ public final class Signals {
       tracer = e.tracer;
       timers = e.timers;
       aliases = e.aliases;
-      overflow = e.overflowReason;
       crashContext = e.crashContext;
-      limit = e.maxMailbox == 0 ? null : new long[] {e.maxMailbox, e.dropped};
+      limit = e.limit;
       t.extra = null;
     }
     if (aliases != null) Aliases.ended(t, aliases);
@@ -314,10 +312,11 @@ public final class Signals {
       }
     }
     if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (overflow != null && overflow.equals(reason)) {
+    if (limit != null && limit.endedBy(reason)) {
       crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
-          + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
-          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid), crashContext);
+          + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
+          + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid),
+          crashContext);
     } else if (reason instanceof Throwable cause && !(reason instanceof TaskletExit)) {
       crashReport(node, t, cause, crashContext);
     }
@@ -407,8 +406,9 @@ public final class Signals {
       m.put("initial-fn", t.initialFn);
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
-      m.put("max-mailbox", t.ex().maxMailbox == 0 ? null : t.ex().maxMailbox);
-      m.put("dropped", t.ex().dropped);
+      MailboxLimit lim = t.ex().limit;
+      m.put("max-mailbox", lim == null ? null : lim.max);
+      m.put("dropped", lim == null ? 0L : lim.dropped());
     }
     return m;
   }
