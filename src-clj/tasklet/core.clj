@@ -244,7 +244,8 @@
 (defn spawn
   "Start a tasklet running (apply f args) on this node; returns its pid at once.
   f is a fn, a defn's var, or a multimethod. The caller's dynamic bindings are
-  conveyed. Throws ex-info {:tasklet/error :badarg} when f is not a function."
+  conveyed. Throws ex-info {:tasklet/error :badarg} when f is not a function.
+  For options (a mailbox limit), see `spawn-opt`."
   ^Pid [f & args]
   (spawn-fn f args nil))
 
@@ -386,7 +387,9 @@
   (exit pid reason): send pid an exit signal. The target, unless it traps
   exits, ends with reason; :normal is ignored unless sent to oneself; :kill
   cannot be trapped and ends the target with :killed. A trapping target gets
-  [:EXIT from reason] instead."
+  [:EXIT from reason] instead. The target acts on a signal that ends it at
+  its next receive, send or `check-signals!` (see the ns docstring), but
+  `alive?` and `process-info` from the caller already see it gone."
   ([reason] (.exitNow (me) reason))
   ([pid reason]
    (check-pid pid "exit")

@@ -182,8 +182,13 @@
   (let [a (:alias from)]
     (if (instance? Ref a)
       (Aliases/send a [:tasklet/reply (:tag from) value])
-      (do (! (:pid from) [:tasklet/reply (:tag from) value])
-          true))))
+      ;; a from made by other call code (no alias): the earlier protocol, a
+      ;; [tag value] message, at most once when it carries a :gate
+      (let [gate ^AtomicBoolean (:gate from)]
+        (if (or (nil? gate) (.compareAndSet gate false true))
+          (do (! (or (:via from) (:pid from)) [(:tag from) value])
+              true)
+          false)))))
 
 ;; ---------------------------------------------------------------------------
 ;; The server loop
@@ -259,13 +264,33 @@
       (f (if (identical? no-message m) nil m) state)
       state)))
 
+(defn ^:no-doc truncated
+  "x printed for a crash report: at most 10 items per collection, 4 levels
+  deep and 2000 characters (proc_lib's reports are truncated too)."
+  ^String [x]
+  (let [s (binding [*print-length* 10 *print-level* 4]
+            (try (pr-str x) (catch Throwable _ (str "#<unprintable " (class x) ">"))))]
+    (if (> (count s) 2000) (str (subs s 0 2000) "...") s)))
+
+(defn- crash-context!
+  "Tell the kernel what this server's crash report should carry: the last
+  message and the state, truncated."
+  [last-message state]
+  (.setCrashContext (Node/currentTasklet)
+                    {:last-message (truncated (if (identical? no-message last-message) nil last-message))
+                     :state (truncated state)}))
+
 (defn- finish
   "Stop the server: :terminate, then the pending reply (if any, even when
-  :terminate threw), then exit with the reason."
-  [impl ^Stop s]
+  :terminate threw), then exit with the reason. m is the last message."
+  [impl ^Stop s m]
+  (when (instance? Throwable (.-reason s)) (crash-context! m (.-state s)))
   (try
     (when-let [f (:terminate impl)]
       (f (.-reason s) (.-state s)))
+    (catch Throwable e
+      (crash-context! m (.-state s))
+      (throw e))
     (finally
       (when-let [from (.-from s)]
         (reply from (.-reply s)))))
@@ -274,21 +299,65 @@
       (throw ^Throwable reason)
       (t/exit reason))))
 
+;; ---------------------------------------------------------------------------
+;; System messages (tasklet.sys): [:tasklet/system from request], answered
+;; with (reply from [:ok v]) or (reply from [:error throwable]).
+
+(defn ^:no-doc system-message?
+  "True for [:tasklet/system from request]."
+  [m]
+  (tagged? m :tasklet/system 3))
+
+(defn- suspended-matcher
+  "While suspended: only system messages, and the parent's exit signal."
+  [parent]
+  (fn [m]
+    (when (or (system-message? m) (and parent (tagged? m :EXIT 3) (= parent (nth m 1))))
+      m)))
+
+(defn- system-reply
+  "Answer system request req (see tasklet.sys) given the server's state,
+  count of handled messages and start time; returns [state' suspended?]."
+  [from req state suspended? handled start-ms]
+  (let [ok (fn [v] (reply from [:ok v]))]
+    (cond
+      (= :get-state req) (do (ok state) [state suspended?])
+      (and (vector? req) (= 2 (count req)) (= :replace-state (nth req 0)))
+      (let [r (try [:ok ((nth req 1) state)]
+                   (catch TaskletExit e (throw e))
+                   (catch Throwable e [:error e]))]
+        (reply from r)
+        [(if (= :ok (nth r 0)) (nth r 1) state) suspended?])
+      (= :suspend req) (do (ok :ok) [state true])
+      (= :resume req) (do (ok :ok) [state false])
+      (= :statistics req) (do (ok {:start-ms start-ms :now-ms (t/monotonic-ms) :messages-in handled})
+                              [state suspended?])
+      :else (do (reply from [:error (error :badarg (str "unknown system request " (pr-str req)
+                                                        "; see tasklet.sys")
+                                           {:request req})])
+                [state suspended?]))))
+
 (defn- serve [impl parent state]
-  (loop [state state]
-    (let [m (t/receive-fn any-message)
-          r (try
-              (handle impl parent state m)
-              (catch TaskletExit e
-                ;; an exit signal ends the server at once (as in OTP); the
-                ;; handler's own (exit reason) goes through :terminate
-                (if (.exitSignalled (Node/currentTasklet))
-                  (throw e)
-                  (Stop. (.-reason e) state nil nil)))
-              (catch Throwable e (Stop. e state nil nil)))]
-      (if (instance? Stop r)
-        (finish impl r)
-        (recur r)))))
+  (let [start-ms (t/monotonic-ms)]
+    (loop [state state handled 0 suspended? false]
+      (let [m (if suspended?
+                (t/receive-fn (suspended-matcher parent))
+                (t/receive-fn any-message))]
+        (if (system-message? m)
+          (let [[state' suspended'] (system-reply (nth m 1) (nth m 2) state suspended? handled start-ms)]
+            (recur state' handled suspended'))
+          (let [r (try
+                    (handle impl parent state m)
+                    (catch TaskletExit e
+                      ;; an exit signal ends the server at once (as in OTP); the
+                      ;; handler's own (exit reason) goes through :terminate
+                      (if (.exitSignalled (Node/currentTasklet))
+                        (throw e)
+                        (Stop. (.-reason e) state nil nil)))
+                    (catch Throwable e (Stop. e state nil nil)))]
+            (if (instance? Stop r)
+              (finish impl r m)
+              (recur r (inc handled) suspended?))))))))
 
 (defn- init-state [impl arg opts starter]
   (let [name (:name opts)]
@@ -550,6 +619,17 @@
                                   "); handle the request directly")
                      {:server server :request request})))
      (call* dest request timeout-ms))))
+
+(defn ^:no-doc system-call
+  "tasklet.sys's request: send [:tasklet/system from request] to server with
+  call's machinery (timeouts, errors) and return the reply value, [:ok v] or
+  [:error throwable]."
+  [server request timeout-ms]
+  (let [dest (resolve-server server)]
+    (when (= dest (self))
+      (throw (error :badarg (str "a process cannot send system requests to itself (" (pr-str server) ")")
+                    {:server server :request request})))
+    (call-with dest (fn [from] [:tasklet/system from request]) request timeout-ms)))
 
 (defn send-request
   "Send request to server as `call` does, without waiting: returns a request

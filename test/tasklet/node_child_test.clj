@@ -186,6 +186,7 @@
         (is (#{:waiting :runnable :running} (:status (node/process-info-remote p))))
         (is (= `h/wait-forever (:initial-fn (t/process-info p))) "core's process-info asks the pid's node")
         (t/exit p :kill)
+        (is (false? (t/alive? p)) "ordered after our own exit signal, across the wire too")
         (is (= [:DOWN r :process p :killed] (next-msg)))
         (is (false? (t/alive? p)))
         (is (nil? (node/process-info-remote p)))

@@ -10,7 +10,8 @@
             [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :as t :refer [! receive self]]
             [tasklet.node :as node]
-            [tasklet.server :as server]))
+            [tasklet.server :as server]
+            [tasklet.test]))
 
 ;; Normal mode only (plain deftest):
 ;; - remote-call: two distributed nodes talking over TCP (real sockets and
@@ -471,3 +472,32 @@
       (finally
         (node/stop! a)
         (node/stop! b)))))
+
+;; reply to a `from` that other call code made without an alias ({:pid :tag}, optionally a :gate): the earlier [tag value] message, at most once per gate.
+(defsystest reply-to-a-from-without-alias
+  (let [tag (t/make-ref)
+        gate (java.util.concurrent.atomic.AtomicBoolean.)]
+    (is (true? (server/reply {:pid (self) :tag tag} :plain)))
+    (is (= [tag :plain] (next-msg)))
+    (is (true? (server/reply {:pid (self) :tag tag :gate gate} :once)))
+    (is (false? (server/reply {:pid (self) :tag tag :gate gate} :twice)))
+    (is (= [tag :once] (next-msg)))
+    (is (mailbox-empty?))))
+
+;; Under every interleaving test.check tries: a call that gives up at once (timeout 0) while another tasklet replies either gets the reply or throws :timeout, and the reply never lands afterwards (the alias is a clean cut).
+(deftest late-reply-never-lands-under-interleavings
+  (when (tasklet.test/available?)
+    (let [system (fn []
+                   (let [s (server/start {:handle-call (fn [_ from st]
+                                                         (t/spawn (fn [] (server/reply from :v)))
+                                                         [:noreply st])}
+                                         0)
+                         r (try (server/call s :x 0)
+                                (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e))))]
+                     (receive (after 10 nil))   ; virtual time: the replier has long finished
+                     (let [left (receive m m (after 0 ::none))]
+                       (t/exit s :kill)
+                       [r left])))
+          res (tasklet.test/check-interleavings {:num-tests 100 :quiet? true} system
+                                                (fn [[r left]] (and (#{:v :timeout} r) (= ::none left))))]
+      (is (:pass? res) (:report res)))))

@@ -60,17 +60,20 @@
 
 (defn report
   "The crash report of tasklet pid, started with f (registered as nm, or
-  nil), that threw e."
-  [^Pid pid f nm ^Throwable e]
+  nil), that threw e; context is what it said of itself before (a server's
+  last message and state, already truncated), or nil."
+  [^Pid pid f nm ^Throwable e context]
   (let [fname (fn-name f)]
-    {:kind :crash
-     :pid pid
-     :node (keyword (.-node pid))
-     :initial-fn fname
-     :registered-name nm
-     :reason e
-     :message (str "tasklet " pid (when nm (str " registered as " nm ","))
-                   " running " fname ", crashed: " (describe e))}))
+    (cond-> {:kind :crash
+             :pid pid
+             :node (keyword (.-node pid))
+             :initial-fn fname
+             :registered-name nm
+             :reason e
+             :message (str "tasklet " pid (when nm (str " registered as " nm ","))
+                           " running " fname ", crashed: " (describe e)
+                           (when context (str "; " context)))}
+      context (assoc :context context))))
 
 (def ^:private settings #{:log :log-stack-traces :silent})
 
@@ -125,7 +128,7 @@
 (def kernel-handler
   "The JVM's kernel crash handler: builds the report and hands it on."
   (reify CrashHandler
-    (crashed [this pid f e] (.crashed this pid f nil e))
-    (crashed [_ pid f nm e] (report! (report pid f nm e)))))
+    (crashed [this pid f e] (.crashed this pid f nil e nil))
+    (crashed [_ pid f nm e context] (report! (report pid f nm e context)))))
 
 (Node/setDefaultCrashHandler kernel-handler)

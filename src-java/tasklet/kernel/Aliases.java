@@ -105,13 +105,19 @@ public final class Aliases {
    */
   public static boolean send(Ref ref, Object msg) {
     Tasklet me = Node.currentTasklet();
-    if (me != null && me.state != Tasklet.DONE) me.checkExit();
+    if (me != null && me.state == Tasklet.DONE) me = null;   // sends made while ending
+    if (me != null) me.checkExit();
+    boolean sent;
     Node n = Node.named(ref.node);
-    if (n != null && n.incarnation == ref.incarnation) return deliver(ref, msg);
-    Distribution d = Node.current().distribution;
-    if (d == null) return false;
-    d.sendAlias(ref, msg);
-    return true;
+    if (n != null && n.incarnation == ref.incarnation) {
+      sent = deliver(ref, msg);
+    } else {
+      Distribution d = Node.current().distribution;
+      if (d != null) d.sendAlias(ref, msg);
+      sent = d != null;
+    }
+    if (me != null) me.reduce();   // a send is a reduction (and, deterministically, a switch point)
+    return sent;
   }
 
   /** An ending tasklet's aliases leave the routing table. Its strand. */

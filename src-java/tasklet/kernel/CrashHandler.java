@@ -23,14 +23,26 @@ public interface CrashHandler {
 
   /**
    * As {@link #crashed(Pid, Object, Throwable)}, with the name the tasklet
-   * was registered under when it crashed (or null); what the kernel calls.
+   * was registered under when it crashed (or null) and what it said about
+   * itself before it ended ({@link Tasklet#setCrashContext}: a server's last
+   * message and state, truncated, as proc_lib's crash report has), or null.
+   * What the kernel calls; by default it drops both.
    */
-  default void crashed(Pid pid, Object initialFn, Object registeredName, Throwable cause) {
+  default void crashed(Pid pid, Object initialFn, Object registeredName, Throwable cause,
+                       Object context) {
     crashed(pid, initialFn, cause);
   }
 
-  /** Logs one line through System.Logger "tasklet". */
-  CrashHandler LOG = (pid, fn, cause) ->
+  /** Logs one line through System.Logger "tasklet", and the context when there is one. */
+  CrashHandler LOG = new CrashHandler() {
+    @Override public void crashed(Pid pid, Object fn, Throwable cause) {
+      crashed(pid, fn, null, cause, null);
+    }
+
+    @Override public void crashed(Pid pid, Object fn, Object name, Throwable cause, Object context) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR,
-          "tasklet " + pid + " running " + fn + " crashed: " + cause);
+          "tasklet " + pid + (name == null ? "" : " registered as " + name) + " running " + fn
+          + " crashed: " + cause + (context == null ? "" : "\n" + context));
+    }
+  };
 }

@@ -60,7 +60,12 @@ public final class ProcessTimers {
     Timer t = new Timer(this, kind, intervalNanos, dest, msg, from, target);
     if (target != null) {
       synchronized (target) {
-        if (target.isExiting()) return t;   // never pending: read-timer gives false
+        if (target.isExiting()) {         // never pending (read-timer gives false), retains nothing
+          t.target = null;
+          t.dest = t.msg = null;
+          t.from = null;
+          return t;
+        }
         Tasklet.Extra e = target.extra();
         t.nextT = e.timers;
         if (e.timers != null) e.timers.prevT = t;
@@ -68,7 +73,7 @@ public final class ProcessTimers {
       }
     }
     synchronized (this) {
-      if (t.dest == null) return t;          // its target ended meanwhile
+      if (t.dest == null) return t;          // its target ended meanwhile (targetEnded cleared it)
       t.due = timers.clock().nanoTime() + Math.max(0, delayNanos);
       insert(t);
       armFor(heap[0]);
@@ -126,6 +131,7 @@ public final class ProcessTimers {
         s.clear(t);
       }
       t.prevT = t.nextT = null;
+      t.target = null;
       t = next;
     }
   }
@@ -136,20 +142,21 @@ public final class ProcessTimers {
     t.from = null;
   }
 
+  /** Take a timer that is no longer pending off its target's list; it then references no tasklet. */
   private void unlinkFromTarget(Timer t) {
     Tasklet target = t.target;
     if (target == null) return;
     synchronized (target) {
-      if (target.state == Tasklet.DONE) return;   // targetEnded owns the list now
       Tasklet.Extra e = target.extra;
-      if (e == null) return;
-      if (t.prevT != null) t.prevT.nextT = t.nextT;
-      else if (e.timers == t) e.timers = t.nextT;
-      else return;                                // not on the list
-      if (t.nextT != null) t.nextT.prevT = t.prevT;
-      t.prevT = t.nextT = null;
+      // a DONE target's list belongs to targetEnded; an unlinked timer is on no list
+      if (target.state != Tasklet.DONE && e != null && (t.prevT != null || e.timers == t)) {
+        if (t.prevT != null) t.prevT.nextT = t.nextT;
+        else e.timers = t.nextT;
+        if (t.nextT != null) t.nextT.prevT = t.prevT;
+        t.prevT = t.nextT = null;
+      }
     }
-    t.target = null;
+    t.target = null;   // a timer ref kept by its starter retains no tasklet
   }
 
   // ---- firing ---------------------------------------------------------------

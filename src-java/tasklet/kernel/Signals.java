@@ -242,8 +242,8 @@ public final class Signals {
     Tracer tracer;
     Timer timers;
     HashMap<Ref, Integer> aliases;
-    Object overflow;
-    long[] limit;
+    MailboxLimit limit;
+    Object crashContext;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
@@ -256,8 +256,8 @@ public final class Signals {
       tracer = e.tracer;
       timers = e.timers;
       aliases = e.aliases;
-      overflow = e.overflowReason;
-      limit = e.maxMailbox == 0 ? null : new long[] {e.maxMailbox, e.dropped};
+      crashContext = e.crashContext;
+      limit = e.limit;
       t.extra = null;
     }
     if (aliases != null) Aliases.ended(t, aliases);
@@ -312,17 +312,18 @@ public final class Signals {
       }
     }
     if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (overflow != null && overflow.equals(reason)) {
+    if (limit != null && limit.endedBy(reason)) {
       crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
-          + limit[0] + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
-          + " come: apply back-pressure, or raise the limit", "limit", limit[0], "pid", t.pid));
+          + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
+          + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid),
+          crashContext);
     }
   }
 
   /** A crash report the kernel makes itself (a mailbox overflow kill): see CrashHandler. */
-  private static void crashReport(Node node, Tasklet t, Throwable cause) {
+  private static void crashReport(Node node, Tasklet t, Throwable cause, Object context) {
     try {
-      node.crashHandler().crashed(t.pid, t.initialFn, null, cause);
+      node.crashHandler().crashed(t.pid, t.initialFn, null, cause, context);
     } catch (Throwable e) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
     }
@@ -404,8 +405,9 @@ public final class Signals {
       m.put("initial-fn", t.initialFn);
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
-      m.put("max-mailbox", t.ex().maxMailbox == 0 ? null : t.ex().maxMailbox);
-      m.put("dropped", t.ex().dropped);
+      MailboxLimit lim = t.ex().limit;
+      m.put("max-mailbox", lim == null ? null : lim.max);
+      m.put("dropped", lim == null ? 0L : lim.dropped());
     }
     return m;
   }

@@ -46,15 +46,13 @@ public final class Tasklet extends Mailbox implements Runnable {
   static final int NEW = 0, RUNNABLE = 1, RUNNING = 2, PARKING = 3, PARKED = 4,
       YIELDING = 5, BLOCKED = 6, DONE = 7;
 
-  private static final VarHandle STATE, PERMIT, PENDING_EXIT, QUEUED, DROPPED;
+  private static final VarHandle STATE, PERMIT, PENDING_EXIT;
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
       STATE = l.findVarHandle(Tasklet.class, "state", int.class);
       PERMIT = l.findVarHandle(Tasklet.class, "permit", int.class);
       PENDING_EXIT = l.findVarHandle(Tasklet.class, "pendingExit", Object.class);
-      QUEUED = l.findVarHandle(Extra.class, "queued", int.class);
-      DROPPED = l.findVarHandle(Extra.class, "dropped", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -89,12 +87,8 @@ public final class Tasklet extends Mailbox implements Runnable {
     Object registeredName;
     Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
     java.util.HashMap<Ref, Integer> aliases; // active aliases -> mode (see Aliases)
-    // mailbox limit (spawn-opt :max-mailbox): set before the tasklet starts, then read-only
-    int maxMailbox;                          // 0: no limit
-    boolean dropNewest;                      // policy: drop what comes past the limit, else end
-    Object overflowReason;                   // the exit reason an overflow ended it with, for its crash report
-    volatile int queued;                     // messages in the mailbox, counted only with a limit
-    volatile long dropped;                   // messages refused by :drop-newest
+    MailboxLimit limit;                      // spawn-opt :max-mailbox; set before start, then read-only
+    Object crashContext;                     // see setCrashContext
     volatile Tracer tracer;            // see Tracer; null when untraced
   }
 
@@ -231,10 +225,15 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   private void crashed(Throwable e) {
     Object name;
-    synchronized (this) { name = ex().registeredName; }   // gone once ended
+    Object context;
+    synchronized (this) {   // both gone once ended
+      Extra x = ex();
+      name = x.registeredName;
+      context = x.crashContext;
+    }
     node.terminate(this, e);
     try {
-      node.crashHandler().crashed(pid, initialFn, name, e);
+      node.crashHandler().crashed(pid, initialFn, name, e, context);
     } catch (Throwable h) {
       System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", h);
     }
@@ -252,49 +251,19 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   // ---- waiting -------------------------------------------------------------
 
-  /**
-   * Limit the mailbox to {@code n} queued messages before the tasklet starts:
-   * past it, {@code dropNewest} drops the message (counted), else the
-   * tasklet ends with {@link Terms#mailboxOverflow}. Before start only.
-   */
+  /** Limit the mailbox (see {@link MailboxLimit}). Before start only. */
   void limitMailbox(int n, boolean dropNewest) {
-    synchronized (this) {
-      Extra e = extra();
-      e.maxMailbox = n;
-      e.dropNewest = dropNewest;
-    }
+    synchronized (this) { extra().limit = new MailboxLimit(n, dropNewest); }
   }
 
   /**
    * Append a message, applying the mailbox limit if there is one (a tasklet
-   * without a limit pays one load and a null or zero check). Any thread.
+   * without a limit pays one load and a null check). Any thread.
    */
   @Override public void put(Object msg) {
     Extra e = extra;
-    if (e != null && e.maxMailbox > 0) putLimited(e, msg);
-    else super.put(msg);
-  }
-
-  private void putLimited(Extra e, Object msg) {
-    int n = e.maxMailbox;
-    if (e.dropNewest) {
-      int q;
-      do {
-        q = e.queued;
-        if (q >= n) {
-          DROPPED.getAndAdd(e, 1L);
-          return;
-        }
-      } while (!QUEUED.compareAndSet(e, q, q + 1));
-      super.put(msg);
-    } else {
-      super.put(msg);
-      if ((int) QUEUED.getAndAdd(e, 1) + 1 > n && pendingExit == null) {
-        Object r = node.terms.mailboxOverflow(n);
-        e.overflowReason = r;
-        signalExit(r);   // untrappable, as Erlang's max_heap_size kill
-      }
-    }
+    MailboxLimit l;
+    if (e == null || (l = e.limit) == null || l.admit(this)) super.put(msg);
   }
 
   /** Put {@code msg} in the mailbox and wake the tasklet; dropped once it is dead. Any thread. */
@@ -455,7 +424,7 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   private Object handled(Object r) {
     Extra e = extra;
-    if (e != null && e.maxMailbox > 0) QUEUED.getAndAdd(e, -1);
+    if (e != null && e.limit != null) e.limit.taken();
     totalReductions++;
     reduce();
     return r;
@@ -488,6 +457,17 @@ public final class Tasklet extends Mailbox implements Runnable {
   /** Record an exit signal that ends this tasklet; the first one wins. Any thread. */
   void signalExit(Object reason) {
     if (PENDING_EXIT.compareAndSet(this, null, reason)) wake();
+  }
+
+  /**
+   * What the crash report of this tasklet should carry besides its exception
+   * (a server's last message and state), set just before it ends; null
+   * clears it. Owner only.
+   */
+  public void setCrashContext(Object ctx) {
+    synchronized (this) {
+      if (ctx != null || extra != null) extra().crashContext = ctx;
+    }
   }
 
   /** The process-info status keyword name. Any thread. */

@@ -6,7 +6,8 @@
   checked exactly there and as lower bounds on the real clock)."
   (:require [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.harness :refer [defsystest quiet-crash-reports]]
-            [tasklet.core :as t :refer [! receive self spawn spawn-monitor]])
+            [tasklet.core :as t :refer [! receive self spawn spawn-monitor]]
+            [tasklet.core.support])
   (:import [tasklet.kernel Node]))
 
 (use-fixtures :once quiet-crash-reports)
@@ -140,3 +141,21 @@
     (is (= 1000 n pending))
     (is (= 0 pending-after))
     (is (number? bytes-per))))
+
+(defn- timers-to-a-doomed-tasklet
+  "Timer refs to a tasklet that ends by itself soon, and weak references to
+  the message they carry and to the tasklet (nothing else references them
+  once it has ended)."
+  []
+  (let [msg (Object.)
+        p (spawn (fn [] (receive (after 20 nil))))
+        trefs (doall (for [i (range 10)] (t/send-after (+ 60000 i) p msg)))]
+    [trefs (java.lang.ref.WeakReference. msg) (java.lang.ref.WeakReference. (Node/resolve p))]))
+
+;; once its destination has ended, a timer retains nothing, even while its ref is kept: the message can be collected. (Normal mode only: it waits for the GC.)
+(deftest dead-pid-timer-retains-nothing
+  (let [[trefs ^java.lang.ref.WeakReference w ^java.lang.ref.WeakReference wt] (timers-to-a-doomed-tasklet)]
+    (is (tasklet.core.support/eventually #(every? false? (map t/read-timer trefs))))
+    (is (tasklet.core.support/eventually #(do (System/gc) (nil? (.get w)))) "the message was collected")
+    (is (tasklet.core.support/eventually #(do (System/gc) (nil? (.get wt)))) "the tasklet was collected")
+    (is (= 10 (count trefs)))))
