@@ -547,5 +547,7 @@
           (let [[h d] @peak]
             (println "back-pressure: baseline" baseline "peak heap" h "peak direct" d)
             (is (< (- h (first baseline)) (* 256 1024 1024)))
-            (is (< d (* 256 1024 1024)))))
+            ;; from the baseline: Netty's pools keep what earlier tests used
+            ;; (transport-test's back-pressure leaves about 250 MiB pooled)
+            (is (< (- d (second baseline)) (* 256 1024 1024)))))
         (finally (.close raw))))))

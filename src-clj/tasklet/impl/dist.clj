@@ -54,7 +54,8 @@
   worker on the continuation strand and a plain thread simply blocks; see
   `await-wake`."
   {:skip-wiki true}
-  (:require [tasklet.core :as core])
+  (:require [clojure.string :as str]
+            [tasklet.core :as core])
   (:import [clojure.lang IFn MultiFn Var]
            [java.util Map$Entry Set]
            [java.util.concurrent CompletableFuture ConcurrentHashMap CountDownLatch
@@ -624,6 +625,16 @@
 ;; ---------------------------------------------------------------------------
 ;; The Endpoint the transport calls
 
+(defn- causes
+  "The messages of t's cause chain (at most 5), innermost last: why a payload
+  was refused is usually the innermost."
+  [^Throwable t]
+  (->> (iterate #(.getCause ^Throwable %) t)
+       (take-while some?)
+       (take 5)
+       (map (fn [^Throwable c] (or (.getMessage c) (.getName (class c)))))
+       (str/join ": ")))
+
 (defn- protocol-error! [^Connection conn ^String why]
   (warn (str "tasklet.node: closing the connection to " (LogText/of (.peerName conn)) ": "
              (LogText/of why 500)))
@@ -644,7 +655,7 @@
         v (try ((nth @codec 1) payload (:allowlist st))
                (catch Throwable e
                  (protocol-error! conn (str "a payload of frame type 0x" (Integer/toHexString type)
-                                            " does not thaw: " e))
+                                            " does not thaw: " (causes e)))
                  ::bad))
         shape! (fn [ok?]
                  (or ok?

@@ -84,10 +84,7 @@ final class Session extends ChannelInboundHandlerAdapter {
     return outcome;
   }
 
-  /**
-   * The connection once the peer's HELLO arrived, else null. Event loop only, or any
-   * thread once the channel's close future is done.
-   */
+  /** The connection once the peer's HELLO arrived, else null. Event loop only. */
   ChannelConnection connection() {
     return conn;
   }
@@ -394,6 +391,7 @@ final class Session extends ChannelInboundHandlerAdapter {
         config.heartbeatTimeoutMs);
     heartbeat.start();
     conn.inbox = new Inbox(conn, transport.endpoint(), transport.inbound(), config.maxInboundBytes);
+    transport.reporting(conn);
     reported = true;
     LOG.log(Level.DEBUG, () -> "tasklet.net: " + config.name + " connected to " + conn);
     try {

@@ -66,6 +66,9 @@ public final class Transport implements AutoCloseable {
   private final EventLoopGroup group;          // null for an unbound transport
   private final boolean epoll;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet(); // every live channel
+  // connections reported connected whose loss has not been reported yet (the report runs
+  // on the inbound pool, possibly after the channel is gone): close() waits for them
+  private final Set<ChannelConnection> reporting = ConcurrentHashMap.newKeySet();
   private volatile Channel server;
   private volatile int port;
   private volatile boolean closed;
@@ -205,6 +208,12 @@ public final class Transport implements AutoCloseable {
 
   RefusalLog refusals() {
     return refusals;
+  }
+
+  /** Notes that {@code c} was reported connected; forgotten once its loss is reported. */
+  void reporting(ChannelConnection c) {
+    reporting.add(c);
+    c.down.whenComplete((v, e) -> reporting.remove(c));
   }
 
   /** Where Inboxes deliver: the inbound pool, or the calling thread when unbound. */
@@ -392,12 +401,8 @@ public final class Transport implements AutoCloseable {
     peers.failWaiters(new HandshakeException("transport " + config.name + " is closed"));
     String reason = "node " + config.name + " shutting down";
     List<Channel> all = new ArrayList<>(channels);
-    List<Session> sessions = new ArrayList<>();
     for (Channel ch : all) {
       Session s = ch.pipeline().get(Session.class);
-      if (s != null) {
-        sessions.add(s);
-      }
       try {
         ch.eventLoop().execute(() -> {
           if (s != null) {
@@ -418,10 +423,9 @@ public final class Transport implements AutoCloseable {
           ch.closeFuture().awaitUninterruptibly(left, TimeUnit.NANOSECONDS);
         }
       }
-      for (Session s : sessions) { // each loss is reported, after the frames before it
-        ChannelConnection c = s.connection();
+      for (ChannelConnection c : new ArrayList<>(reporting)) { // each loss is reported
         long left = deadline - System.nanoTime();
-        if (c != null && left > 0) {
+        if (left > 0) {
           try {
             c.down.get(left, TimeUnit.NANOSECONDS);
           } catch (Exception e) {

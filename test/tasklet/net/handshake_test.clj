@@ -184,6 +184,22 @@
       (is (= :error k))
       (is (.contains (.getMessage e) "x\\nWARNING:") (.getMessage e)))))
 
+;; A peer's CLOSE reason goes into log lines and errors escaped and cut to a bound (the
+;; old code logged it whole, newlines included: a peer could forge log lines, or send
+;; 4 MiB of log text).
+(deftest close-reason-escaped-and-cut
+  (let [a (node "alpha" "secret")
+        ch (s/embedded)
+        f (.attach ^Transport (:t a) ch false)
+        reason (apply str (repeat 200 "line\nWARNING: x "))]
+    (s/feed! ch (s/frame-bytes FrameType/CLOSE (byte-array (cons 3 (.getBytes reason "UTF-8")))))
+    (let [[k ^Throwable e] (s/outcome f 0)
+          m (.getMessage e)]
+      (is (= :error k))
+      (is (not (.contains m "\n")) m)
+      (is (.contains m "line\\nWARNING") m)
+      (is (< (count m) 400) (str (count m) " characters")))))
+
 ;; The same name on both ends (a node connecting to itself) is refused.
 (deftest own-name-refused
   (let [a (node "alpha" "secret")
