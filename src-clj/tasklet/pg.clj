@@ -246,24 +246,34 @@
 (defn- peer-known? [state peer]
   (contains? (:remote state) peer))
 
-(defn- add-peer [state peer]
+(defn- connected? [^Pid peer]
+  (boolean (some #{(keyword (.-node peer))} (node/nodes))))
+
+(defn- add-peer
+  "state knowing peer (monitored), or nil to ignore it: its node is not
+  connected. The monitor comes first: a connection seen up after it is
+  dropped (and the monitor fired) only later, while a peer of a node
+  already lost (an in-JVM node's message can arrive after the :DOWN its
+  loss gave) would never be dropped, as OTP ignores a join from an unknown
+  peer."
+  [state peer]
   (if (peer-known? state peer)
     state
-    (assoc-in state [:remote peer] {:mref (t/monitor peer) :groups {}})))
+    (let [mref (t/monitor peer)]
+      (if (connected? peer)
+        (assoc-in state [:remote peer] {:mref mref :groups {}})
+        (do (t/demonitor mref {:flush true}) nil)))))
 
 (defn- on-discover [state peer]
-  (send-quietly peer [::sync (self) (local-groups state)])
-  (if (peer-known? state peer)
-    state
-    (do (send-quietly peer [::discover (self)])
-        (add-peer state peer))))
+  (if-let [state' (add-peer state peer)]
+    (do (send-quietly peer [::sync (self) (local-groups state')])
+        (when-not (peer-known? state peer)
+          (send-quietly peer [::discover (self)]))
+        state')
+    state))
 
-(defn- on-sync
-  "Replace what this scope knew of peer's members by groups, notifying the
-  differences."
-  [state peer groups]
-  (let [state (add-peer state peer)
-        old (get-in state [:remote peer :groups])
+(defn- on-sync* [state peer groups]
+  (let [old (get-in state [:remote peer :groups])
         [state events]
         (reduce (fn [[st events] g]
                   (let [was (get old g [])
@@ -276,6 +286,14 @@
                      (conj events [:leave g gone] [:join g came])]))
                 [state []] (distinct (concat (keys old) (keys groups))))]
     (commit (assoc-in state [:remote peer :groups] groups) events)))
+
+(defn- on-sync
+  "Replace what this scope knew of peer's members by groups, notifying the
+  differences."
+  [state peer groups]
+  (if-let [state (add-peer state peer)]
+    (on-sync* state peer groups)
+    state))
 
 (defn- on-join [state peer g pids]
   (if (peer-known? state peer)

@@ -43,9 +43,6 @@
   (t/spawn-on n #'ph/await-members scope :g expected 15000 (self))
   (receive [:members m] m (after 20000 ::timeout)))
 
-;; members of three nodes meet in one group; a member that ends leaves it
-;; everywhere; a killed node's members leave; a late node is discovered on
-;; nodeup, and its members leave when it is lost.
 (defn- late-node
   "An in-JVM node whose scope starts (with two members) before it connects to
   this node: found on nodeup; its members leave when it stops."
@@ -72,31 +69,43 @@
         (when-not @stopped (node/stop! n3))
         (node/monitor-nodes false)))))
 
+(defn- check-groups
+  "Run on the parent with scope running there."
+  []
+  (let [c1 *child*
+        _ (t/spawn-on c1 #'ph/join-members scope :g 3 (self))
+        [_ on-c1] (receive [:joined n ps] [n ps] (after 30000 [:none []]))
+        p0 (t/spawn ph/idle)
+        _ (pg/join scope :g p0)
+        all (conj (set on-c1) p0)]
+    (is (= 3 (count on-c1)))
+    (is (= all (view-becomes all)) "the parent sees the child's members")
+    (is (= all (remote-view c1 all)) "the child sees the parent's and its own")
+    (is (= [p0] (pg/local-members scope :g)))
+    (let [gone (first on-c1)
+          all (disj all gone)]
+      (! gone :stop)
+      (is (= all (view-becomes all)) "a member that ended left")
+      (is (= all (remote-view c1 all)))
+      (late-node all)
+      (let [^Process proc (get (node/local-node-processes) c1)
+            all (apply disj all on-c1)]
+        (.destroyForcibly proc)
+        (is (= #{p0} all))
+        (is (= all (view-becomes all)) "the killed node's members left")
+        (is (= [:g] (pg/which-groups scope)))))))
+
+;; members of two JVMs and a late in-JVM node meet in one group; a member that
+;; ends leaves it everywhere; a late node is discovered on nodeup and its
+;; members leave when it is lost; a kill -9'd node's members leave.
 (deftest groups-across-nodes
   (binding [node/*run-on-timeout-ms* 90000]
     (node/run-on
       *parent*
       (fn []
-        (pg/start scope)
-        (let [c1 *child*
-              _ (t/spawn-on c1 #'ph/join-members scope :g 3 (self))
-              [_ on-c1] (receive [:joined n ps] [n ps] (after 30000 [:none []]))
-              p0 (t/spawn ph/idle)
-              _ (pg/join scope :g p0)
-              all (conj (set on-c1) p0)]
-          (is (= 3 (count on-c1)))
-          (is (= all (view-becomes all)) "the parent sees the child's members")
-          (is (= all (remote-view c1 all)) "the child sees the parent's and its own")
-          (is (= [p0] (pg/local-members scope :g)))
-          (let [gone (first on-c1)
-                all (disj all gone)]
-            (! gone :stop)
-            (is (= all (view-becomes all)) "a member that ended left")
-            (is (= all (remote-view c1 all)))
-            (late-node all)
-            (let [^Process proc (get (node/local-node-processes) c1)
-                  all (apply disj all on-c1)]
-              (.destroyForcibly proc)
-              (is (= #{p0} all))
-              (is (= all (view-becomes all)) "the killed node's members left")
-              (is (= [:g] (pg/which-groups scope))))))))))
+        (let [sp (pg/start scope)]
+          (try (check-groups)
+               (finally
+                 (let [m (t/monitor sp)]
+                   (t/exit sp :kill)
+                   (receive [:DOWN m :process _ _] nil (after 5000 nil))))))))))
