@@ -38,8 +38,10 @@
   not know it, discovers it back; joins and leaves of local members are
   sent to every known peer as [::join self group pids] and [::leave self pids
   groups]; the :DOWN of a peer scope (its end, or :noconnection) drops all
-  its members. A peer's messages are checked (pids must be pids); a
-  malformed one is logged, truncated, and dropped."
+  its members. A peer counts only while its node is connected (a scope of
+  another node in this JVM can reach this one without a connection; it is
+  ignored until one is up). A peer's messages are checked (pids must be
+  pids); a malformed one is logged, truncated, and dropped."
   (:require [tasklet.core :as t :refer [! self]]
             [tasklet.node :as node]
             [tasklet.server :as server])
