@@ -389,6 +389,24 @@
                            :else m))))
     true))
 
+(defn monitor-nodes
+  "Erlang's net_kernel:monitor_nodes: (monitor-nodes true) subscribes the
+  caller to every node's connection from now on: [:nodeup n] once a
+  connection to node n is up (either side connected), [:nodedown n] once it
+  is lost. (monitor-nodes false) ends the subscription. A subscriber that
+  ends is dropped at the next subscription change. Returns true; false, and
+  no subscription, on a node without distribution (it never connects:
+  node/start! makes a new node)."
+  [on?]
+  (if-let [st (dist/state-of (Node/current))]
+    (let [me (core/self)]
+      (swap! (:nodes-mons st)
+             (fn [ws] (cond-> (into #{} (filter #(some-> (Node/resolve %) .isAlive)) ws)
+                        on? (conj me)
+                        (not on?) (disj me))))
+      true)
+    false))
+
 ;; ---------------------------------------------------------------------------
 ;; Spawning on other nodes
 

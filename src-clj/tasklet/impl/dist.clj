@@ -190,6 +190,7 @@
    :in-jvm (ConcurrentHashMap.)          ; connected peer that is a node of this JVM -> its incarnation
    :on-lost (volatile! nil)              ; (f peer-name) after a peer is lost (local children)
    :node-mons (atom {})                  ; node -> {watcher-pid count}
+   :nodes-mons (atom #{})                ; watchers of every node's up and down (monitor-nodes)
    :pending (ConcurrentHashMap.)         ; id -> [node reply-to]
    :ids (AtomicLong.)
    :gone (ConcurrentHashMap.)            ; node -> CompletableFuture, completed when lost
@@ -740,6 +741,12 @@
                 (some-> ^CompletableFuture (.remove (chm st :expect) peer) (.complete conn)))
         (protocol-error! conn (str "unknown frame type 0x" (Integer/toHexString type)))))))
 
+(defn- tell-nodes-watchers!
+  "[:nodeup n] / [:nodedown n] to each watcher of all nodes (monitor-nodes)."
+  [st msg]
+  (doseq [w @(:nodes-mons st)]
+    (Node/send w msg)))
+
 (defn- on-connected [st ^Connection c]
   (let [peer (.peerName c)
         ^ConcurrentHashMap addresses (:addresses st)]
@@ -748,6 +755,7 @@
       (when (= (.-incarnation n) (.peerIncarnation c))
         (.put (chm st :in-jvm) peer (.peerIncarnation c))))
     (.send c PEERS (encode st (into {(:name st) (.address (transport st))} addresses)))
+    (tell-nodes-watchers! st [:nodeup (keyword peer)])
     (debug (str "tasklet.node: " (:name st) " connected to " peer " at " (.peerAddress c)))))
 
 (defn- sweep-in-jvm!
@@ -790,6 +798,7 @@
       (swap! (:node-mons st) dissoc peer)
       (doseq [[w n] watchers, _ (range n)]
         (Node/send w [:nodedown (keyword peer)])))
+    (tell-nodes-watchers! st [:nodedown (keyword peer)])
     (.remove (chm st :placed) peer)
     (when-let [f @(:on-lost st)] (f peer))
     (some-> ^CompletableFuture (.remove (chm st :gone) peer) (.complete reason))))
