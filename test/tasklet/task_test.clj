@@ -54,10 +54,6 @@
   [pid]
   (receive [:EXIT pid r] r (after 5000 ::no-exit)))
 
-(defn- await-down [pid]
-  (let [m (t/monitor pid)]
-    (receive [:DOWN m :process _ r] r (after 5000 ::no-down))))
-
 ;; ---------------------------------------------------------------------------
 ;; async / await
 
@@ -103,8 +99,8 @@
 ;; an owner that does not trap exits is ended by its task's crash (the link), as in Elixir.
 (defsystest crash-ends-a-non-trapping-owner
   (let [boom (ex-info "boom" {})
-        owner (t/spawn (fn [] (task/await (task/async (fn [] (sleep-ms 10) (throw boom)))) :unreachable))]
-    (is (identical? boom (await-down owner)))))
+        [_ m] (t/spawn-monitor (fn [] (task/await (task/async (fn [] (sleep-ms 10) (throw boom)))) :unreachable))]
+    (is (identical? boom (receive [:DOWN m :process _ r] r (after 5000 ::no-down))))))
 
 ;; await times out with {:tasklet/error :timeout}; the task runs on, its late value never lands, and it cannot be awaited again.
 (defsystest await-timeout
@@ -196,8 +192,8 @@
            (stream-results [1 2 3] #(if (= 2 %) (throw boom) %) {:max-concurrency 2})))
     (is (= ::none (next-msg 0)) "no [:EXIT ...] from the stream's tasks, as in Elixir")
     (testing "a consumer that does not trap exits ends with the crash"
-      (let [p (t/spawn (fn [] (stream-results [1 2] #(if (= 2 %) (throw boom) %) nil)))]
-        (is (identical? boom (await-down p)))))))
+      (let [[_ m] (t/spawn-monitor (fn [] (stream-results [1 2] #(if (= 2 %) (throw boom) %) nil)))]
+        (is (identical? boom (receive [:DOWN m :process _ r] r (after 5000 ::no-down))))))))
 
 ;; :on-timeout :kill-task gives [:exit :timeout] for the task out of time; :exit throws and kills the rest.
 (defsystest stream-timeouts
