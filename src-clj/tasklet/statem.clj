@@ -226,7 +226,8 @@
       :stop-and-reply (if (<= 3 n 4)
                         (let [replies (nth v 2)]
                           (when-not (and (sequential? replies)
-                                         (every? #(and (vector? %) (= 3 (count %)) (= :reply (nth % 0))) replies))
+                                         (every? #(and (vector? %) (= 3 (count %)) (= :reply (nth % 0)) (map? (nth % 1)))
+                                                 replies))
                             (throw (error :bad-return (str ":stop-and-reply takes a vector of [:reply from r], got "
                                                            (pr-str replies))
                                           {:value r})))

@@ -94,6 +94,10 @@
     (let [a (async expensive 1) b (async expensive 2)]
       (+ (await a) (await b)))"
   ^Task [f & args]
+  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+    (throw (error :badarg (str "async needs a function (a fn, a defn's var or a multimethod), got "
+                               (pr-str f) "; wrap data in (fn [] ...)")
+                  {:fn f})))
   (let [owner (self)
         tag (t/make-ref)
         gate (AtomicBoolean.)

@@ -395,6 +395,7 @@
                  :bad 42
                  :bad-action [:keep-state-and-data [[:frobnicate]]]
                  :stop-reply [:stop-and-reply :normal [[:reply from :bye]]]
+                 :bad-reply [:stop-and-reply :normal [[:reply :nobody :bye]]]
                  :keep-state-and-data)))
            {:terminate (fn [reason state data] (! owner [:terminated reason state data]))}))
 
@@ -408,7 +409,8 @@
                        [:crash #(= "crash" (ex-message (first %)))]
                        [:exit #(= [:handler-exit :s {}] %)]
                        [:bad #(= :bad-return (:tasklet/error (ex-data (first %))))]
-                       [:bad-action #(= :bad-action (:tasklet/error (ex-data (first %))))]]]
+                       [:bad-action #(= :bad-action (:tasklet/error (ex-data (first %))))]
+                       [:bad-reply #(= :bad-return (:tasklet/error (ex-data (first %))))]]]
     (testing msg
       (let [m (statem/start-link (stoppable (self)) nil)]
         (statem/cast m msg)
@@ -441,7 +443,17 @@
         mref (t/monitor child)]
     (! parent :go)
     (is (= [:parent-gone :s {}] (terminated)))
-    (is (= :parent-gone (receive [:DOWN mref :process _ r] r (after 5000 ::none))))))
+    (is (= :parent-gone (receive [:DOWN mref :process _ r] r (after 5000 ::none)))))
+  (testing "also while suspended (OTP's sys loop acts on the parent's exit)"
+    (let [me (self)
+          impl (assoc (stoppable me) :init (fn [_] (t/trap-exit! true) [:ok :s {}]))
+          parent (t/spawn (fn [] (! me [:child (statem/start-link impl nil)]) (receive :go (t/exit :parent-gone))))
+          child (receive [:child c] c (after 5000 nil))
+          mref (t/monitor child)]
+      (is (= [:ok :ok] (sys child :suspend)))
+      (! parent :go)
+      (is (= [:parent-gone :s {}] (terminated)))
+      (is (= :parent-gone (receive [:DOWN mref :process _ r] r (after 5000 ::none)))))))
 
 ;; a supervisor starts a statem with [statem/run impl arg] and restarts it after a crash.
 (defsystest under-a-supervisor

@@ -125,6 +125,7 @@
     (is (= [:errors [:badarg :badarg :badarg]] (next-msg)))
     (is (= 1 (task/await tk)) "the owner still can")
     (is (= :badarg (:tasklet/error (first (thrown-data #(task/await :not-a-task))))))
+    (is (= :badarg (:tasklet/error (first (thrown-data #(task/async :not-a-fn 1))))))
     (is (= :badarg (:tasklet/error (first (thrown-data #(task/await tk -1))))))))
 
 ;; ---------------------------------------------------------------------------
