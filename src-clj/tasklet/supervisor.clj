@@ -356,7 +356,7 @@
     (if (map? r)
       (assoc-in state [:children (:pid r)] extra)
       (let [k (or rkey (t/make-ref))]
-        (log System$Logger$Level/WARNING
+        (log :warning
              (str "supervisor " (self) ": restart of a child with extra args " (pr-str extra)
                   " failed; retrying") r)
         (! (self) [::restart k])

@@ -24,7 +24,8 @@
   - [tag value]                     a task's value, tag being its fresh ref
   - [tag index value finished-ms]   an async-stream task's value"
   (:refer-clojure :exclude [await])
-  (:require [tasklet.core :as t :refer [! self receive]])
+  (:require [tasklet.core :as t :refer [! self receive]]
+            [tasklet.impl.task-supervisor :as ts])
   (:import [clojure.lang ExceptionInfo]
            [java.util.concurrent.atomic AtomicBoolean]
            [tasklet.kernel Pid]))
@@ -477,3 +478,31 @@
      (lazy-seq
        (let [cfg (assoc opts :f f :owner (self) :tag (t/make-ref))]
          (emit (stream-state coll) cfg failed))))))
+
+;; ---------------------------------------------------------------------------
+;; Task supervisors (Elixir's Task.Supervisor, fire-and-forget)
+
+(defn supervisor-spec
+  "A child spec that starts a task supervisor (Elixir's Task.Supervisor): a
+  :simple-one-for-one supervisor of :temporary tasks, for `start-child`.
+
+    (sup/start-link {:children [(task/supervisor-spec {:name :tasks})]})
+
+  Options (all optional): :id (the child's id), :name (register the task
+  supervisor under this keyword), :max-children (at most this many tasks at
+  once; start-child throws {:tasklet/error :max-children} past it), :shutdown
+  (ms a task gets to end after :shutdown before it is killed when the task
+  supervisor stops; default 5000, or :brutal-kill / :infinity). Throws
+  ex-info {:tasklet/error :badarg} for an unknown option."
+  ([] (ts/supervisor-spec))
+  ([opts] (ts/supervisor-spec opts)))
+
+(defn start-child
+  "Start a task under task supervisor task-sup (a pid, a registered name or
+  [name node]) running (apply f args); returns its pid. Fire and forget: the
+  value is dropped; a crash is reported and not restarted, and does not reach
+  the caller, which is not linked to the task. Throws ex-info
+  {:tasklet/error :badarg} when f is not a function, {:tasklet/error
+  :max-children} when the supervisor's :max-children tasks already run."
+  [task-sup f & args]
+  (apply ts/start-child task-sup f args))
