@@ -530,7 +530,7 @@
   [id state] handled, in order, or ::diverged."
   [ops inserted]
   (let [by-id (merge (into {} (map (juxt :id identity)) inserted) (into {} (map (juxt :id identity)) ops))]
-    (loop [state 0 queue [] postponed [] mailbox (map :id ops) out []]
+    (loop [state (Long/valueOf 0) queue [] postponed [] mailbox (map :id ops) out []]   ; boxed: states are any value
       (let [[ev queue mailbox] (cond (seq queue) [(first queue) (vec (rest queue)) mailbox]
                                      (seq mailbox) [(first mailbox) queue (rest mailbox)]
                                      :else [nil])]
