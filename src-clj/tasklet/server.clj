@@ -337,27 +337,26 @@
                                            {:request req})])
                 [state suspended?]))))
 
-(defn- serve [impl parent state]
-  (let [start-ms (t/monotonic-ms)]
-    (loop [state state handled 0 suspended? false]
-      (let [m (if suspended?
-                (t/receive-fn (suspended-matcher parent))
-                (t/receive-fn any-message))]
-        (if (system-message? m)
-          (let [[state' suspended'] (system-reply (nth m 1) (nth m 2) state suspended? handled start-ms)]
-            (recur state' handled suspended'))
-          (let [r (try
-                    (handle impl parent state m)
-                    (catch TaskletExit e
-                      ;; an exit signal ends the server at once (as in OTP); the
-                      ;; handler's own (exit reason) goes through :terminate
-                      (if (.exitSignalled (Node/currentTasklet))
-                        (throw e)
-                        (Stop. (.-reason e) state nil nil)))
-                    (catch Throwable e (Stop. e state nil nil)))]
-            (if (instance? Stop r)
-              (finish impl r m)
-              (recur r (inc handled) suspended?))))))))
+(defn- serve [impl parent state start-ms]
+  (loop [state state handled 0 suspended? false]
+    (let [m (if suspended?
+              (t/receive-fn (suspended-matcher parent))
+              (t/receive-fn any-message))]
+      (if (and (system-message? m) (not (:handle-system? impl)))
+        (let [[state' suspended'] (system-reply (nth m 1) (nth m 2) state suspended? handled start-ms)]
+          (recur state' handled suspended'))
+        (let [r (try
+                  (handle impl parent state m)
+                  (catch TaskletExit e
+                    ;; an exit signal ends the server at once (as in OTP); the
+                    ;; handler's own (exit reason) goes through :terminate
+                    (if (.exitSignalled (Node/currentTasklet))
+                      (throw e)
+                      (Stop. (.-reason e) state nil nil)))
+                  (catch Throwable e (Stop. e state nil nil)))]
+          (if (instance? Stop r)
+            (finish impl r m)
+            (recur r (inc handled) suspended?)))))))
 
 (defn- init-state [impl arg opts starter]
   (let [name (:name opts)]
@@ -367,11 +366,12 @@
       (catch Throwable e (fail-start! starter name e)))))
 
 (defn- run* [impl arg opts]
-  (let [starter (claim-starter)
+  (let [start-ms (t/monotonic-ms)   ; before :init, so before start returns (sys/statistics)
+        starter (claim-starter)
         parent (when (nth starter 2 false) (nth starter 0))
         state (init-state impl arg opts starter)]
     (ack! starter :ok)
-    (serve impl parent state)))
+    (serve impl parent state start-ms)))
 
 (defn run
   "Become a server: run (:init impl) on arg in the calling tasklet, then serve
@@ -392,6 +392,10 @@
   - :handle-info (fn [message state] state')           any other message;
                                                        default: dropped
   - :terminate   (fn [reason state] _)                 on the way out
+  - :handle-system? true: sys requests ([:tasklet/system from request], see
+                 tasklet.sys) go to :handle-info instead of being answered
+                 here (a behaviour built on the server, as supervisors are,
+                 that keeps invariants of its own state)
 
   A call or cast that finds no handler crashes the server (as in OTP). A
   handler that throws ends the server with that Throwable as its reason, after

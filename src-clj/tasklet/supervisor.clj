@@ -82,6 +82,7 @@
   included). A failed restart counts as one more restart and is retried."
   (:require [tasklet.core :as t :refer [! self receive]]
             [tasklet.impl.crash :as crash]
+            [tasklet.impl.supervisor-sys :as sys]
             [tasklet.server :as server])
   (:import [clojure.lang MultiFn]
            [tasklet.kernel TaskletExit]))
@@ -463,83 +464,8 @@
         (await-downs left nil))))
   (assoc state :children {}))
 
-;; ---------------------------------------------------------------------------
-;; The sys protocol (OTP's sys module): [:tasklet/system from request]
-;;
-;; Besides the supervisor's own keys, the state holds ::sys {:start-ms
-;; :messages-in :parent}; get-state and replace-state never show it.
-
-(defn- parent
-  "The tasklet that start-linked this supervisor (the starter of
-  server/start-sync, still linked), or nil. Read before anything else in
-  init: the binding is the spawner's, and is stale unless the link exists."
-  []
-  (let [s server/*starter*
-        p (when (and s (nth s 2 false)) (nth s 0))]
-    (when (and p (some #{p} (:links (t/process-info (self)))))
-      p)))
-
-(defn- plain [state]
-  (dissoc state ::sys))
-
 (defn- short-str [x]
   (binding [*print-length* 8 *print-level* 3] (pr-str x)))
-
-(defn- replace-state [state f]
-  (try
-    (let [new (f (plain state))]
-      (if (and (map? new) (= (:strategy new) (:strategy state)))
-        [[:ok new] (assoc new ::sys (::sys state))]
-        [[:error (badarg (str "replace-state: the function must return the supervisor's state map with"
-                              " its :strategy " (:strategy state) " unchanged, got " (short-str new))
-                         {:key :state})]
-         state]))
-    (catch TaskletExit e (throw e))
-    (catch Throwable e [[:error e] state])))
-
-(defn- system-reply
-  "Answer one system request; returns the state (changed by :replace-state)."
-  [state from request]
-  (let [[r state] (cond
-                    (#{:get-state} request) [[:ok (plain state)] state]
-                    (#{:suspend :resume} request) [[:ok :ok] state]
-                    (#{:statistics} request)
-                    [[:ok (-> (::sys state) (dissoc :parent) (assoc :now-ms (t/monotonic-ms)))] state]
-                    (and (vector? request) (= 2 (count request)) (= :replace-state (nth request 0)))
-                    (replace-state state (nth request 1))
-                    :else
-                    [[:error (badarg (str "a supervisor does not understand the system request "
-                                          (short-str request)
-                                          "; use :get-state [:replace-state f] :suspend :resume :statistics")
-                                     {:request request})]
-                     state])]
-    (server/reply from r)
-    state))
-
-(defn- system-message? [m]
-  (and (vector? m) (== 3 (count m)) (identical? :tasklet/system (nth m 0))
-       (map? (nth m 1)) (t/pid? (:pid (nth m 1)))))
-
-(defn- suspended
-  "Until :resume, take only system messages and the parent's exit signal
-  (which stops the supervisor, as sys does); calls and children's exits stay
-  queued, in order."
-  [state]
-  (let [parent (:parent (::sys state))]
-    (loop [state state]
-      (let [m (t/receive-fn (fn [m]
-                              (when (or (system-message? m)
-                                        (and parent (vector? m) (== 3 (count m))
-                                             (identical? :EXIT (nth m 0)) (= parent (nth m 1))))
-                                m)))]
-        (if (identical? :EXIT (nth m 0))
-          (server/stop (nth m 2) state)
-          (let [state (system-reply state (nth m 1) (nth m 2))]
-            (if (= :resume (nth m 2)) state (recur state))))))))
-
-(defn- system [state from request]
-  (let [state (system-reply state from request)]
-    (if (= :suspend request) (suspended state) state)))
 
 ;; ---------------------------------------------------------------------------
 ;; The supervisor as a server
@@ -548,14 +474,14 @@
   (identical? :simple-one-for-one (:strategy state)))
 
 (defn- init [spec]
-  (let [sys {:start-ms (t/monotonic-ms) :messages-in 0 :parent (parent)}]
+  (let [sys-entry (sys/init)]
     (t/trap-exit! true)
     (check-spec spec)
     (let [state {:strategy (or (:strategy spec) :one-for-one)
                  :intensity (or (:intensity spec) 1)
                  :period-ms (or (:period-ms spec) 5000)
                  :restarts []
-                 ::sys sys}]
+                 ::sys/sys sys-entry}]
       (if (dynamic? state)
         (merge state (dynamic-state spec))
         (let [cs (mapv child (:children spec))
@@ -653,7 +579,7 @@
     nil))
 
 (defn- count-in [state]
-  (update state ::sys update :messages-in inc))
+  (sys/count-in state))
 
 (defn- handle-call [request _from state]
   (let [op (when (vector? request) (nth request 0 nil))
@@ -667,7 +593,7 @@
 
 (defn- handle-info [msg state]
   (cond
-    (system-message? msg) (system state (nth msg 1) (nth msg 2))
+    (sys/system-message? msg) (sys/handle state (nth msg 1) (nth msg 2))
 
     (and (vector? msg) (= 3 (count msg)) (= :EXIT (msg 0)))
     (if (dynamic? state)
@@ -689,7 +615,11 @@
   {:init init
    :handle-call handle-call
    :handle-info handle-info
-   :terminate terminate})
+   :terminate terminate
+   ;; a supervisor answers sys itself (tasklet.impl.supervisor-sys): a
+   ;; replaced state must still be a supervisor's, and while suspended it
+   ;; still acts on its parent's exit signal
+   :handle-system? true})
 
 ;; ---------------------------------------------------------------------------
 ;; Public API

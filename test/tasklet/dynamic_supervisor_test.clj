@@ -268,7 +268,7 @@
       (is (= 2 (- (:messages-in s2) (:messages-in s1))))
       (is (= (:start-ms s1) (:start-ms s2)))
       (is (<= (:start-ms s2) (:now-ms s2) (t/monotonic-ms))))
-    (is (not (contains? (second (sys-call s :get-state)) ::sup/sys)))))
+    (is (not (contains? (second (sys-call s :get-state)) :tasklet.impl.supervisor-sys/sys)))))
 
 ;; ---------------------------------------------------------------------------
 ;; Many children (normal mode only: 20,000 tasklets)

@@ -11,8 +11,7 @@
             [tasklet.core.support :as s]
             [tasklet.server :as server]
             [tasklet.supervisor :as sup]
-            [tasklet.sys :as sys])
-  (:import [tasklet.kernel CrashHandler]))
+            [tasklet.sys :as sys]))
 
 (use-fixtures :once quiet-crash-reports)
 
@@ -89,9 +88,7 @@
 ;; a server's crash report carries its last message and its state, printed and truncated.
 (deftest crash-report-carries-last-message-and-state
   (let [reports (atom [])
-        h (reify CrashHandler
-            (crashed [_ pid fn cause] (swap! reports conj [pid cause nil]))
-            (crashed [_ pid fn nm cause ctx] (swap! reports conj [pid cause ctx])))]
+        h (fn [{:keys [pid reason context]}] (swap! reports conj [pid reason context]))]
     (s/with-crash-handler h
       (fn []
         (let [srv (server/start logger (vec (range 1000)))]

@@ -5,8 +5,7 @@
   (:require [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.harness :refer [defsystest quiet-crash-reports]]
             [tasklet.core :as t :refer [! receive self spawn]]
-            [tasklet.core.support :as s])
-  (:import [tasklet.kernel CrashHandler]))
+            [tasklet.core.support :as s]))
 
 (use-fixtures :once quiet-crash-reports)
 
@@ -50,7 +49,7 @@
 ;; the overflow kill leaves a crash report: an ex-info {:tasklet/error :mailbox-overflow :limit n}.
 (deftest overflow-crash-report
   (let [reports (atom [])
-        h (reify CrashHandler (crashed [_ pid _ cause] (swap! reports conj [pid cause])))]
+        h (fn [{:keys [pid reason]}] (swap! reports conj [pid reason]))]
     (s/with-crash-handler h
       (fn []
         (let [[p ref] (t/spawn-opt {:max-mailbox 2 :on-max-mailbox :kill :monitor true} (fn [] (receive :never nil)))]
