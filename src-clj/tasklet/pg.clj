@@ -1,5 +1,5 @@
 (ns tasklet.pg
-  "OTP's pg (API.md §7): named process groups that span connected nodes,
+  "OTP's pg (doc/reference.md §7): named process groups that span connected nodes,
   with pg's strong eventual consistency.
 
     (require '[tasklet.pg :as pg])

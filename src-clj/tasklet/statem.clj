@@ -1,5 +1,5 @@
 (ns tasklet.statem
-  "OTP's gen_statem for tasklets (API.md §7), in its handle_event_function
+  "OTP's gen_statem for tasklets (doc/reference.md §7), in its handle_event_function
   mode: one handler function gets every event with the current state and
   data, and returns what happens next.
 

@@ -1,5 +1,5 @@
 (ns tasklet.task
-  "Elixir's Task for tasklets (API.md §7): run a function in a tasklet of its
+  "Elixir's Task for tasklets (doc/reference.md §7): run a function in a tasklet of its
   own and collect its value later, or map a function over a collection with
   bounded concurrency.
 

@@ -1,5 +1,5 @@
 (ns tasklet.dynamic-supervisor-test
-  "tasklet.supervisor's :simple-one-for-one strategy (API.md §7, OTP's
+  "tasklet.supervisor's :simple-one-for-one strategy (doc/reference.md §7, OTP's
   simple_one_for_one) and the supervisor's sys protocol. As in
   tasklet.supervisor-test, each defsystest body runs as a fresh process that
   traps exits, normally and under the deterministic scheduler (virtual

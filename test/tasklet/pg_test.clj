@@ -1,5 +1,5 @@
 (ns tasklet.pg-test
-  "tasklet.pg on one node (API.md §7, OTP's pg): joins, leaves, members that
+  "tasklet.pg on one node (doc/reference.md §7, OTP's pg): joins, leaves, members that
   end, monitors, and a test.check property of random join/leave/kill
   sequences against a model (a multiset of members per group), each run in
   every mode of tasklet.harness (normal, then the deterministic scheduler).

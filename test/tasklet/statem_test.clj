@@ -1,5 +1,5 @@
 (ns tasklet.statem-test
-  "tasklet.statem (API.md §7, OTP's gen_statem). The defsystest bodies run as a
+  "tasklet.statem (doc/reference.md §7, OTP's gen_statem). The defsystest bodies run as a
   fresh process that traps exits, normally and under the deterministic
   scheduler (virtual time, several seeds), see tasklet.harness. Machines tell
   their owner each event they handle ([:ev type content state at-ms]), so

@@ -1,5 +1,5 @@
 (ns tasklet.sys-test
-  "tasklet.sys on servers (API.md §7): get-state, replace-state, suspend,
+  "tasklet.sys on servers (doc/reference.md §7): get-state, replace-state, suspend,
   resume, statistics; and servers' crash reports carrying the last message
   and the state. The system tests run in every mode of
   tasklet.harness/defsystest (real node, then the deterministic scheduler in

@@ -1,5 +1,5 @@
 (ns tasklet.task-supervisor-test
-  "tasklet.impl.task-supervisor (Elixir's Task.Supervisor start_child, API.md
+  "tasklet.impl.task-supervisor (Elixir's Task.Supervisor start_child, doc/reference.md
   §7), in every mode of tasklet.harness/defsystest."
   (:require [tasklet.harness :refer [defsystest quiet-crash-reports]]
             [clojure.test :refer [is use-fixtures]]

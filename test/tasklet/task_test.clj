@@ -1,5 +1,5 @@
 (ns tasklet.task-test
-  "tasklet.task (API.md §7, Elixir's Task). The defsystest bodies run as a
+  "tasklet.task (doc/reference.md §7, Elixir's Task). The defsystest bodies run as a
   fresh process that traps exits, normally and under the deterministic
   scheduler (virtual time, several seeds), see tasklet.harness; tasks that
   take time wait in `receive ... after`, so their time is virtual there. The

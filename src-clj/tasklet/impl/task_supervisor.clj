@@ -1,5 +1,5 @@
 (ns ^:no-doc tasklet.impl.task-supervisor
-  "Elixir's Task.Supervisor, its fire-and-forget half (API.md §7), exposed by
+  "Elixir's Task.Supervisor, its fire-and-forget half (doc/reference.md §7), exposed by
   tasklet.task as task/supervisor-spec and task/start-child: a
   :simple-one-for-one tasklet.supervisor whose children are :temporary
   tasks, each running (apply f args) and dropping its value. A task that

@@ -1,5 +1,5 @@
 (ns tasklet.core.alias-test
-  "Process aliases (EEP 53, API.md §7): alias, alias {:reply true}, unalias,
+  "Process aliases (EEP 53, doc/reference.md §7): alias, alias {:reply true}, unalias,
   monitor {:alias :demonitor}; a send through an inactive alias is dropped
   by the kernel. Every test runs in every mode of tasklet.harness/defsystest
   (real node, then the deterministic scheduler). Across child JVMs (the

@@ -1,5 +1,5 @@
 (ns tasklet.core.mailbox-limit-test
-  "spawn-opt's mailbox limit (API.md §7): :kill ends the tasklet with
+  "spawn-opt's mailbox limit (doc/reference.md §7): :kill ends the tasklet with
   [:mailbox-overflow n] and a crash report; :drop-newest drops and counts;
   process-info shows :max-mailbox and :dropped."
   (:require [clojure.test :refer [deftest is testing use-fixtures]]

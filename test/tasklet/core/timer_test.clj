@@ -1,5 +1,5 @@
 (ns tasklet.core.timer-test
-  "Timers (API.md §7): send-after, exit-after, send-interval, cancel-timer,
+  "Timers (doc/reference.md §7): send-after, exit-after, send-interval, cancel-timer,
   read-timer. Every test runs in every mode of tasklet.harness/defsystest:
   on the real node with the real clock, then under the deterministic
   scheduler in virtual time (where a delay is exact, so the due times are
