@@ -7,6 +7,7 @@
   (:require [clojure.test :refer [deftest is testing]]
             [tasklet.core :as t :refer [! receive self]]
             [tasklet.core.support :as s :refer [recv in-thread]]
+            [tasklet.impl.dist :as dist]
             [tasklet.node :as node]
             [tasklet.node.helpers :as h]
             [tasklet.supervisor :as sup])
@@ -98,3 +99,34 @@
           e (s/thrown-error (h/start-node cookie :repl-bind {:port port}))]
       (is (= :badarg (:tasklet/error (ex-data e))))
       (is (= 1 (count (re-seq #"cannot listen" (ex-message e)))) (ex-message e)))))
+
+;; A thread that kept its pid across node/start! (a pid of no node) can still ask another node
+;; (spawn-on: the request names a pid of this node, and the peer, which accepts messages only from
+;; the sending node's own pids, keeps the connection). Its link, monitor or exit to a pid over the wire
+;; is refused on this side with :badarg rather than closing the connection there.
+(deftest kept-pid-asks-other-nodes-and-is-refused-signals
+  (let [r (with-started-default-node :repl-kept
+            (fn [] (let [sp (sup/start-link {:strategy :one-for-one :children []})] sp))
+            (fn [sp handle]
+              (let [other (node/start! {:name :repl-other :cookie cookie :default? false :tick-ms 200})]
+                (try
+                  (node/connect! (:address other))
+                  (let [p (t/spawn-on :repl-other #'h/wait-forever)
+                        st (dist/state-of (:node handle))
+                        err (fn [f] (try (f) :no-error
+                                         (catch clojure.lang.ExceptionInfo e (:tasklet/error (ex-data e)))))
+                        out {:kept (= "nonode" (.-node ^Pid (self)))
+                             :spawned-on (.-node ^Pid p)
+                             :still-connected (boolean (some #{:repl-other} (node/nodes)))
+                             :wire-link (err #(dist/link! st (self) p))
+                             :wire-monitor (err #(dist/monitor! st (self) (t/make-ref) p))
+                             :wire-exit (err #(dist/exit! st (self) p :bye false))}]
+                    (node/run-on other t/exit p :kill)
+                    out)
+                  (finally
+                    (t/unlink sp)
+                    (t/exit sp :kill)
+                    (node/stop! other))))))]
+    (is (= {:kept true :spawned-on "repl-other" :still-connected true
+            :wire-link :badarg :wire-monitor :badarg :wire-exit :badarg}
+           r))))

@@ -351,12 +351,20 @@
         ^ConcurrentHashMap pending (:pending st)
         id (.incrementAndGet ^AtomicLong (:ids st))
         me (core/self)
+        ^Node n (:node st)
+        ;; the REQUEST names a pid of this node (a peer speaks only for its
+        ;; own pids); the reply is routed by id through `pending`, so a caller
+        ;; whose pid is not of this node (a REPL thread that kept its pid
+        ;; across node/start!) is named by serial 0, which no tasklet has
+        from (if (and (= (.-node ^Pid me) (.-name n)) (== (.-incarnation ^Pid me) (.-incarnation n)))
+               me
+               (Pid. (.-name n) 0 (.-incarnation n)))
         t (core/current-tasklet)
         match (fn [m] (when (and (vector? m) (= 4 (count m)) (identical? ::reply (nth m 0))
                                  (= id (nth m 1)))
                         m))]
     (.put pending id [node me])
-    (when-not (send-frame! conn REQUEST (encode st [id me op arg]))
+    (when-not (send-frame! conn REQUEST (encode st [id from op arg]))
       (.remove pending id)
       (throw (error :not-connected (str "node " node " was lost") {:node (keyword node)})))
     (let [r (.receive t match (* 1000000 (long (:request-timeout-ms st))) timed-out false)
@@ -517,7 +525,20 @@
                                           " is not connected and cannot be reached; connect! to it first")
                       {:node (keyword node) :name name}))))))
 
+(defn- check-own-sender!
+  "Peers accept a signal only from a pid of the node that sends it (and close
+  the connection otherwise): a caller whose pid is not of this node (a thread
+  that kept its pid across node/start!) gets an error here instead."
+  [st ^Pid from what]
+  (let [^Node n (:node st)]
+    (when-not (and (= (.-node from) (.-name n)) (== (.-incarnation from) (.-incarnation n)))
+      (throw (error :badarg (str what " from " from ", a pid that is not of node " (.-name n)
+                                 " (a thread's pid kept across node/start!): other nodes accept signals"
+                                 " only from this node's pids; do it from a tasklet (spawn, schedule)")
+                    {:pid from})))))
+
 (defn exit! [st ^Pid from ^Pid to reason linked]
+  (when-not linked (check-own-sender! st from "exit"))
   (when linked (remove-link! st (.-node to) from to))
   (when-let [conn (connection! st (.-node to) (and (not linked) (may-wait?)))]
     (send-frame! conn EXIT (try (encode st [from to reason (boolean linked)])
@@ -525,6 +546,7 @@
                                   (encode st [from to (stand-in reason) (boolean linked)]))))))
 
 (defn link! [st ^Pid from ^Pid to]
+  (check-own-sender! st from "link")
   (let [node (.-node to)
         conn (connection! st node (may-wait?))]
     (cond
@@ -566,6 +588,7 @@
       (.set limit (max 64 (* 2 (.size m)))))))
 
 (defn monitor! [st ^Pid watcher ^Ref ref dest]
+  (check-own-sender! st watcher "monitor")
   (let [node (dest-node dest)
         jvm (when (vector? dest) (in-jvm-node st node))]
     (if jvm
