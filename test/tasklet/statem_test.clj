@@ -18,7 +18,6 @@
             [tasklet.server :as server]
             [tasklet.statem :as statem]
             [tasklet.supervisor :as sup]
-            [tasklet.task-test :as task-test]
             [tasklet.test :as tt])
   (:import [clojure.lang ExceptionInfo]))
 
@@ -595,9 +594,3 @@
                    (t/schedule run-queue-case c))))
             :seed 14)]
     (is (:pass? r) (pr-str (select-keys r [:shrunk :seed])))))
-
-;; ---------------------------------------------------------------------------
-;; README
-
-(deftest readme-example
-  (is (<= 2 (task-test/run-readme-block (#'task-test/readme-section-block "### State machines")))))
