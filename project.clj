@@ -21,10 +21,10 @@
                   "--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED"]
   :jvm-opts ["--add-exports" "java.base/jdk.internal.vm=ALL-UNNAMED" "--enable-native-access=ALL-UNNAMED"
              "-XX:+UseParallelGC" "-Xss2m"]
-  ;; Reflection warnings on for every namespace the project loads. Set by an
-  ;; injection rather than :global-vars, which also applies to Leiningen's
-  ;; own init form and made every task print a warning about it.
-  :injections [(set! *warn-on-reflection* true)]
+  ;; Reflection warnings: every namespace sets *warn-on-reflection* itself
+  ;; (and `lein check` turns it on for all), not :global-vars or an
+  ;; injection, which also apply to Leiningen's own init form and made every
+  ;; task print a reflection warning about Leiningen's code.
   ;; :consumer (test/tasklet/consumer_test.clj) builds and runs a project of
   ;; someone else's: slow, strand-independent, run once by `make test`
   :test-selectors {:default (complement (some-fn :stress :consumer))

@@ -46,6 +46,8 @@
            [java.time ZonedDateTime]
            [java.time.format DateTimeFormatter]))
 
+(set! *warn-on-reflection* true)
+
 (def workloads
   "The workloads in order, with what each measures."
   [[:W1 "spawn 1,000,000 waiting in receive"]

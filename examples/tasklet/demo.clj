@@ -4,6 +4,8 @@
             [tasklet.core :refer [spawn ! receive self die schedule runtime-info]])
   (:import [java.lang.management ManagementFactory]))
 
+(set! *warn-on-reflection* true)
+
 ;; The seed's log-info, translated: a plain defn looping on receive.
 (defn log-info
   "Write each [:log message] to w; close it on [:stop]."

@@ -55,6 +55,8 @@
            [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
             Terms Timer]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; The terms the kernel speaks, installed before the first node is made.
 

@@ -51,6 +51,8 @@
            [java.util.concurrent ConcurrentHashMap]
            [tasklet.kernel Node Pid]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Tables: the published views, read without the scope tasklet
 

@@ -31,6 +31,8 @@
            [java.util.concurrent.atomic AtomicBoolean]
            [tasklet.kernel Aliases Mailbox Node Pid Ref TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Errors
 

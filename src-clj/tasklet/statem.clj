@@ -73,6 +73,8 @@
            [java.util.concurrent.atomic AtomicBoolean]
            [tasklet.kernel Pid TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Errors
 

@@ -87,6 +87,8 @@
   (:import [clojure.lang MultiFn]
            [tasklet.kernel TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Specs
 

@@ -23,6 +23,8 @@
   {:tasklet/error :timeout}, {:tasklet/error :noproc}, {:tasklet/error :exit}."
   (:require [tasklet.server :as server]))
 
+(set! *warn-on-reflection* true)
+
 (defn- error [kind message data cause]
   (ex-info message (assoc data :tasklet/error kind) cause))
 

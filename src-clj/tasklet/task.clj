@@ -30,6 +30,8 @@
            [java.util.concurrent.atomic AtomicBoolean]
            [tasklet.kernel Pid]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Errors
 

@@ -6,6 +6,8 @@
             [clojure.test :refer [deftest is testing]]
             [tasklet.tools.api-doc :as api-doc]))
 
+(set! *warn-on-reflection* true)
+
 (defn- first-difference
   "The 1-based number and both versions of the first line where a and b differ."
   [a b]

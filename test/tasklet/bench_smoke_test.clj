@@ -10,6 +10,8 @@
             [tasklet.bench.remote :as remote]
             [tasklet.bench.util :as u]))
 
+(set! *warn-on-reflection* true)
+
 (defn- number-ok? [x]
   (and (number? x) (not (Double/isNaN (double x))) (not (Double/isInfinite (double x)))))
 

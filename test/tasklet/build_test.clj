@@ -13,6 +13,8 @@
             [clojure.string :as str]
             [clojure.test :refer [deftest is testing]]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; Reading the files
 
@@ -417,3 +419,16 @@
   (is (seq (machine-paths ":resource-paths [\"/root/.m2/repository/org/clojure/clojure.jar\"]")))
   (is (seq (machine-paths ":repositories [[\"debian\" {:url \"file:///usr/share/maven-repo\"}]]")))
   (is (empty? (machine-paths ":dependencies [[org.clojure/clojure \"1.12.6\"]]"))))
+
+;; Every namespace turns reflection warnings on itself (project.clj has no
+;; :global-vars, which would also warn about Leiningen's own init form), so
+;; a reflective call anywhere prints a warning when the file loads.
+(deftest every-namespace-warns-on-reflection
+  (let [files (for [dir ["src-clj" "bench" "test" "examples"]
+                    ^java.io.File f (file-seq (io/file dir))
+                    :when (and (.isFile f) (str/ends-with? (.getName f) ".clj")
+                               (not= "data_readers.clj" (.getName f)))]
+                (str f))]
+    (is (< 50 (count files)))
+    (is (= [] (remove #(str/includes? (slurp %) "(set! *warn-on-reflection* true)") files))
+        "these files do not (set! *warn-on-reflection* true) after their ns form")))

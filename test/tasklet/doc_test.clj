@@ -12,6 +12,8 @@
             [tasklet.doc-examples :as ex]
             [tasklet.test :as tt]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:private page "doc/testing.md")
 
 (defn- fenced

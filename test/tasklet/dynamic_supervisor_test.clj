@@ -15,6 +15,8 @@
             [tasklet.supervisor :as sup])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn- await-down [mref]

@@ -23,6 +23,8 @@
   (:import [java.util.logging Level Logger]
            [tasklet.kernel TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 (defn quiet-crash-reports
   "A :once fixture: crashes are the point of these tests, so keep their
   reports (set-crash-handler! :silent) and the kernel's other logging

@@ -8,6 +8,8 @@
             [tasklet.node.helpers :as h :refer [with-nodes]]
             [tasklet.test :as tt]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:private cookie "monitor-nodes-test")
 
 (defn- next-msg [] (receive m m (after 5000 :timeout)))

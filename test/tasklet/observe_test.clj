@@ -14,6 +14,8 @@
            [java.lang.management ManagementFactory]
            [javax.management ObjectName]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:private wait-ms 5000)
 
 (defn- next-trace

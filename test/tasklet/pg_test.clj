@@ -14,6 +14,8 @@
             [tasklet.pg :as pg])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn idle [] (receive :stop nil))

@@ -13,6 +13,8 @@
             [tasklet.node :as node])
   (:import (tasklet.kernel Node)))
 
+(set! *warn-on-reflection* true)
+
 ;; the tour crashes tasklets on purpose: their reports stay off the test output
 (use-fixtures :once s/quiet-crashes)
 

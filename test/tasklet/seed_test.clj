@@ -5,6 +5,8 @@
             [clojure.test :refer [deftest is]]
             [tasklet.core :refer [spawn ! receive die schedule monitor]]))
 
+(set! *warn-on-reflection* true)
+
 (defn log-info
   "The seed's logger: write each [:log message] to file; on [:stop], close it and die."
   [^java.io.Writer file]

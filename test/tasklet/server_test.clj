@@ -13,6 +13,8 @@
             [tasklet.server :as server]
             [tasklet.test]))
 
+(set! *warn-on-reflection* true)
+
 ;; Normal mode only (plain deftest):
 ;; - remote-call: two distributed nodes talking over TCP (real sockets and
 ;;   threads, which the deterministic scheduler cannot drive).

@@ -21,6 +21,8 @@
             [tasklet.test :as tt])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 ;; ---------------------------------------------------------------------------

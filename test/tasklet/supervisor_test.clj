@@ -19,6 +19,8 @@
             [tasklet.supervisor :as sup])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 ;; Every test here runs in every mode (none is normal-only), the property
 ;; `one-for-one-crash-schedules` included: each of its trials runs in each mode.
 

@@ -13,6 +13,8 @@
             [tasklet.supervisor :as sup]
             [tasklet.sys :as sys]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (def ^:private logger

@@ -8,6 +8,8 @@
             [tasklet.supervisor :as sup])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn- err [f]

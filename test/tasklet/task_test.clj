@@ -19,6 +19,8 @@
            [java.util.concurrent.atomic AtomicLong]
            [tasklet.kernel TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 ;; ---------------------------------------------------------------------------

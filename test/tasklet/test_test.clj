@@ -14,6 +14,8 @@
             [tasklet.test :as tt])
   (:import [clojure.lang ExceptionInfo]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defmacro ^:private when-available

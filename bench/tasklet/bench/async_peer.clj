@@ -17,6 +17,8 @@
   (:import [java.util.concurrent CountDownLatch ThreadPoolExecutor]
            [java.util.concurrent.atomic AtomicLong]))
 
+(set! *warn-on-reflection* true)
+
 (def mailbox-size
   "The buffer of a channel standing for a mailbox."
   1024)

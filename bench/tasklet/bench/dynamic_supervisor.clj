@@ -14,6 +14,8 @@
             [tasklet.core :as t :refer [receive]]
             [tasklet.supervisor :as sup]))
 
+(set! *warn-on-reflection* true)
+
 (defn idle
   "A child that waits for ever (until it is stopped)."
   []

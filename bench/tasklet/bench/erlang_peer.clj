@@ -10,6 +10,8 @@
             [clojure.java.shell :as sh]
             [clojure.string :as str]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:private figures
   "The Erlang run's figures at a scale (run once per scale), or {:na why}.
   The scale is read back from a workload's count (see tasklet.bench.util/full-params)."

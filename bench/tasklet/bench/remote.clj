@@ -12,6 +12,8 @@
             [tasklet.core :as t :refer [receive]])
   (:import [tasklet.kernel Node]))
 
+(set! *warn-on-reflection* true)
+
 ;; ---------------------------------------------------------------------------
 ;; The remote halves (run in the child JVM, spawned by var)
 

@@ -14,6 +14,8 @@
            [java.util.concurrent.atomic AtomicLong]
            [tasklet.kernel Mailbox Node Node$Config Pid]))
 
+(set! *warn-on-reflection* true)
+
 (defn continuation-node
   "The JVM's default node (continuation strand when jdk.internal.vm is exported)."
   ^Node []

@@ -10,6 +10,8 @@
             [tasklet.core :as t])
   (:import [tasklet.kernel Node]))
 
+(set! *warn-on-reflection* true)
+
 (defn bytes-per-pending-timer
   "Start n timers (send-after, an hour away, one shared message) to one
   waiting tasklet, measure the heap in use after GC before and after

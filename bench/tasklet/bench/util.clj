@@ -6,6 +6,8 @@
            [java.util.concurrent TimeUnit]
            [java.util.concurrent.locks LockSupport]))
 
+(set! *warn-on-reflection* true)
+
 (def full-params
   "The issue's fixed parameters (issue 5). W7 and W8 round-trip counts are
   ours: the issue fixes only W7's backlog."

@@ -13,6 +13,8 @@
            [java.util.concurrent.atomic AtomicLong]
            [java.util.concurrent.locks LockSupport]))
 
+(set! *warn-on-reflection* true)
+
 (definterface IMailbox
   (put [msg])
   (take [])

@@ -3,6 +3,8 @@
   validation, and the matcher that the kernel's Mailbox calls per message."
   (:require [clojure.core.match]))
 
+(set! *warn-on-reflection* true)
+
 (defn- syntax-error [form msg]
   (let [{:keys [line column]} (meta form)]
     (ex-info (str "receive: " msg (when line (str " (line " line ", column " column ")")))

@@ -11,6 +11,8 @@
             [tasklet.server :as server])
   (:import [tasklet.kernel TaskletExit]))
 
+(set! *warn-on-reflection* true)
+
 (defn- parent
   "The tasklet that start-linked the caller (the starter of
   server/start-sync, still linked), or nil. The binding is the spawner's, so

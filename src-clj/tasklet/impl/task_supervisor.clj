@@ -12,6 +12,8 @@
   (:require [tasklet.supervisor :as sup])
   (:import [clojure.lang MultiFn]))
 
+(set! *warn-on-reflection* true)
+
 (defn run-task
   "The body of a supervised task: (apply f args), its value dropped."
   [f args]

@@ -9,6 +9,8 @@
             [tasklet.core :as t :refer [! receive self spawn spawn-monitor]])
   (:import [tasklet.kernel Ref]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn- next-msg

@@ -6,6 +6,8 @@
             [tasklet.core :as t :refer [spawn spawn-monitor ! receive self schedule]]
             [tasklet.core.support :as s :refer [recv in-thread]]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :each s/quiet-crashes)
 
 (def ^:dynamic *x* :root)

@@ -11,6 +11,8 @@
             [tasklet.server :as server]
             [tasklet.supervisor :as sup]))
 
+(set! *warn-on-reflection* true)
+
 (defn crashing-worker
   "Throws at once (a named function, for the report's :initial-fn)."
   []

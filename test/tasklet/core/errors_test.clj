@@ -9,6 +9,8 @@
                                         alive? process-info schedule]]
             [tasklet.core.support :as s :refer [await-down start-probe]]))
 
+(set! *warn-on-reflection* true)
+
 (defn- bad-calls
   "[description expected-kind thunk]: each thunk must throw."
   [live free dead]

@@ -16,6 +16,8 @@
             [tasklet.test])
   (:import [tasklet.kernel Ref]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :each s/quiet-crashes)
 
 (defn- dead-pid

@@ -7,6 +7,8 @@
             [tasklet.core :as t :refer [! receive self spawn]]
             [tasklet.core.support :as s]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn- await-down [ref] (receive [:DOWN ref :process _ r] r (after 5000 ::no-down)))

@@ -7,6 +7,8 @@
             [tasklet.core.support :as s :refer [recv start-probe]])
   (:import [tasklet.kernel Pid]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:private readers {'tasklet/pid t/read-pid 'tasklet/ref t/read-ref})
 
 ;; A pid prints as #tasklet/pid [:node N I] with this node's name (:nonode without distribution), via pr-str, str and inside collections.

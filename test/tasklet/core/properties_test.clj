@@ -17,6 +17,8 @@
             [tasklet.core.support :as s :refer [recv]])
   (:import [clojure.lang PersistentQueue]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once s/quiet-crashes)
 
 ;; ===========================================================================

@@ -8,6 +8,8 @@
   (:import [clojure.lang Var]
            [tasklet.kernel ManualTime Node Node$Config]))
 
+(set! *warn-on-reflection* true)
+
 (defn- both
   "[(f) on a fresh plain thread, (f) in a tasklet]: each has an empty mailbox."
   [f]

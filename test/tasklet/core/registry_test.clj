@@ -6,6 +6,8 @@
                                         register unregister whereis registered]]
             [tasklet.core.support :as s :refer [recv await-down start-probe]]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :each s/quiet-crashes)
 
 (defn- badarg? [e]

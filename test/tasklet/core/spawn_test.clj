@@ -10,6 +10,8 @@
   (:import [java.lang.management ManagementFactory ThreadMXBean]
            [tasklet.kernel Pid Ref]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :each s/quiet-crashes)
 
 (defn- reply-with-args

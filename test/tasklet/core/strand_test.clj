@@ -6,6 +6,8 @@
   (:import [java.util.concurrent TimeUnit]
            [tasklet.kernel Node Strand]))
 
+(set! *warn-on-reflection* true)
+
 (defn- run-jvm
   "Run clojure.main -e expr in a fresh JVM on this classpath with jvm-opts
   (and no others: no --add-exports); [exit-code output], within 120 s."

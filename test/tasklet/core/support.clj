@@ -10,6 +10,8 @@
   return or send values, and the test thread checks them."
   (:require [tasklet.core :as t :refer [! receive self spawn monitor]]))
 
+(set! *warn-on-reflection* true)
+
 (def ^:const wait-ms
   "How long any single wait in these tests may take before the test fails."
   5000)

@@ -10,6 +10,8 @@
             [tasklet.core.support])
   (:import [tasklet.kernel Node]))
 
+(set! *warn-on-reflection* true)
+
 (use-fixtures :once quiet-crash-reports)
 
 (defn- next-msg

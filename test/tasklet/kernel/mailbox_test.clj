@@ -3,6 +3,8 @@
   (:require [clojure.test :refer [deftest is]])
   (:import [tasklet.kernel Mailbox]))
 
+(set! *warn-on-reflection* true)
+
 (defn- reply-matcher [m] (when (= :reply (first m)) m))
 
 ;; A mark skips the backlog: a marked scan sees only what came after the mark.

@@ -11,6 +11,8 @@
             [tasklet.core :as t :refer [! receive]])
   (:import [tasklet.kernel Pid]))
 
+(set! *warn-on-reflection* true)
+
 (defn- uncached
   "An equal pid that has never been resolved, so alive? must search the table."
   ^Pid [^Pid p]

@@ -8,6 +8,8 @@
   (:import [java.util.concurrent CountDownLatch TimeUnit]
            [tasklet.kernel Node Node$Config]))
 
+(set! *warn-on-reflection* true)
+
 (defn- make-node
   "A node with `workers` scheduler threads growing to at most `max-workers`."
   ^Node [node-name workers max-workers]

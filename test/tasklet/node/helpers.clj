@@ -5,6 +5,8 @@
   (:require [tasklet.core :as t :refer [! receive self]]
             [tasklet.node :as node]))
 
+(set! *warn-on-reflection* true)
+
 (defn start-node
   "Start an in-JVM test node named nm with cookie (not the default node; one
   worker, 200 ms ticks), opts merged over those."

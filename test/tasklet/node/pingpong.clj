@@ -7,6 +7,8 @@
             [tasklet.node :as node]
             [tasklet.node.helpers :as h]))
 
+(set! *warn-on-reflection* true)
+
 (defn- rate [n ms] (long (/ (* 1000.0 n) (max 1 ms))))
 
 (defn -main

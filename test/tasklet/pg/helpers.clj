@@ -4,6 +4,8 @@
   (:require [tasklet.core :as t :refer [! receive self]]
             [tasklet.pg :as pg]))
 
+(set! *warn-on-reflection* true)
+
 (defn idle
   "Waits until told :stop."
   []
