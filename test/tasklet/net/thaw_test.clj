@@ -4,6 +4,7 @@
   an unlisted class, initialising a named class or allocating more than the payload."
   (:require [clojure.test :refer [deftest is testing]]
             [taoensso.nippy :as nippy]
+            [tasklet.core]
             [tasklet.impl.codec :as codec])
   (:import (java.lang.management ManagementFactory)))
 
@@ -85,3 +86,20 @@
   (let [v [1 "x" {:a #{1 2}} (java.util.UUID/fromString "ebf033d2-9de0-40dd-99aa-9ae8392db52f")
            #inst "2020-01-01" [(->Point 1 [2])] 'sym 1.5M]]
     (is (= (pr-str v) (pr-str (codec/decode (codec/encode v #{}) #{}))))))
+
+;; A reader literal in a payload (Nippy's :reader-sm type) is read with Clojure's default
+;; readers only: a data reader this node has (here #tasklet/pid, bound as data_readers.clj
+;; binds it) is not run for a peer's bytes, while outside decode Nippy reads it as before.
+(deftest reader-literals-run-no-classpath-readers
+  (let [edn (.getBytes "#tasklet/pid [:x 1 1]" "UTF-8")
+        b (byte-array (concat [(id 'id-reader-sm) (count edn)] edn))]
+    (binding [*data-readers* {'tasklet/pid #'tasklet.core/read-pid}]
+      (let [[tag v] (refusal b #{})]
+        (is (= :thawed tag))
+        (is (not (instance? tasklet.kernel.Pid v)) (str "decode ran this node's reader: " (pr-str v)))
+        (is (= :reader (get-in v [:nippy/unthawable :type])) (pr-str v)))
+      (testing "Nippy outside decode is left alone"
+        (is (instance? tasklet.kernel.Pid (nippy/fast-thaw b)))))
+    (testing "#inst, a default reader, still reads"
+      (let [e (.getBytes "#inst \"2026-12-03T00:00:00Z\"" "UTF-8")]
+        (is (inst? (codec/decode (byte-array (concat [(id 'id-reader-sm) (count e)] e)) #{})))))))
