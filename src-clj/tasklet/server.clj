@@ -26,7 +26,8 @@
   - [:tasklet/system from request]   a tasklet.sys request
   - [:tasklet/reply ref value]       a reply, ref being the call's monitor/alias"
   (:refer-clojure :exclude [cast])
-  (:require [tasklet.core :as t :refer [! self receive]])
+  (:require [tasklet.core :as t :refer [! self receive]]
+            [tasklet.impl.error :refer [error check-start-opts]])
   (:import [clojure.lang ExceptionInfo MultiFn]
            [java.util.concurrent.atomic AtomicBoolean]
            [tasklet.kernel Aliases Mailbox Node Pid Ref TaskletExit]))
@@ -35,10 +36,6 @@
 
 ;; ---------------------------------------------------------------------------
 ;; Errors
-
-(defn- error
-  ^ExceptionInfo [kind message data]
-  (ex-info message (assoc data :tasklet/error kind)))
 
 (defn- reason-text [reason]
   (if (instance? Throwable reason)
@@ -437,14 +434,6 @@
                                    (pr-str f))
                       {:key k :value f}))))))
 
-(defn- check-opts [opts]
-  (when-not (or (nil? opts) (map? opts))
-    (throw (error :badarg (str "server options are a map like {:name :my-server}, got " (pr-str opts))
-                  {:opts opts})))
-  (when-not (or (nil? (:name opts)) (keyword? (:name opts)))
-    (throw (error :badarg (str "server option :name must be a keyword, got " (pr-str (:name opts)))
-                  {:key :name :value (:name opts)}))))
-
 (defn start
   "Start a server (see `run` for impl) unlinked, and return its pid once
   (:init impl) has returned. Throws what :init threw (the server then never
@@ -455,7 +444,7 @@
   (^Pid [impl arg] (start impl arg nil))
   (^Pid [impl arg opts]
    (check-impl impl)
-   (check-opts opts)
+   (check-start-opts "server" ":my-server" opts)
    (start-sync #'run [impl arg opts] false)))
 
 (defn start-link
@@ -465,7 +454,7 @@
   (^Pid [impl arg] (start-link impl arg nil))
   (^Pid [impl arg opts]
    (check-impl impl)
-   (check-opts opts)
+   (check-start-opts "server" ":my-server" opts)
    (start-sync #'run [impl arg opts] true)))
 
 ;; ---------------------------------------------------------------------------

@@ -68,6 +68,7 @@
   [:tasklet/cast message] as tasklet.server's; [:tasklet/system from request]."
   (:refer-clojure :exclude [cast])
   (:require [tasklet.core :as t :refer [! self]]
+            [tasklet.impl.error :refer [error check-start-opts]]
             [tasklet.server :as server])
   (:import [clojure.lang ExceptionInfo MultiFn]
            [java.util.concurrent.atomic AtomicBoolean]
@@ -77,10 +78,6 @@
 
 ;; ---------------------------------------------------------------------------
 ;; Errors
-
-(defn- error
-  ^ExceptionInfo [kind message data]
-  (ex-info message (assoc data :tasklet/error kind)))
 
 (defn- bad-return [what value expected]
   (error :bad-return (str what " must return " expected ", got " (pr-str value))
@@ -574,14 +571,6 @@
       (throw (error :badarg (str "statem implementation key :terminate must be a function, got " (pr-str f))
                     {:key :terminate :value f})))))
 
-(defn- check-opts [opts]
-  (when-not (or (nil? opts) (map? opts))
-    (throw (error :badarg (str "statem options are a map like {:name :my-machine}, got " (pr-str opts))
-                  {:opts opts})))
-  (when-not (or (nil? (:name opts)) (keyword? (:name opts)))
-    (throw (error :badarg (str "statem option :name must be a keyword, got " (pr-str (:name opts)))
-                  {:key :name :value (:name opts)}))))
-
 (defn start
   "Start a state machine (see `run` for impl) unlinked and return its pid once
   :init has returned (before the initial state's enter call and actions
@@ -592,7 +581,7 @@
   (^Pid [impl arg] (start impl arg nil))
   (^Pid [impl arg opts]
    (check-impl impl)
-   (check-opts opts)
+   (check-start-opts "statem" ":my-machine" opts)
    (server/start-sync #'run [impl arg opts] false)))
 
 (defn start-link
@@ -602,7 +591,7 @@
   (^Pid [impl arg] (start-link impl arg nil))
   (^Pid [impl arg opts]
    (check-impl impl)
-   (check-opts opts)
+   (check-start-opts "statem" ":my-machine" opts)
    (server/start-sync #'run [impl arg opts] true)))
 
 (defn call

@@ -25,6 +25,7 @@
   - [tag index value finished-ms]   an async-stream task's value"
   (:refer-clojure :exclude [await])
   (:require [tasklet.core :as t :refer [! self receive]]
+            [tasklet.impl.error :refer [error]]
             [tasklet.impl.task-supervisor :as ts])
   (:import [clojure.lang ExceptionInfo]
            [java.util.concurrent.atomic AtomicBoolean]
@@ -34,10 +35,6 @@
 
 ;; ---------------------------------------------------------------------------
 ;; Errors
-
-(defn- error
-  ^ExceptionInfo [kind message data]
-  (ex-info message (assoc data :tasklet/error kind)))
 
 (defn- error-with-cause
   ^ExceptionInfo [kind message data cause]
