@@ -268,13 +268,24 @@
         (assoc-in state [:remote peer] {:mref mref :groups {}})
         (do (t/demonitor mref {:flush true}) nil)))))
 
-(defn- on-discover [state peer]
-  (if-let [state' (add-peer state peer)]
-    (do (send-quietly peer [::sync (self) (local-groups state')])
-        (when-not (peer-known? state peer)
-          (send-quietly peer [::discover (self)]))
-        state')
-    state))
+;; A discover can arrive before this node has listed the sender's connection
+;; (a node of this JVM delivers to a scope here directly, and its nodeup can
+;; come first there): look again every recheck-ms, rechecks times, before
+;; ignoring a peer whose node is not connected.
+(def ^:private recheck-ms 100)
+(def ^:private rechecks 50)
+
+(defn- on-discover
+  ([state peer] (on-discover state peer 0))
+  ([state peer n]
+   (if-let [state' (add-peer state peer)]
+     (do (send-quietly peer [::sync (self) (local-groups state')])
+         (when-not (peer-known? state peer)
+           (send-quietly peer [::discover (self)]))
+         state')
+     (do (when (< (long n) rechecks)
+           (t/send-after recheck-ms (self) [::recheck peer (inc (long n))]))
+         state))))
 
 (defn- on-sync* [state peer groups]
   (let [old (get-in state [:remote peer :groups])
@@ -354,6 +365,10 @@
     (tagged? msg ::discover 2)
     (let [[_ peer] msg]
       (if (t/pid? peer) (on-discover state peer) (malformed state msg)))
+
+    (tagged? msg ::recheck 3)
+    (let [[_ peer n] msg]
+      (if (and (t/pid? peer) (int? n)) (on-discover state peer n) (malformed state msg)))
 
     (tagged? msg ::sync 3)
     (let [[_ peer groups] msg]
