@@ -62,7 +62,7 @@
                                  ExecutorService Executors ThreadFactory TimeUnit]
            [java.util.concurrent.atomic AtomicBoolean AtomicLong]
            [java.util.function BiConsumer Function Predicate]
-           [tasklet.kernel Aliases Distribution Node NodeTable Pid Ref Signals Tasklet]
+           [tasklet.kernel Aliases Distribution Links Monitors Node NodeTable Pid Ref Signals Tasklet]
            [tasklet.net AuthFailedException Connection Endpoint LogText Transport]))
 
 (set! *warn-on-reflection* true)
@@ -290,45 +290,22 @@
 ;; ---------------------------------------------------------------------------
 ;; Local effects
 
-(def ^:private ^ThreadLocal taking
-  "Bound (to a boolean[1]) while `take-monitor!` runs: demonitor! then only
-  records that the watcher still had the monitor."
-  (ThreadLocal.))
-
-(defn- take-monitor!
-  "Removes the remote monitor ref from local tasklet t's own table; true when
-  t still had it. (Signals/demonitor calls the Distribution's demonitor
-  exactly when it removed a monitor whose target is not a local pid; with
-  `taking` set, demonitor! just notes that. Its 'owner only' rule is about
-  the owner's later mailbox flush: the table itself is guarded by t's lock.)"
-  [^Tasklet t ref]
-  (let [hit (boolean-array 1)]
-    (.set taking hit)
-    (try (Signals/demonitor t ref)
-         (finally (.remove taking)))
-    (aget hit 0)))
-
 (defn- monitor-down!
   "Delivers msg, the [:DOWN ref ...] of a remote or [name node] monitor, to
   local watcher, only if the watcher still has monitor ref, which it then no
-  longer has: the kernel's rule for local targets. Both happen under the
-  watcher's lock, the lock its own demonitor takes first, so a demonitor
-  with :flush either finds the DOWN in the mailbox or stops it here. Any
-  thread that holds no tasklet's lock."
+  longer has (Monitors/fire: the kernel's one place where a monitor fires, so
+  a demonitor with :flush either finds the DOWN in the mailbox or stops it
+  here). Any thread that holds no tasklet's lock."
   [^Pid watcher ref msg]
   (when-let [t (NodeTable/resolve watcher)]
-    (locking t
-      (when (take-monitor! t ref)
-        ;; Node/deliver: no reduction or exit check, which could switch the
-        ;; calling tasklet out while it holds a lock
-        (Node/deliver watcher msg)))))
+    (Monitors/fire t ref msg)))
 
 (defn- remote-exit!
   "Local tasklet `local`, linked to remote `remote`, gets exit signal reason
   (if the link still exists)."
   [local remote reason]
   (when-let [t (NodeTable/resolve local)]
-    (Signals/remoteExit t remote reason)))
+    (Links/remoteExit t remote reason)))
 
 (defn- deliver-local!
   "Delivers msg to a pid of this JVM; anything else is dropped (never forwarded)."
@@ -594,7 +571,7 @@
     (if jvm
       (let [p (.whereis jvm (first dest))
             t (some-> p NodeTable/resolve)]
-        (if (and t (Signals/monitorFromRemote watcher t ref dest))
+        (if (and t (Monitors/monitorFromRemote watcher t ref dest))
           (do (.put (chm st :local-named) ref [watcher p dest node])
               (purge-local-named! st))
           (fire! watcher ref dest :noproc)))
@@ -611,15 +588,14 @@
               (fire! watcher ref dest :noconnection))))))))
 
 (defn demonitor! [st watcher ^Ref ref dest]
-  (if-let [^booleans hit (.get taking)]
-    (aset hit 0 true)   ; take-monitor! at work: the monitor has fired, nothing to undo
-    (if-let [[_ p] (.remove (chm st :local-named) ref)]
-      (some-> (NodeTable/resolve p) (Signals/dropMonitoredBy ref))
-      (let [node (dest-node dest)]
-        ;; the peer is told only while the monitor is still in place there
-        (when (some-> ^ConcurrentHashMap (.get (chm st :mons) node) (.remove ref))
-          (when-let [conn (connection st node)]
-            (send-frame! conn DEMONITOR (encode st [watcher ref dest]))))))))
+  ;; called by the kernel only for a monitor the watcher still had (never for one that fired)
+  (if-let [[_ p] (.remove (chm st :local-named) ref)]
+    (some-> (NodeTable/resolve p) (Monitors/dropMonitoredBy ref))
+    (let [node (dest-node dest)]
+      ;; the peer is told only while the monitor is still in place there
+      (when (some-> ^ConcurrentHashMap (.get (chm st :mons) node) (.remove ref))
+        (when-let [conn (connection st node)]
+          (send-frame! conn DEMONITOR (encode st [watcher ref dest])))))))
 
 (defn alive-remote? [st ^Pid pid]
   (let [conn (connection! st (.-node pid) (may-wait?))]
@@ -711,21 +687,21 @@
                         (own! (v 0) "LINK"))
                (let [[from to] v
                      t (NodeTable/resolve to)]
-                 (if (and t (Signals/linkFromRemote from t))
+                 (if (and t (Links/linkFromRemote from t))
                    (add-link! st peer to from)
                    (.send conn EXIT (encode st [to from :noproc true])))))
         UNLINK (when (and (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
                           (own! (v 0) "UNLINK"))
                  (let [[from to] v]
                    (remove-link! st peer to from)
-                   (some->> (NodeTable/resolve to) (Signals/unlinkFromRemote from))))
+                   (some->> (NodeTable/resolve to) (Links/unlinkFromRemote from))))
         EXIT (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 0)) (pid? (v 1))))
                         (own! (v 0) "EXIT"))
                (let [[from to reason linked] v]
                  (when-let [t (NodeTable/resolve to)]
                    (if linked
                      (do (remove-link! st peer to from)
-                         (Signals/remoteExit t from reason))
+                         (Links/remoteExit t from reason))
                      (Signals/exitSignal t from reason false)))))
         MONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (pid? (v 0)) (instance? Ref (v 1))))
                            (own! (v 0) "MONITOR"))
@@ -733,14 +709,14 @@
                         t (if (pid? dest)
                             (NodeTable/resolve dest)
                             (some-> (.whereis ^Node (:node st) (first dest)) NodeTable/resolve))]
-                    (if (and t (Signals/monitorFromRemote watcher t ref dest))
+                    (if (and t (Monitors/monitorFromRemote watcher t ref dest))
                       (.put (sub-map (chm st :watched) peer) ref (.pid ^Tasklet t))
                       (.send conn DOWN (encode st [watcher [:DOWN ref :process dest :noproc]])))))
         DEMONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
                              (own! (v 0) "DEMONITOR"))
                     (when-let [^ConcurrentHashMap m (.get (chm st :watched) peer)]
                       (when-let [p (.remove m (v 1))]
-                        (some-> (NodeTable/resolve p) (Signals/dropMonitoredBy (v 1))))))
+                        (some-> (NodeTable/resolve p) (Monitors/dropMonitoredBy (v 1))))))
         REQUEST (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
                            (own! (v 1) "REQUEST"))
                   (let [[id reply-to op arg] v] (answer st conn id reply-to op arg)))
@@ -798,7 +774,7 @@
             :let [[watcher target dest n] (.getValue e)]
             :when (= n peer)
             :when (.remove (chm st :local-named) (.getKey e) (.getValue e))]
-      (some-> (NodeTable/resolve target) (Signals/dropMonitoredBy (.getKey e)))
+      (some-> (NodeTable/resolve target) (Monitors/dropMonitoredBy (.getKey e)))
       (fire! watcher (.getKey e) dest :noconnection))))
 
 (defn- on-disconnected [st ^Connection c reason]
@@ -811,7 +787,7 @@
     (when (.remove (chm st :in-jvm) peer (.peerIncarnation c))
       (sweep-in-jvm! st peer (.peerIncarnation c)))
     (doseq [[ref target] (some-> ^ConcurrentHashMap (.remove (chm st :watched) peer) vec)]
-      (some-> (NodeTable/resolve target) (Signals/dropMonitoredBy ref)))
+      (some-> (NodeTable/resolve target) (Monitors/dropMonitoredBy ref)))
     (doseq [^Map$Entry e (vec (chm st :pending))
             :let [[node reply-to] (.getValue e)]
             :when (= node peer)]
