@@ -57,7 +57,7 @@
             [tasklet.impl.local-nodes :as local-nodes])
   (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
            [java.util.function BiFunction Function]
-           [tasklet.kernel Node NodeOptions NodeOptions$Builder NodeTable Pid]
+           [tasklet.kernel Await Node NodeOptions NodeOptions$Builder NodeTable Pid]
            [tasklet.net Config Config$Builder Connection Cookie Tls Transport]))
 
 (set! *warn-on-reflection* true)
@@ -328,13 +328,13 @@
   [address]
   (let [st (state-or-throw)
         address (str address)
-        [k v] (dist/await-future (.connect ^Transport (dist/transport st) address)
-                                 (+ 1000 (long (:connect-timeout-ms st))))]
-    (case k
-      :ok (keyword (.peerName ^Connection v))
-      :error (throw (dist/connect-error address v))
-      :timeout (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
-                                  {:address address})))))
+        ^CompletableFuture f (.connect ^Transport (dist/transport st) address)]
+    (when-not (Await/future f (+ 1000 (long (:connect-timeout-ms st))))
+      (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
+                         {:address address})))
+    (try (keyword (.peerName ^Connection (.getNow f nil)))
+         (catch java.util.concurrent.CompletionException e (throw (dist/connect-error address (or (.getCause e) e))))
+         (catch java.util.concurrent.CancellationException e (throw (dist/connect-error address e))))))
 
 (defn nodes
   "The names of the nodes connected to this one, sorted."
@@ -355,7 +355,7 @@
       (let [gone (.computeIfAbsent ^ConcurrentHashMap (:gone st) nm
                                    (reify Function (apply [_ _] (CompletableFuture.))))]
         (.close c (str "disconnect! by " (:name st)))
-        (dist/await-future gone 5000)
+        (Await/future gone 5000)
         true)
       false)))
 

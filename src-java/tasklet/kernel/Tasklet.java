@@ -73,15 +73,10 @@ public final class Tasklet extends Mailbox implements Runnable {
   Extra extra;                     // what most tasklets never need (see Extra); lazily allocated, guarded by this
 
   /** The extra record, made on first use. Caller holds this. */
-  Extra extra() {
-    if (extra == null) extra = new Extra();
-    return extra;
-  }
+  Extra extra() { return extra != null ? extra : (extra = new Extra()); }
 
   /** The extra record or a read-only empty one. Caller holds this. */
-  Extra ex() {
-    return extra == null ? Extra.NONE : extra;
-  }
+  Extra ex() { return extra == null ? Extra.NONE : extra; }
 
   Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
     this.node = node;
@@ -240,6 +235,9 @@ public final class Tasklet extends Mailbox implements Runnable {
         + " (Thread.interrupt, e.g. the REPL's interrupt) while waiting; the tasklet keeps its pid"
         + " and every message stays in its mailbox, so receive again to go on waiting", "pid", pid);
   }
+
+  /** Consume the wake-up permit: true when one had arrived (look again), false: suspend. Owner only. */
+  boolean takePermit() { return (int) PERMIT.getAndSet(this, 0) == 1; }
 
   /** Called by a worker before it runs this tasklet's continuation. Worker only. */
   void onResume() {
