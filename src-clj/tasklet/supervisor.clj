@@ -82,10 +82,11 @@
   included). A failed restart counts as one more restart and is retried."
   (:require [tasklet.core :as t :refer [! self receive]]
             [tasklet.impl.crash :as crash]
+            [tasklet.impl.process :as process]
+            [tasklet.impl.start :as start]
             [tasklet.impl.supervisor-sys :as sys]
             [tasklet.server :as server])
-  (:import [clojure.lang MultiFn]
-           [tasklet.kernel TaskletExit]))
+  (:import [clojure.lang MultiFn]))
 
 (set! *warn-on-reflection* true)
 
@@ -204,11 +205,11 @@
   [c]
   (let [[f & args] (:start c)]
     (try
-      (assoc c :pid (if (server/acks-start? f)
-                      (server/start-sync f args true)
+      (assoc c :pid (if (start/acks-start? f)
+                      (start/start-sync f args true)
                       (t/spawn-fn f args {:link true})))
-      (catch TaskletExit e (throw e))
-      (catch Throwable e (failed-to-start c e)))))
+      (catch Throwable e
+        (if (process/exit? e) (throw e) (failed-to-start c e))))))
 
 (defn- await-down [mref ms]
   (receive
@@ -640,7 +641,7 @@
   ([spec] (server/run impl spec))
   ([spec opts] (server/run impl spec opts)))
 
-(server/acking! run)
+(start/acking! run)
 
 (defn start-link
   "Check spec, start a supervisor for it linked to the caller, and return its
