@@ -5,7 +5,7 @@
   delegate here, and behind tasklet.sys's requests.
 
   A call monitors the server with an alias ({:alias :demonitor}, EEP 53;
-  see doc/adr/0005-process-aliases.md) and sends [tag from request]-shaped
+  see doc/adr/0006-process-aliases.md) and sends [tag from request]-shaped
   messages whose `from` is {:pid caller :tag mref :alias mref}; the server
   answers [:tasklet/reply mref value] through the alias. When the caller
   stops waiting (timeout, the server's death) it demonitors, which
