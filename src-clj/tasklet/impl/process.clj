@@ -54,7 +54,8 @@
   (instance? Ref x))
 
 (defn local-pid?
-  "True when x is a pid of the calling tasklet's node (this incarnation)."
+  "True when x is a pid of a node that lives in this JVM (any of them, this
+  incarnation), whose tasklet the kernel can look at directly."
   [x]
   (and (instance? Pid x) (Node/isLocal x)))
 
@@ -62,6 +63,33 @@
   "The calling tasklet's node's name, a string (as a Pid's node is)."
   ^String []
   (.-name (Node/current)))
+
+(defn this-node
+  "The calling tasklet's node, as an opaque value to key per-node tables by
+  (equal only to itself: a node started again under the same name is
+  another)."
+  []
+  (Node/current))
+
+(defn on-this-node?
+  "True when pid belongs to the calling tasklet's node (its name and
+  incarnation)."
+  [pid]
+  (let [^Pid p pid
+        n (Node/current)]
+    (and (= (.-node p) (.-name n)) (== (.-incarnation p) (.-incarnation n)))))
+
+(defn pid-node
+  "The name of pid's node, a keyword."
+  [pid]
+  (keyword (.-node ^Pid pid)))
+
+(defn running?
+  "True while the tasklet of pid, a pid of a node in this JVM, has not ended.
+  Unlike tasklet.core/alive?, not ordered after the caller's signals and no
+  switch point: a cheap look from any thread."
+  [pid]
+  (boolean (some-> (Node/resolve pid) .isAlive)))
 
 ;; ---------------------------------------------------------------------------
 ;; Sends and the mailbox
