@@ -68,11 +68,11 @@
   [:tasklet/cast message] as tasklet.server's; [:tasklet/system from request]."
   (:refer-clojure :exclude [cast])
   (:require [tasklet.core :as t :refer [self]]
-            [tasklet.impl.error :refer [error check-start-opts]]
+            [tasklet.impl.error :refer [error check-start-opts function?]]
             [tasklet.impl.process :as process]
             [tasklet.impl.start :as start]
             [tasklet.server :as server])
-  (:import [clojure.lang ExceptionInfo MultiFn]))
+  (:import [clojure.lang ExceptionInfo]))
 
 (set! *warn-on-reflection* true)
 
@@ -85,9 +85,6 @@
 
 (defn- bad-action [action why]
   (error :bad-action (str "bad statem action " (pr-str action) ": " why) {:action action}))
-
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
 
 ;; ---------------------------------------------------------------------------
 ;; The start handshake: tasklet.server's (tasklet.impl.start), so that

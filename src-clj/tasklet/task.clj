@@ -25,7 +25,7 @@
   - [tag index value finished-ms]   an async-stream task's value"
   (:refer-clojure :exclude [await])
   (:require [tasklet.core :as t :refer [! self receive]]
-            [tasklet.impl.error :refer [error]]
+            [tasklet.impl.error :refer [error function?]]
             [tasklet.impl.task-supervisor :as ts])
   (:import [clojure.lang ExceptionInfo]))
 
@@ -93,7 +93,7 @@
     (let [a (async expensive 1) b (async expensive 2)]
       (+ (await a) (await b)))"
   ^Task [f & args]
-  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+  (when-not (function? f)
     (throw (error :badarg (str "async needs a function (a fn, a defn's var or a multimethod), got "
                                (pr-str f) "; wrap data in (fn [] ...)")
                   {:fn f})))
@@ -238,7 +238,7 @@
   {:ordered true :timeout 5000 :on-timeout :exit})
 
 (defn- check-stream-opts [f opts]
-  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+  (when-not (function? f)
     (throw (error :badarg (str "async-stream needs a function, got " (pr-str f)) {:fn f})))
   (when-not (or (nil? opts) (map? opts))
     (throw (error :badarg (str "async-stream options are a map, got " (pr-str opts)) {:opts opts})))

@@ -2,10 +2,10 @@
   "What the behaviours built on tasklet.core (server, statem, task) share
   about errors: every error is an ex-info whose data has :tasklet/error kind
   (doc/reference.md §6), servers and state machines check their start
-  options alike, and a call or a synchronous start that finds its server
+  options and functions alike, and a call or a synchronous start that finds its server
   gone throws `exit-error`."
   (:require [tasklet.impl.process :as process])
-  (:import [clojure.lang ExceptionInfo]))
+  (:import [clojure.lang ExceptionInfo MultiFn]))
 
 (set! *warn-on-reflection* true)
 
@@ -13,6 +13,12 @@
   "ex-info with message and data plus {:tasklet/error kind}."
   ^ExceptionInfo [kind message data]
   (ex-info message (assoc data :tasklet/error kind)))
+
+(defn function?
+  "What the behaviours accept where they run a function: a fn, a var (a
+  defn's, so a redefinition is seen), or a multimethod."
+  [f]
+  (or (fn? f) (var? f) (instance? MultiFn f)))
 
 (defn check-start-opts
   "Throw {:tasklet/error :badarg} unless opts is nil or a map whose :name, if

@@ -7,15 +7,11 @@
   the library's own behaviours."
   (:require [tasklet.core :as t :refer [self]]
             [tasklet.impl.call :refer [reply]]
-            [tasklet.impl.error :refer [error exit-error]]
+            [tasklet.impl.error :refer [error exit-error function?]]
             [tasklet.impl.process :as process]
-            [tasklet.impl.start :as start])
-  (:import [clojure.lang MultiFn]))
+            [tasklet.impl.start :as start]))
 
 (set! *warn-on-reflection* true)
-
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
 
 (deftype Stop [reason state from reply])
 

@@ -2,13 +2,9 @@
   "A supervisor's spec and its child specs (OTP's sup_flags and child_spec):
   validation, with an error naming the bad key before anything starts, and a
   child spec with its defaults. Internal to tasklet.supervisor."
-  (:require [tasklet.impl.error :refer [error]])
-  (:import [clojure.lang MultiFn]))
+  (:require [tasklet.impl.error :refer [error function?]]))
 
 (set! *warn-on-reflection* true)
-
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
 
 (defn- supervisor-start?
   "True when start function f is tasklet.supervisor/run (the fn or its var):
