@@ -28,7 +28,7 @@
   (:refer-clojure :exclude [cast])
   (:require [tasklet.impl.call :as call]
             [tasklet.impl.error :refer [check-start-opts]]
-            [tasklet.impl.server-loop :as loop]
+            [tasklet.impl.server-loop :as server-loop]
             [tasklet.impl.start :as start]))
 
 (set! *warn-on-reflection* true)
@@ -83,8 +83,8 @@
   When started by start-link or by a supervisor and trapping exits (call
   (tasklet.core/trap-exit! true) in :init), the server stops with its parent's
   exit reason when its parent ends: :terminate runs, as in OTP."
-  ([impl arg] (loop/run impl arg nil))
-  ([impl arg opts] (loop/run impl arg opts)))
+  ([impl arg] (server-loop/run impl arg nil))
+  ([impl arg opts] (server-loop/run impl arg opts)))
 
 (start/acking! run)
 
@@ -94,7 +94,7 @@
   reason. (From :handle-call the vector forms [:stop reason reply state] and
   [:stop reason state] do the same.)"
   [reason state]
-  (loop/stop reason state))
+  (server-loop/stop reason state))
 
 ;; ---------------------------------------------------------------------------
 ;; Starting
@@ -108,7 +108,7 @@
   Options: {:name kw} registers the server as kw before :init runs."
   ([impl arg] (start impl arg nil))
   ([impl arg opts]
-   (loop/check-impl impl)
+   (server-loop/check-impl impl)
    (check-start-opts "server" ":my-server" opts)
    (start/start-sync #'run [impl arg opts] false)))
 
@@ -118,7 +118,7 @@
   exception, not an exit signal."
   ([impl arg] (start-link impl arg nil))
   ([impl arg opts]
-   (loop/check-impl impl)
+   (server-loop/check-impl impl)
    (check-start-opts "server" ":my-server" opts)
    (start/start-sync #'run [impl arg opts] true)))
 
