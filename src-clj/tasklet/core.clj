@@ -52,7 +52,7 @@
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
+           [tasklet.kernel Aliases Context Mailbox Node NodeTable Pid ProcessTimers Ref Signals Tasklet TaskletExit
             Terms Timer]))
 
 (set! *warn-on-reflection* true)
@@ -440,18 +440,18 @@
   (let [n (.node t)]
     (cond
       (instance? Pid dest)
-      (if (or (Node/isLocal dest) (nil? (.distribution n)))
-        (Signals/monitor t (Node/resolve dest) dest ref)
+      (if (or (NodeTable/isLocal dest) (nil? (.distribution n)))
+        (Signals/monitor t (NodeTable/resolve dest) dest ref)
         (monitor-remote t dest ref))
 
       (keyword? dest)
       (let [p (.whereis n dest)]
-        (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+        (Signals/monitor t (some-> p NodeTable/resolve) (or p dest) ref))
 
       (and (vector? dest) (= 2 (count dest)))
       (let [[nm nd] dest]
         (if (= (node-name nd) (.-name n))
-          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+          (let [p (.whereis n nm)] (Signals/monitor t (some-> p NodeTable/resolve) (or p dest) ref))
           (monitor-remote t dest ref)))
 
       :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
@@ -604,9 +604,9 @@
   the same holds across nodes."
   [pid]
   (check-pid pid "alive?")
-  (let [alive (if-let [t (Node/resolve pid)]
+  (let [alive (if-let [t (NodeTable/resolve pid)]
                 (not (.isExiting t))
-                (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
+                (if-let [d (and (not (NodeTable/isLocal pid)) (.distribution (node)))]
                   (.alive ^tasklet.kernel.Distribution d pid)
                   false))]
     (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
@@ -637,7 +637,7 @@
   `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (if-let [t (Node/resolve pid)]
+  (if-let [t (NodeTable/resolve pid)]
     (when-let [m (Signals/info t)]
       (into {}
             (map (fn [[k v]]
@@ -647,7 +647,7 @@
                           (:links :monitors :monitored-by) (vec v)
                           v)])))
             ^Map m))
-    (when (and (not (Node/isLocal pid)) (.distribution (node)))
+    (when (and (not (NodeTable/isLocal pid)) (.distribution (node)))
       (remote-process-info pid))))
 
 (defn processes
@@ -718,7 +718,7 @@
   pid's tasklet is the target (its end cancels the timer)."
   [dest what]
   (cond
-    (instance? Pid dest) [dest (Node/resolve dest)]
+    (instance? Pid dest) [dest (NodeTable/resolve dest)]
     (keyword? dest) [dest nil]
     (instance? Ref dest) [dest nil]
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
@@ -750,7 +750,7 @@
   ^Timer [ms pid reason]
   (let [ms (timer-ms ms "exit-after")]
     (check-pid pid "exit-after")
-    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/resolve pid))))
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (NodeTable/resolve pid))))
 
 (defn send-interval
   "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,

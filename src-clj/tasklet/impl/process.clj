@@ -10,7 +10,7 @@
   blocks."
   (:require [tasklet.core])   ; installs the kernel's terms before a node is made
   (:import [java.util.concurrent.atomic AtomicBoolean]
-           [tasklet.kernel Aliases Node Pid Ref Tasklet TaskletExit]))
+           [tasklet.kernel Aliases Node NodeTable Pid Ref Tasklet TaskletExit]))
 
 (set! *warn-on-reflection* true)
 
@@ -57,7 +57,7 @@
   "True when x is a pid of a node that lives in this JVM (any of them, this
   incarnation), whose tasklet the kernel can look at directly."
   [x]
-  (and (instance? Pid x) (Node/isLocal x)))
+  (and (instance? Pid x) (NodeTable/isLocal x)))
 
 (defn node-name
   "The calling tasklet's node's name, a string (as a Pid's node is)."
@@ -89,7 +89,7 @@
   Unlike tasklet.core/alive?, not ordered after the caller's signals and no
   switch point: a cheap look from any thread."
   [pid]
-  (boolean (some-> (Node/resolve pid) .isAlive)))
+  (boolean (some-> (NodeTable/resolve pid) .isAlive)))
 
 ;; ---------------------------------------------------------------------------
 ;; Sends and the mailbox

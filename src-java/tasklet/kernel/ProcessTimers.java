@@ -200,15 +200,15 @@ public final class ProcessTimers {
     try {
       if (kind == Timer.EXIT) {
         Pid p = (Pid) dest;
-        Tasklet t = Node.resolve(p);
+        Tasklet t = NodeTable.resolve(p);
         if (t != null) Signals.exitSignal(t, from, msg, false);
-        else if (!Node.isLocal(p) && node.distribution != null) remote(() -> node.distribution.exit(from, p, msg, false));
+        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.exit(from, p, msg, false));
       } else if (dest instanceof Pid p) {
-        Tasklet t = Node.resolve(p);
+        Tasklet t = NodeTable.resolve(p);
         if (t != null) t.deliver(msg);
-        else if (!Node.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
+        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
       } else if (dest instanceof Ref alias) {
-        Node n = Node.named(alias.node);
+        Node n = NodeTable.named(alias.node);
         if (n != null && n.incarnation == alias.incarnation) Aliases.deliver(alias, msg);
         else if (node.distribution != null) remote(() -> node.distribution.sendAlias(alias, msg));
       } else if (dest instanceof List<?> named) {    // [name node-name]
@@ -226,9 +226,9 @@ public final class ProcessTimers {
 
   /** A name nobody has when the timer fires: dropped, as Erlang's send_after does. */
   private void deliverNamed(Object name, Object msg) {
-    Pid p = node.registry.get(name);
+    Pid p = node.registry.whereis(name);
     if (p == null) return;
-    Tasklet t = Node.resolve(p);
+    Tasklet t = NodeTable.resolve(p);
     if (t != null) t.deliver(msg);
   }
 

@@ -38,10 +38,10 @@ public final class Signals {
   /** Link the calling tasklet {@code self} to {@code pid}. Owner (self) only. */
   public static void link(Tasklet self, Pid pid) {
     if (pid.equals(self.pid)) return;
-    Tasklet t = Node.resolve(pid);
+    Tasklet t = NodeTable.resolve(pid);
     if (t == null) {
       Distribution d = self.node.distribution;
-      if (!Node.isLocal(pid) && d != null) {
+      if (!NodeTable.isLocal(pid) && d != null) {
         synchronized (self) { links(self).add(pid); }
         d.link(self.pid, pid);
         traceLink(self, pid);
@@ -82,10 +82,10 @@ public final class Signals {
   /** Remove a link in both directions. Owner (self) only. */
   public static void unlink(Tasklet self, Pid pid) {
     synchronized (self) { if (self.ex().links != null) self.ex().links.remove(pid); }
-    Tasklet t = Node.resolve(pid);
+    Tasklet t = NodeTable.resolve(pid);
     if (t != null) {
       synchronized (t) { if (t.ex().links != null) t.ex().links.remove(self.pid); }
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
+    } else if (!NodeTable.isLocal(pid) && self.node.distribution != null) {
       self.node.distribution.unlink(self.pid, pid);
     }
   }
@@ -167,7 +167,7 @@ public final class Signals {
       target = watcher.ex().monitors == null ? null : watcher.ex().monitors.remove(ref);
     }
     if (target instanceof Pid p) {
-      Tasklet t = Node.resolve(p);
+      Tasklet t = NodeTable.resolve(p);
       if (t != null) {
         dropMonitoredBy(t, ref);
         return true;
@@ -217,10 +217,10 @@ public final class Signals {
       self.checkExit();
       return;
     }
-    Tasklet t = Node.resolve(pid);
+    Tasklet t = NodeTable.resolve(pid);
     if (t != null) {
       exitSignal(t, self.pid, reason, false);
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
+    } else if (!NodeTable.isLocal(pid) && self.node.distribution != null) {
       self.node.distribution.exit(self.pid, pid, reason, false);
     }
   }
@@ -264,19 +264,19 @@ public final class Signals {
     if (timers != null) ProcessTimers.targetEnded(timers);
     Node node = t.node;
     node.processes.remove(t);
-    if (regName != null) node.registry.remove(regName, t.pid);
+    if (regName != null) node.registry.ended(regName, t.pid);
     t.clear();   // a dead tasklet retains no messages
     t.context = null;
     if (links != null) {
       for (Pid p : links) {
-        Tasklet peer = Node.resolve(p);
+        Tasklet peer = NodeTable.resolve(p);
         if (peer != null) {
           // only while the peer still has the link: an unlink, or a lost-node
           // sweep that already signalled :noconnection, took it away meanwhile
           boolean linked;
           synchronized (peer) { linked = peer.ex().links != null && peer.ex().links.remove(t.pid); }
           if (linked) exitSignal(peer, t.pid, reason, true);
-        } else if (node.distribution != null && !Node.isLocal(p)) {
+        } else if (node.distribution != null && !NodeTable.isLocal(p)) {
           node.distribution.exit(t.pid, p, reason, true);
         }
       }
@@ -287,7 +287,7 @@ public final class Signals {
         Pid w = e.getValue();
         Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
         Object down = node.terms.downMessage(ref, who, reason);
-        Tasklet wt = Node.resolve(w);
+        Tasklet wt = NodeTable.resolve(w);
         if (wt == null) {
           Node.send(w, down);   // a remote watcher
           continue;
@@ -304,8 +304,8 @@ public final class Signals {
     }
     if (mine != null) {
       for (Map.Entry<Ref, Object> e : mine.entrySet()) {
-        if (e.getValue() instanceof Pid p && Node.resolve(p) != null) {
-          dropMonitoredBy(Node.resolve(p), e.getKey());
+        if (e.getValue() instanceof Pid p && NodeTable.resolve(p) != null) {
+          dropMonitoredBy(NodeTable.resolve(p), e.getKey());
         } else if (node.distribution != null) {
           node.distribution.demonitor(t.pid, e.getKey(), e.getValue());
         }
@@ -343,7 +343,7 @@ public final class Signals {
     }
     for (Pid p : cut) {
       remoteExit(t, p, reason);
-      Tasklet peer = Node.resolve(p);
+      Tasklet peer = NodeTable.resolve(p);
       if (peer != null) remoteExit(peer, t.pid, reason);
     }
     monitorsLost(t, lost, reason);
@@ -369,7 +369,7 @@ public final class Signals {
       }
     }
     for (Map.Entry<Ref, Pid> e : fired) {
-      Tasklet target = Node.resolve(e.getValue());
+      Tasklet target = NodeTable.resolve(e.getValue());
       if (target != null) dropMonitoredBy(target, e.getKey());
       Node.send(watcher.pid, watcher.node.terms.downMessage(e.getKey(), e.getValue(), reason));
     }
