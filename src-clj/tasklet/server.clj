@@ -13,12 +13,14 @@
     (def pid (start-link counter 0 {:name :counter}))
     (call :counter :inc)   ; => 1
 
-  Built on tasklet.core alone, the way OTP builds gen_server on plain
+  Built on tasklet.core alone (and the library's internal tasklet.impl
+  helpers: no Java interop), the way OTP builds gen_server on plain
   processes: a call monitors the server with an alias ({:alias :demonitor},
   EEP 53) and sends its request; the server answers through the alias. When
   the caller stops waiting (timeout, the server's death) it demonitors,
   which deactivates the alias, so a late reply is dropped by the kernel,
-  locally and across nodes: no relay tasklet, no gate.
+  locally and across nodes: no relay tasklet, no gate (see
+  doc/adr/0006-process-aliases.md).
 
   Message shapes (internal, listed so that a trace makes sense):
   - [:tasklet/call from request]     a call; `from` is what `reply` needs
