@@ -1,9 +1,11 @@
 (ns tasklet.core.layering-test
   "The layers load as they are drawn: tasklet.core and the behaviours built
   on it (server, supervisor, statem, task, sys) load neither the node layer
-  nor its codec (Nippy), and spawn-on works without them. Checked in a fresh
-  JVM, since this one has loaded everything."
+  nor its codec (Nippy), and spawn-on works without them (checked in a fresh
+  JVM, since this one has loaded everything); and the behaviours reach the
+  kernel only through tasklet.core and tasklet.impl.process."
   (:require [clojure.edn :as edn]
+            [clojure.java.io :as io]
             [clojure.string :as str]
             [clojure.test :refer [deftest is]]
             [tasklet.core.support :refer [run-jvm]]))
@@ -48,3 +50,18 @@
             :loaded-after []}
            r)
         out)))
+
+(def ^:private behaviours
+  "The files of the behaviours built on tasklet.core, and their internals."
+  ["tasklet/server.clj" "tasklet/statem.clj" "tasklet/supervisor.clj" "tasklet/task.clj"
+   "tasklet/pg.clj" "tasklet/sys.clj" "tasklet/impl/call.clj" "tasklet/impl/start.clj"
+   "tasklet/impl/server_loop.clj" "tasklet/impl/supervisor_spec.clj"
+   "tasklet/impl/supervisor_children.clj" "tasklet/impl/supervisor_restart.clj"
+   "tasklet/impl/supervisor_dynamic.clj" "tasklet/impl/supervisor_sys.clj"
+   "tasklet/impl/task_supervisor.clj"])
+
+(deftest behaviours-name-no-kernel-class
+  (doseq [f behaviours]
+    (let [text (slurp (io/file "src-clj" f))]
+      (is (not (re-find #"tasklet\.(kernel|net|dist)\b" text))
+          (str f " names a kernel or transport class; go through tasklet.core or tasklet.impl.process")))))
