@@ -568,13 +568,17 @@
   (check-pid pid "alive?")
   (Node/isAlive pid))
 
+(declare node-layer)
+
 (defn- remote-process-info
-  "process-info of pid on another node, asked of that node."
+  "process-info of pid on another node, asked of that node through the node
+  layer (nil without one: then no distribution ever started)."
   [^Pid pid]
-  (try ((requiring-resolve 'tasklet.node/process-info-remote) pid)
-       (catch clojure.lang.ExceptionInfo e
-         (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
-                         (assoc (ex-data e) :pid pid) e)))))
+  (when-let [ask (:process-info @node-layer)]
+    (try (ask pid)
+         (catch clojure.lang.ExceptionInfo e
+           (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
+                           (assoc (ex-data e) :pid pid) e))))))
 
 (defn process-info
   "A map describing a live tasklet: :status (:running :runnable :waiting),
@@ -832,7 +836,63 @@
     (Ref. (name n) (long s) (long i))))
 
 ;; ---------------------------------------------------------------------------
-;; Distribution
+;; Distribution: the node layer's hook
+;;
+;; tasklet.core knows nothing of tasklet.node (which needs the codec, Nippy,
+;; and the transport: loading them costs start-up time that a program of one
+;; node should not pay). The node layer installs itself here when it loads;
+;; until then, there is no distribution on any node of this JVM, so only
+;; this node is reachable and spawn-on runs here.
+
+(defonce ^:private node-layer
+  (atom nil))
+
+(defn ^:no-doc install-node-layer!
+  "Install the distribution layer (tasklet.node does, when it loads) that
+  `spawn-on` and `process-info` of another node's pid delegate to: a map
+  {:spawn-on (fn [node-or-f & args] pid), :process-info (fn [pid] map-or-nil)}.
+  JVM-wide; the last call wins (a reloaded tasklet.node installs itself
+  again). Returns nil. Internal, stable for the library's own namespaces."
+  [layer]
+  (reset! node-layer layer)
+  nil)
+
+(defn- spawn-var
+  "Resolve (requiring its namespace) f, a var or a fully qualified symbol,
+  to a var holding a function, as spawn-on does on its target; throws
+  :badarg when it cannot."
+  ^Var [f]
+  (let [sym (cond (var? f) (symbol f)
+                  (qualified-symbol? f) f
+                  :else (throw (badarg (str "spawn-on needs a var (#'ns/f) or a fully qualified symbol,"
+                                            " resolved on the target node; got " (pr-str f))
+                                       {:fn f})))
+        v (try (requiring-resolve sym)
+               (catch Throwable e
+                 (throw (badarg (str "spawn-on: cannot load the namespace of " sym " on node "
+                                     (.-name (node)) ": " (.getMessage e)
+                                     "; check that it is on that node's classpath and compiles")
+                                {:fn sym}))))]
+    (cond
+      (nil? v) (throw (badarg (str "spawn-on: no var " sym " on that node; check the name") {:fn sym}))
+      (not (let [x @v] (or (fn? x) (instance? clojure.lang.MultiFn x))))
+      (throw (badarg (str "spawn-on: " sym " is not a function (a " (.getName (class @v)) ")") {:fn sym}))
+      :else v)))
+
+(defn- spawn-on-here
+  "spawn-on without a node layer: this node is the only one reachable."
+  [node-or-f args]
+  (let [[nm f args] (if (or (keyword? node-or-f) (string? node-or-f))
+                      [(node-name node-or-f) (first args) (rest args)]
+                      [nil node-or-f args])
+        n (node)]
+    (when (and nm (not= nm (.-name n)))
+      (throw (ex-info (str "distribution is not started on this node; call (tasklet.node/start! {:name ... "
+                           ":cookie ...}) first")
+                      {:tasklet/error :not-connected})))
+    (let [v (spawn-var f)]
+      ;; as on a remote target: the caller's bindings are not conveyed
+      (.spawn n (body v args) v top-frame nil nil nil))))
 
 (defn spawn-on
   "Spawn a tasklet on another node: (spawn-on node f & args) on node `node`
@@ -841,6 +901,10 @@
   fully qualified symbol: it is resolved, its namespace required, on the
   target. Returns the pid. Throws ex-info {:tasklet/error :badarg} when f does
   not name a function there (nothing is spawned). See tasklet.node/spawn-on,
-  to which this delegates (tasklet.node is loaded on first use)."
+  to which this delegates once tasklet.node is loaded; before that no node
+  of this JVM has distribution, so f runs on this node, and naming another
+  node throws {:tasklet/error :not-connected}."
   [node-or-f & args]
-  (apply (requiring-resolve 'tasklet.node/spawn-on) node-or-f args))
+  (if-let [f (:spawn-on @node-layer)]
+    (apply f node-or-f args)
+    (spawn-on-here node-or-f args)))

@@ -547,3 +547,8 @@
     (if (= nm (:name st))
       (core/whereis name)
       (dist/request st nm :whereis name))))
+
+;; tasklet.core delegates spawn-on and process-info of another node's pid to
+;; this layer without requiring it (see tasklet.core/install-node-layer!).
+;; Through the vars, so a redefinition at the REPL is seen.
+(core/install-node-layer! {:spawn-on #'spawn-on :process-info #'process-info-remote})

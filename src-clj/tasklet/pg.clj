@@ -43,13 +43,13 @@
   ignored until one is up). A peer's messages are checked (pids must be
   pids); a malformed one is logged, truncated, and dropped."
   (:require [tasklet.core :as t :refer [! self]]
+            [tasklet.impl.process :as process]
             [tasklet.node :as node]
             [tasklet.server :as server])
   (:import [clojure.lang ExceptionInfo]
            [java.lang System$Logger System$Logger$Level]
            [java.util List]
-           [java.util.concurrent ConcurrentHashMap]
-           [tasklet.kernel Node NodeTable Pid]))
+           [java.util.concurrent ConcurrentHashMap]))
 
 (set! *warn-on-reflection* true)
 
@@ -57,7 +57,7 @@
 ;; Tables: the published views, read without the scope tasklet
 
 (defonce ^:private tables
-  ;; [Node scope] -> {:owner scope-pid :data (atom {group {:all [pids] :local [pids]}})}
+  ;; [node scope] -> {:owner scope-pid :data (atom {group {:all [pids] :local [pids]}})}
   ;; written only by the owner (put in init, removed in terminate); a table
   ;; whose owner is dead (killed, so no terminate ran) reads as empty
   (ConcurrentHashMap.))
@@ -66,13 +66,13 @@
   ;; monitor ref -> scope, so that (demonitor ref) finds the scope
   (ConcurrentHashMap.))
 
-(defn- table-key [scope] [(Node/current) scope])
+(defn- table-key [scope] [(process/this-node) scope])
 
 (defn- view
   "The current view of scope on the caller's node: {group {:all :local}}."
   [scope]
   (let [tb (.get ^ConcurrentHashMap tables (table-key scope))]
-    (if (and tb (some-> (NodeTable/resolve (:owner tb)) .isAlive))
+    (if (and tb (process/running? (:owner tb)))
       @(:data tb)
       {})))
 
@@ -96,22 +96,18 @@
                    {:scope scope})))
   scope)
 
-(defn- on-node? [^Pid p ^Node n]
-  (and (= (.-node p) (.-name n)) (== (.-incarnation p) (.-incarnation n))))
-
 (defn- local-pids
   "pid-or-pids as a vector of pids of the caller's node, or throw :badarg."
   [what pid-or-pids]
   (let [ps (cond (t/pid? pid-or-pids) [pid-or-pids]
                  (and (coll? pid-or-pids) (not (map? pid-or-pids))) (vec pid-or-pids)
-                 :else ::bad)
-        n (Node/current)]
+                 :else ::bad)]
     (when (= ::bad ps)
       (throw (badarg (str what " takes a pid or a collection of pids, got " (short-str pid-or-pids))
                      {:pids pid-or-pids})))
     (doseq [p ps]
-      (when-not (and (t/pid? p) (on-node? p n))
-        (throw (badarg (str what " takes pids of this node only (" (.-name n) "), got " (short-str p)
+      (when-not (and (t/pid? p) (process/on-this-node? p))
+        (throw (badarg (str what " takes pids of this node only (" (process/node-name) "), got " (short-str p)
                             "; join on the member's own node")
                        {:pid p}))))
     ps))
@@ -250,8 +246,8 @@
 (defn- peer-known? [state peer]
   (contains? (:remote state) peer))
 
-(defn- connected? [^Pid peer]
-  (boolean (some #{(keyword (.-node peer))} (node/nodes))))
+(defn- connected? [peer]
+  (boolean (some #{(process/pid-node peer)} (node/nodes))))
 
 (defn- add-peer
   "state knowing peer (monitored), or nil to ignore it: its node is not

@@ -67,12 +67,12 @@
   Message shapes (internal): [:tasklet/call from request] and
   [:tasklet/cast message] as tasklet.server's; [:tasklet/system from request]."
   (:refer-clojure :exclude [cast])
-  (:require [tasklet.core :as t :refer [! self]]
-            [tasklet.impl.error :refer [error check-start-opts]]
+  (:require [tasklet.core :as t :refer [self]]
+            [tasklet.impl.error :refer [error check-start-opts function?]]
+            [tasklet.impl.process :as process]
+            [tasklet.impl.start :as start]
             [tasklet.server :as server])
-  (:import [clojure.lang ExceptionInfo MultiFn]
-           [java.util.concurrent.atomic AtomicBoolean]
-           [tasklet.kernel Pid TaskletExit]))
+  (:import [clojure.lang ExceptionInfo]))
 
 (set! *warn-on-reflection* true)
 
@@ -86,32 +86,16 @@
 (defn- bad-action [action why]
   (error :bad-action (str "bad statem action " (pr-str action) ": " why) {:action action}))
 
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
-
 ;; ---------------------------------------------------------------------------
-;; The start handshake: tasklet.server's (see tasklet.server/*starter*),
-;; so that start-sync and supervisors wait for :init as they do for a server
-
-(defn- claim-starter []
-  (let [s server/*starter*]
-    (when (and s (.compareAndSet ^AtomicBoolean (nth s 3) false true))
-      s)))
-
-(defn- ack! [starter msg]
-  (when starter
-    (! (nth starter 0) [(nth starter 1) msg])))
+;; The start handshake: tasklet.server's (tasklet.impl.start), so that
+;; start-sync and supervisors wait for :init as they do for a server
 
 (defn- fail-start!
   "init failed with e (a Throwable, the exception start throws): free the
   name, unlink the starter (start throws instead of killing it), tell it,
   then end with reason."
   [starter name e reason]
-  (when (and name (= (self) (t/whereis name)))
-    (t/unregister name))
-  (when (nth starter 2 false)
-    (t/unlink (nth starter 0)))
-  (ack! starter [:error e])
+  (start/init-failed! starter name e)
   (if (instance? Throwable reason)
     (throw ^Throwable reason)
     (t/exit reason)))
@@ -188,7 +172,7 @@
 (defn- event-type? [x]
   (or (contains? #{:cast :info :internal :timeout :state-timeout} x)
       (and (vector? x) (= 2 (count x))
-           (or (and (= :call (nth x 0)) (map? (nth x 1)) (instance? Pid (:pid (nth x 1))))
+           (or (and (= :call (nth x 0)) (map? (nth x 1)) (t/pid? (:pid (nth x 1))))
                (= :timeout (nth x 0))))))
 
 (defn- parse-result
@@ -307,13 +291,13 @@
     (update m :queue #(into (:next-events acc) %))))
 
 (defn- own-exit
-  "A handler threw TaskletExit e: when the handler called (exit reason) itself,
+  "A handler threw exit exception e (tasklet.impl.process/exit?): when the handler called (exit reason) itself,
   a Stop that runs :terminate (OTP catches exits from callbacks); when an exit
   signal ended the machine while the handler ran, e again (a receive of
   nothing acts on a pending signal first), which ends it without :terminate."
-  [^TaskletExit e state data]
+  [e state data]
   (t/receive-fn (constantly nil) 0 nil)
-  (Stop. (.-reason e) state data nil))
+  (Stop. (process/exit-reason e) state data nil))
 
 (defn- advance
   "Act on parsed result p of handling event in m: actions, state enter calls,
@@ -337,8 +321,9 @@
   (let [seen (volatile! [(:state m) (:data m)])]
     (try
       (f seen)
-      (catch TaskletExit e (let [[s d] @seen] (own-exit e s d)))
-      (catch Throwable e (let [[s d] @seen] (Stop. e s d nil))))))
+      (catch Throwable e
+        (let [[s d] @seen]
+          (if (process/exit? e) (own-exit e s d) (Stop. e s d nil)))))))
 
 (defn- dispatch
   "Handle event [type content] in m: the new machine, or a Stop."
@@ -356,7 +341,7 @@
 ;; System messages
 
 (defn- system-from? [from]
-  (and (map? from) (instance? Pid (:pid from))))
+  (and (map? from) (t/pid? (:pid from))))
 
 (defn- replace-state [m f from]
   (let [r (try
@@ -365,8 +350,8 @@
                 [:ok v]
                 [:error (error :badarg (str "replace-state's function must return [state data], got " (pr-str v))
                                {:value v})]))
-            (catch TaskletExit e (throw e))
-            (catch Throwable e [:error e]))]
+            (catch Throwable e
+              (if (process/exit? e) (throw e) [:error e])))]
     (server/reply from r)
     (if (= :ok (nth r 0))
       (assoc m :state (nth (nth r 1) 0) :data (nth (nth r 1) 1))
@@ -477,12 +462,14 @@
         r (try
             (when name (t/register name (self)))
             ((:init impl) arg)
-            (catch TaskletExit e
-              (fail-start! starter name
-                           (error :exit (str "statem :init exited with reason " (pr-str (.-reason e)))
-                                  {:reason (.-reason e)})
-                           (.-reason e)))
-            (catch Throwable e (fail-start! starter name e e)))]
+            (catch Throwable e
+              (if (process/exit? e)
+                (let [reason (process/exit-reason e)]
+                  (fail-start! starter name
+                               (error :exit (str "statem :init exited with reason " (pr-str reason))
+                                      {:reason reason})
+                               reason))
+                (fail-start! starter name e e))))]
     (cond
       (and (vector? r) (<= 3 (count r) 4) (= :ok (nth r 0))) [(nth r 1) (nth r 2) (nth r 3 nil)]
       (and (vector? r) (= 2 (count r)) (= :stop (nth r 0)))
@@ -495,11 +482,11 @@
       :else (let [e (bad-return ":init" r init-returns)] (fail-start! starter name e e)))))
 
 (defn- run* [impl arg opts]
-  (let [starter (claim-starter)
-        parent (when (nth starter 2 false) (nth starter 0))
+  (let [starter (start/claim-starter)
+        parent (start/starter-parent starter)
         [state data actions] (init-machine impl arg opts starter)
         m (->Machine state data [] [] {} [] 0 parent false (t/monotonic-ms) 0)]
-    (ack! starter :ok)
+    (start/ack! starter :ok)
     (let [r (guarded m #(advance impl m nil {:state state :data data :actions actions :enter? true} %))]
       (if (instance? Stop r)
         (finish impl r)
@@ -552,7 +539,7 @@
   ([impl arg] (run* impl arg nil))
   ([impl arg opts] (run* impl arg opts)))
 
-(server/acking! run)
+(start/acking! run)
 
 ;; ---------------------------------------------------------------------------
 ;; Starting, calling
@@ -578,21 +565,21 @@
   when it returned [:stop r], {:tasklet/error :bad-return} for another
   value, or {:tasklet/error :badarg} for a malformed impl or options or a
   name already taken. Options: {:name kw}."
-  (^Pid [impl arg] (start impl arg nil))
-  (^Pid [impl arg opts]
+  ([impl arg] (start impl arg nil))
+  ([impl arg opts]
    (check-impl impl)
    (check-start-opts "statem" ":my-machine" opts)
-   (server/start-sync #'run [impl arg opts] false)))
+   (start/start-sync #'run [impl arg opts] false)))
 
 (defn start-link
   "As `start`, and link the caller to the machine (atomically, before :init
   runs); if :init fails, the machine unlinks first, so the caller gets the
   exception, not an exit signal."
-  (^Pid [impl arg] (start-link impl arg nil))
-  (^Pid [impl arg opts]
+  ([impl arg] (start-link impl arg nil))
+  ([impl arg opts]
    (check-impl impl)
    (check-start-opts "statem" ":my-machine" opts)
-   (server/start-sync #'run [impl arg opts] true)))
+   (start/start-sync #'run [impl arg opts] true)))
 
 (defn call
   "Send request to the machine dest (a pid, a registered name or [name node])

@@ -80,397 +80,29 @@
   A malformed spec is refused with ex-info {:tasklet/error :badarg, :key k}
   naming the bad key, before anything starts (nested supervisor specs
   included). A failed restart counts as one more restart and is retried."
-  (:require [tasklet.core :as t :refer [! self receive]]
-            [tasklet.impl.crash :as crash]
+  (:require [tasklet.core :as t :refer [self]]
+            [tasklet.impl.error :refer [error]]
+            [tasklet.impl.start :as start]
+            [tasklet.impl.supervisor-children :refer [index-of remove-at shutdown-child shutdown-from
+                                                      start-range try-start]]
+            [tasklet.impl.supervisor-dynamic :as dynamic]
+            [tasklet.impl.supervisor-restart :refer [child-exited retry]]
+            [tasklet.impl.supervisor-spec :refer [check-child check-spec child]]
             [tasklet.impl.supervisor-sys :as sys]
-            [tasklet.server :as server])
-  (:import [clojure.lang MultiFn]
-           [tasklet.kernel TaskletExit]))
+            [tasklet.server :as server]))
 
 (set! *warn-on-reflection* true)
 
-;; ---------------------------------------------------------------------------
-;; Specs
-
-(declare run)
-
-(def ^:private strategies #{:one-for-one :one-for-all :rest-for-one :simple-one-for-one})
-(def ^:private restart-types #{:permanent :transient :temporary})
-(def ^:private child-types #{:worker :supervisor})
-
-(defn- badarg [message data]
-  (ex-info message (assoc data :tasklet/error :badarg)))
-
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
-
-(defn- supervisor-start? [f]
-  (or (identical? f run) (= f #'run)))
-
-(defn- check-key [m k ok? expected what]
-  (let [v (get m k)]
-    (when-not (or (nil? v) (ok? v))
-      (throw (badarg (str what k " must be " expected ", got " (pr-str v))
-                     {:key k :value v})))))
-
-(declare check-spec)
-
-(defn- check-child [c]
-  (when-not (map? c)
-    (throw (badarg (str "a child spec is a map with :id and :start, got " (pr-str c))
-                   {:key :children :value c})))
-  (let [what (str "child spec " (pr-str (:id c)) ": ")]
-    (when (nil? (:id c))
-      (throw (badarg (str "child spec " (pr-str c) " has no :id; give each child a unique :id")
-                     {:key :id :value nil})))
-    (when-not (and (vector? (:start c)) (function? (first (:start c))))
-      (throw (badarg (str what ":start must be [f & args] with f a function or a var, got "
-                          (pr-str (:start c)))
-                     {:key :start :value (:start c) :id (:id c)})))
-    (check-key c :restart restart-types "one of :permanent :transient :temporary" what)
-    (check-key c :shutdown #(or (nat-int? %) (#{:brutal-kill :infinity} %))
-               "milliseconds, :infinity or :brutal-kill" what)
-    (check-key c :type child-types "one of :worker :supervisor" what)
-    (let [[f spec] (:start c)]
-      (when (supervisor-start? f) (check-spec spec)))))
-
-(defn- check-ids [children]
-  (reduce (fn [seen {:keys [id]}]
-            (if (contains? seen id)
-              (throw (badarg (str "two children have the :id " (pr-str id) "; ids must be unique")
-                             {:key :id :value id}))
-              (conj seen id)))
-          #{} children))
-
-(defn- check-spec
-  "Throws ex-info {:tasklet/error :badarg :key k} unless spec is well formed."
-  [spec]
-  (when-not (map? spec)
-    (throw (badarg (str "a supervisor spec is a map like {:strategy :one-for-one :children [...]}, got "
-                        (pr-str spec))
-                   {:key :spec :value spec})))
-  (let [what "supervisor spec: "]
-    (check-key spec :strategy strategies
-               "one of :one-for-one :one-for-all :rest-for-one :simple-one-for-one" what)
-    (check-key spec :intensity nat-int? "a non-negative integer" what)
-    (check-key spec :period-ms pos-int? "a positive integer (ms)" what)
-    (check-key spec :children sequential? "a vector of child specs" what)
-    (check-key spec :max-children #(or (nat-int? %) (= :infinity %))
-               "a non-negative integer or :infinity" what)
-    (if (= :simple-one-for-one (:strategy spec))
-      (when-not (= 1 (count (:children spec)))
-        (throw (badarg (str what "a :simple-one-for-one supervisor has exactly one child spec in"
-                            " :children (the template of its children), got "
-                            (count (:children spec)))
-                       {:key :children :value (:children spec)})))
-      (when (contains? spec :max-children)
-        (throw (badarg (str what ":max-children is for :simple-one-for-one supervisors only;"
-                            " remove it or change the :strategy")
-                       {:key :max-children :value (:max-children spec)})))))
-  (run! check-child (:children spec))
-  (check-ids (:children spec))
-  spec)
-
-(defn- child
-  "A checked child spec with its defaults, not running."
-  [c]
-  (let [type (or (:type c) (if (supervisor-start? (first (:start c))) :supervisor :worker))]
-    {:id (:id c)
-     :start (:start c)
-     :restart (or (:restart c) :permanent)
-     :shutdown (or (:shutdown c) (if (= :supervisor type) :infinity 5000))
-     :type type
-     :pid nil}))
-
-;; ---------------------------------------------------------------------------
-;; Children: start and stop
-
-(defn- log
-  "A supervisor report (OTP's error logger), level :warning or :error, to
-  wherever tasklet.core/set-crash-handler! sends reports."
-  [level ^String message ^Throwable e]
-  (crash/report! {:kind :supervisor :level level :pid (self) :reason e
-                  :message (if e (str message ": " (crash/describe e)) message)}))
-
-(defn- failed-to-start [c ^Throwable e]
-  (ex-info (str "supervisor " (self) ": child " (pr-str (:id c)) " failed to start: "
-                (or (ex-message e) (.getName (class e))))
-           {:tasklet/error :failed-to-start-child :id (:id c) :reason e}
-           e))
-
-(defn- try-start
-  "Start child c, linked. Returns c with its :pid, or the ex-info made by
-  `failed-to-start`."
-  [c]
-  (let [[f & args] (:start c)]
-    (try
-      (assoc c :pid (if (server/acks-start? f)
-                      (server/start-sync f args true)
-                      (t/spawn-fn f args {:link true})))
-      (catch TaskletExit e (throw e))
-      (catch Throwable e (failed-to-start c e)))))
-
-(defn- await-down [mref ms]
-  (receive
-    [:DOWN mref :process _ _] true
-    (after ms false)))
-
-(defn- shutdown-child
-  "Stop child c if it runs: exit signal :shutdown, then :kill after its
-  :shutdown ms (or :kill at once for :brutal-kill). Waits until it has ended
-  and takes its [:EXIT ...] (it is linked). Returns c, not running."
-  [{:keys [pid shutdown] :as c}]
-  (when pid
-    (let [mref (t/monitor pid)]
-      (if (= :brutal-kill shutdown)
-        (t/exit pid :kill)
-        (t/exit pid :shutdown))
-      (when-not (await-down mref (if (number? shutdown) shutdown :infinity))
-        (t/exit pid :kill)
-        (await-down mref :infinity))
-      (receive [:EXIT pid _] nil (after 0 nil))))
-  (assoc c :pid nil))
-
-(defn- shutdown-from
-  "Stop children[i..], last first; temporary ones are forgotten."
-  [children i]
-  (let [stopped (mapv shutdown-child (rseq (subvec children i)))]
-    (into (subvec children 0 i)
-          (remove #(= :temporary (:restart %)))
-          (rseq stopped))))
-
-(defn- start-range
-  "Start children[i..j) in order. Returns [children nil] or, when one fails,
-  [children failed-index exception] with that one and those after it not
-  started."
-  [children i j]
-  (loop [cs children k i]
-    (if (>= k j)
-      [cs nil nil]
-      (let [r (try-start (cs k))]
-        (if (map? r)
-          (recur (assoc cs k r) (inc k))
-          [cs k r])))))
-
-(defn- index-of [children k v]
-  (first (keep-indexed (fn [i c] (when (= v (get c k)) i)) children)))
-
-(defn- remove-at [v i]
-  (into (subvec v 0 i) (subvec v (inc i))))
-
-;; ---------------------------------------------------------------------------
-;; Restarts
-
-(defn- restart?
-  "Whether child c, ended with reason, is restarted (temporary ones are
-  handled before)."
-  [c reason]
-  (or (= :permanent (:restart c))
-      (not (or (= :normal reason) (= :shutdown reason)
-               (and (vector? reason) (= :shutdown (nth reason 0 nil)))))))
-
-(defn- restart-by-strategy
-  "Restart child id (not running) by the strategy. A child that fails to
-  start is retried through a [::restart id] message to self, which counts
-  as one more restart."
-  [state id]
-  (let [strategy (:strategy state)
-        cs (:children state)
-        i (index-of cs :id id)
-        cs (case strategy
-             :one-for-one cs
-             :one-for-all (shutdown-from cs 0)
-             :rest-for-one (shutdown-from cs i))
-        i (index-of cs :id id)
-        [cs failed e] (start-range cs (if (= :one-for-all strategy) 0 i)
-                                   (if (= :one-for-one strategy) (inc i) (count cs)))]
-    (when failed
-      (log :warning
-           (str "supervisor " (self) ": restart of child " (pr-str (:id (cs failed)))
-                " failed, retrying") e)
-      (! (self) [::restart (:id (cs failed))]))
-    (assoc state :children cs)))
-
-(defn- restart
-  "Count one restart of child id (the id names it in the report); past the
-  intensity, stop (children first, by :terminate) with :shutdown, else
-  restart it with (again state)."
-  [state id again]
-  ;; the node's clock, not System/nanoTime: under virtual time (tasklet.test)
-  ;; the window must pass as the children's `after` timeouts do
-  (let [now (t/monotonic-ms)
-        period (long (:period-ms state))
-        rs (conj (filterv #(< (- now (long %)) period) (:restarts state)) now)
-        state (assoc state :restarts rs)]
-    (if (> (count rs) (:intensity state))
-      (do (log :error
-               (str "supervisor " (self) ": more than " (:intensity state) " restarts in "
-                    period " ms (child " (pr-str id) "); shutting down") nil)
-          (server/stop :shutdown state))
-      (again state))))
-
-(defn- child-exited [state pid reason]
-  (let [cs (:children state)]
-    (if-let [i (index-of cs :pid pid)]
-      (let [c (cs i)]
-        (cond
-          (= :temporary (:restart c)) (assoc state :children (remove-at cs i))
-          (restart? c reason) (restart (assoc-in state [:children i :pid] nil) (:id c)
-                                       #(restart-by-strategy % (:id c)))
-          :else (assoc-in state [:children i :pid] nil)))
-      state)))
-
-(defn- retry [state id]
-  (let [c (first (filter #(= id (:id %)) (:children state)))]
-    (if (and c (nil? (:pid c)))
-      (restart state id #(restart-by-strategy % id))
-      state)))
-
-;; ---------------------------------------------------------------------------
-;; Dynamic children (:simple-one-for-one)
-;;
-;; State: :template is the one child spec; :children maps each running
-;; child's pid to its extra args, :restarting maps a retry key to the extra
-;; args of a child whose restart failed (retried by a [::restart key] message
-;; to self). Invariants: a pid is in :children exactly while the supervisor
-;; has not yet handled its [:EXIT ...]; every lookup is by pid, and
-;; count-children is (count map), O(1) for a persistent map, so the cost of
-;; a child's start, exit or count does not grow with the number of children.
-
-(defn- dynamic-state [spec]
-  {:template (child (first (:children spec)))
-   :max-children (let [m (:max-children spec)] (when-not (= :infinity m) m))
-   :children {}
-   :restarting {}})
-
-(defn- dynamic-spec
-  "The template with extra args appended to its :start."
-  [state extra]
-  (let [tpl (:template state)]
-    (assoc tpl :start (into (:start tpl) extra))))
-
-(defn- start-dynamic
-  "Start a child with extra args under retry key rkey (nil for a first
-  start). On success its pid is in :children; when a restart fails it is
-  kept in :restarting and retried, as OTP does."
-  [state extra rkey]
-  (let [r (try-start (dynamic-spec state extra))
-        state (cond-> state rkey (update :restarting dissoc rkey))]
-    (if (map? r)
-      (assoc-in state [:children (:pid r)] extra)
-      (let [k (or rkey (t/make-ref))]
-        (log :warning
-             (str "supervisor " (self) ": restart of a child with extra args " (pr-str extra)
-                  " failed; retrying") r)
-        (! (self) [::restart k])
-        (assoc-in state [:restarting k] extra)))))
-
-(defn- dynamic-exited [state pid reason]
-  (if-let [extra (get (:children state) pid)]
-    (let [state (update state :children dissoc pid)
-          tpl (:template state)]
-      (if (and (not= :temporary (:restart tpl)) (restart? tpl reason))
-        (restart state (:id tpl) #(start-dynamic % extra nil))
-        state))
-    state))
-
-(defn- dynamic-retry [state k]
-  (if-let [extra (get (:restarting state) k)]
-    (restart state (:id (:template state)) #(start-dynamic % extra k))
-    state))
-
-(defn- max-children-error [n]
-  (ex-info (str "supervisor " (self) " already runs its :max-children " n
-                " children; wait for one to end, or raise :max-children")
-           {:tasklet/error :max-children :max-children n}))
-
-(defn- add-dynamic-child [state extra]
-  (let [n (:max-children state)]
-    (cond
-      (not (or (nil? extra) (sequential? extra)))
-      [[:error (badarg (str "a :simple-one-for-one supervisor starts a child from a vector of"
-                            " extra args, e.g. (start-child s [arg]), not " (pr-str extra))
-                       {:key :extra-args :value extra})]
-       state]
-
-      (and n (>= (+ (count (:children state)) (count (:restarting state))) (long n)))
-      [[:error (max-children-error n)] state]
-
-      :else
-      (let [r (try-start (dynamic-spec state (vec extra)))]
-        (if (map? r)
-          [[:ok (:pid r)] (assoc-in state [:children (:pid r)] (vec extra))]
-          [[:error r] state])))))
-
-(defn- terminate-dynamic-child [state pid]
-  (if (contains? (:children state) pid)
-    (do (shutdown-child {:pid pid :shutdown (:shutdown (:template state))})
-        [[:ok true] (update state :children dissoc pid)])
-    [[:error (ex-info (str "supervisor " (self) " has no child " (pr-str pid)
-                           "; a :simple-one-for-one supervisor terminates children by pid")
-                      {:tasklet/error :not-found :pid pid})]
-     state]))
-
-(defn- dynamic-which-children [state]
-  (let [{:keys [type restart]} (:template state)
-        info (fn [pid] {:id nil :pid pid :type type :restart restart})]
-    (-> []
-        (into (map info) (keys (:children state)))
-        (into (map (fn [_] (info nil))) (:restarting state)))))
-
-(defn- dynamic-counts [state]
-  (let [n (+ (count (:children state)) (count (:restarting state)))
-        sup? (= :supervisor (:type (:template state)))]
-    {:specs 1
-     :active (count (:children state))
-     :supervisors (if sup? n 0)
-     :workers (if sup? 0 n)}))
-
-(defn- await-downs
-  "Take the :DOWN of each monitor in pending (mref -> pid) until deadline
-  (a monotonic-ms value, nil for ever); returns the pending left. Any
-  [:EXIT ...] is taken too, so that each receive finds its message near the
-  front of the mailbox: these children's exit signals arrive along with
-  their :DOWNs, and nothing after this reads them."
-  [pending deadline]
-  (loop [pending pending]
-    (if (empty? pending)
-      pending
-      (let [left (when deadline (max 0 (- (long deadline) (t/monotonic-ms))))
-            m (t/receive-fn (fn [m]
-                              (if (and (vector? m) (== 3 (count m)) (identical? :EXIT (nth m 0)))
-                                m
-                                (when (and (vector? m) (== 5 (count m)) (identical? :DOWN (nth m 0))
-                                           (contains? pending (nth m 1)))
-                                  m)))
-                            left t/timeout-marker)]
-        (cond
-          (identical? t/timeout-marker m) pending
-          (identical? :DOWN (nth m 0)) (recur (dissoc pending (nth m 1)))
-          :else (recur pending))))))
-
-(defn- shutdown-dynamic
-  "Stop every child at once, as OTP's simple_one_for_one does on the way
-  out (in no order): monitor each, send each the exit signal :shutdown (or
-  :kill for :brutal-kill), wait for all the :DOWNs within the spec's
-  :shutdown ms, then :kill those left and wait for them."
-  [state]
-  (let [shutdown (:shutdown (:template state))
-        pids (keys (:children state))
-        pending (persistent! (reduce (fn [m pid] (assoc! m (t/monitor pid) pid)) (transient {}) pids))
-        signal (if (= :brutal-kill shutdown) :kill :shutdown)]
-    (run! #(t/exit % signal) pids)
-    (let [left (await-downs pending (when (number? shutdown) (+ (t/monotonic-ms) (long shutdown))))]
-      (when (seq left)
-        (run! #(t/exit % :kill) (vals left))
-        (await-downs left nil))))
-  (assoc state :children {}))
-
-(defn- short-str [x]
-  (binding [*print-length* 8 *print-level* 3] (pr-str x)))
+;; The nouns under the supervisor, one namespace each: tasklet.impl.supervisor-spec
+;; (specs and their checks), -children (start and stop), -restart (strategies
+;; and intensity), -dynamic (:simple-one-for-one), -sys (the sys protocol).
+;; Here: the supervisor as a server, and the public API.
 
 ;; ---------------------------------------------------------------------------
 ;; The supervisor as a server
+
+(defn- short-str [x]
+  (binding [*print-length* 8 *print-level* 3] (pr-str x)))
 
 (defn- dynamic? [state]
   (identical? :simple-one-for-one (:strategy state)))
@@ -485,7 +117,7 @@
                  :restarts []
                  ::sys/sys sys-entry}]
       (if (dynamic? state)
-        (merge state (dynamic-state spec))
+        (merge state (dynamic/dynamic-state spec))
         (let [cs (mapv child (:children spec))
               [cs failed e] (start-range cs 0 (count cs))]
           (when failed
@@ -504,9 +136,9 @@
 
 (defn- add-child [state spec]
   (if-let [c (first (filter #(= (:id spec) (:id %)) (:children state)))]
-    [[:error (badarg (str "supervisor " (self) " already has a child " (pr-str (:id spec))
-                          (if (:pid c) (str ", running as " (:pid c)) ", stopped: restart-child or delete-child it"))
-                     {:key :id :value (:id spec) :pid (:pid c)})]
+    [[:error (error :badarg (str "supervisor " (self) " already has a child " (pr-str (:id spec))
+                                 (if (:pid c) (str ", running as " (:pid c)) ", stopped: restart-child or delete-child it"))
+                            {:key :id :value (:id spec) :pid (:pid c)})]
      state]
     (let [r (try-start (child spec))]
       (if (map? r)
@@ -561,9 +193,9 @@
     ::count-children [[:ok (counts (:children state))] state]
     ::start-child (if (map? arg)
                     (add-child state arg)
-                    [[:error (badarg (str "start-child of a " (:strategy state) " supervisor takes a"
-                                          " child spec map, got " (short-str arg))
-                                     {:key :spec :value arg})]
+                    [[:error (error :badarg (str "start-child of a " (:strategy state) " supervisor takes a"
+                                                 " child spec map, got " (short-str arg))
+                                            {:key :spec :value arg})]
                      state])
     ::terminate-child (with-child state arg terminate-child*)
     ::restart-child (with-child state arg restart-child*)
@@ -572,10 +204,10 @@
 
 (defn- dynamic-call [op arg state]
   (case op
-    ::which-children [[:ok (dynamic-which-children state)] state]
-    ::count-children [[:ok (dynamic-counts state)] state]
-    ::start-child (add-dynamic-child state arg)
-    ::terminate-child (terminate-dynamic-child state arg)
+    ::which-children [[:ok (dynamic/dynamic-which-children state)] state]
+    ::count-children [[:ok (dynamic/dynamic-counts state)] state]
+    ::start-child (dynamic/add-dynamic-child state arg)
+    ::terminate-child (dynamic/terminate-dynamic-child state arg)
     ::restart-child [(no-ids :restart-child) state]
     ::delete-child [(no-ids :delete-child) state]
     nil))
@@ -588,8 +220,8 @@
         arg (when (vector? request) (nth request 1 nil))
         state (count-in state)
         [r state] (or (if (dynamic? state) (dynamic-call op arg state) (static-call op arg state))
-                      [[:error (badarg (str "a supervisor does not understand " (short-str request))
-                                       {:request request})]
+                      [[:error (error :badarg (str "a supervisor does not understand " (short-str request))
+                                              {:request request})]
                        state])]
     [:reply r state]))
 
@@ -599,17 +231,17 @@
 
     (and (vector? msg) (= 3 (count msg)) (= :EXIT (msg 0)))
     (if (dynamic? state)
-      (dynamic-exited (count-in state) (msg 1) (msg 2))
+      (dynamic/dynamic-exited (count-in state) (msg 1) (msg 2))
       (child-exited (count-in state) (msg 1) (msg 2)))
 
     (and (vector? msg) (= 2 (count msg)) (= ::restart (msg 0)))
-    (if (dynamic? state) (dynamic-retry state (msg 1)) (retry state (msg 1)))
+    (if (dynamic? state) (dynamic/dynamic-retry state (msg 1)) (retry state (msg 1)))
 
     :else (count-in state)))
 
 (defn- terminate [_reason state]
   (if (dynamic? state)
-    (shutdown-dynamic state)
+    (dynamic/shutdown-dynamic state)
     (shutdown-from (:children state) 0))
   nil)
 
@@ -640,7 +272,7 @@
   ([spec] (server/run impl spec))
   ([spec opts] (server/run impl spec opts)))
 
-(server/acking! run)
+(start/acking! run)
 
 (defn start-link
   "Check spec, start a supervisor for it linked to the caller, and return its

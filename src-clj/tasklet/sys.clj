@@ -21,7 +21,7 @@
   Every function takes an optional timeout in ms (default 5000; nil or
   :infinity waits for ever) and throws as tasklet.server/call does:
   {:tasklet/error :timeout}, {:tasklet/error :noproc}, {:tasklet/error :exit}."
-  (:require [tasklet.server :as server]))
+  (:require [tasklet.impl.call :as call]))
 
 (set! *warn-on-reflection* true)
 
@@ -29,7 +29,7 @@
   (ex-info message (assoc data :tasklet/error kind) cause))
 
 (defn- request [dest req timeout-ms]
-  (let [r (server/system-call dest req timeout-ms)]
+  (let [r (call/system-call dest req timeout-ms)]
     (if (and (vector? r) (= 2 (count r)))
       (case (nth r 0)
         :ok (nth r 1)

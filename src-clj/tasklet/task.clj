@@ -25,11 +25,9 @@
   - [tag index value finished-ms]   an async-stream task's value"
   (:refer-clojure :exclude [await])
   (:require [tasklet.core :as t :refer [! self receive]]
-            [tasklet.impl.error :refer [error]]
+            [tasklet.impl.error :refer [error function?]]
             [tasklet.impl.task-supervisor :as ts])
-  (:import [clojure.lang ExceptionInfo]
-           [java.util.concurrent.atomic AtomicBoolean]
-           [tasklet.kernel Pid]))
+  (:import [clojure.lang ExceptionInfo]))
 
 (set! *warn-on-reflection* true)
 
@@ -64,11 +62,12 @@
 
 ;; pid: the task's tasklet; ref: the owner's monitor of it; owner: the pid that
 ;; may await it. tag and gate are the reply's: the task sends [tag value] only
-;; if it closes the gate first, so an owner that gave up (its await timed out)
-;; closes the gate and never gets a late reply (Elixir's alias). outcome is
+;; if it closes the gate (an atom, false while open) first, so an owner that
+;; gave up (its await timed out) closes the gate and never gets a late reply
+;; (Elixir's alias). outcome is
 ;; written by the owner alone: nil while the result is still to be taken,
 ;; then [:ok v], [:exit reason], :timed-out or :shut-down.
-(defrecord Task [^Pid pid ref ^Pid owner tag ^AtomicBoolean gate outcome])
+(defrecord Task [pid ref owner tag gate outcome])
 
 (defmethod print-method Task [^Task task ^java.io.Writer w]
   (.write w (str "#tasklet.task.Task{:pid " (pr-str (:pid task)) ", :owner " (pr-str (:owner task)) "}")))
@@ -76,9 +75,9 @@
 (defn- task-body
   "What a task runs: f on args, then its value to the owner unless the owner
   gave up first."
-  [f args owner tag ^AtomicBoolean gate]
+  [f args owner tag gate]
   (let [v (apply f args)]
-    (when (.compareAndSet gate false true)
+    (when (compare-and-set! gate false true)
       (! owner [tag v]))
     nil))
 
@@ -94,13 +93,13 @@
     (let [a (async expensive 1) b (async expensive 2)]
       (+ (await a) (await b)))"
   ^Task [f & args]
-  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+  (when-not (function? f)
     (throw (error :badarg (str "async needs a function (a fn, a defn's var or a multimethod), got "
                                (pr-str f) "; wrap data in (fn [] ...)")
                   {:fn f})))
   (let [owner (self)
         tag (t/make-ref)
-        gate (AtomicBoolean.)
+        gate (atom false)
         [pid mref] (t/spawn-fn task-body [f args owner tag gate] {:link true :monitor true})]
     (Task. pid mref owner tag gate (volatile! nil))))
 
@@ -182,7 +181,7 @@
    (if-let [o (taken task)]
      (value-of task o "await")
      (let [o (or (receive-outcome task timeout-ms)
-                 (if (.compareAndSet ^AtomicBoolean (:gate task) false true)
+                 (if (compare-and-set! (:gate task) false true)
                    (do (t/demonitor (:ref task) {:flush true})
                        (take! task :timed-out)
                        (throw (timed-out-error task timeout-ms)))
@@ -239,7 +238,7 @@
   {:ordered true :timeout 5000 :on-timeout :exit})
 
 (defn- check-stream-opts [f opts]
-  (when-not (or (fn? f) (var? f) (instance? clojure.lang.MultiFn f))
+  (when-not (function? f)
     (throw (error :badarg (str "async-stream needs a function, got " (pr-str f)) {:fn f})))
   (when-not (or (nil? opts) (map? opts))
     (throw (error :badarg (str "async-stream options are a map, got " (pr-str opts)) {:opts opts})))

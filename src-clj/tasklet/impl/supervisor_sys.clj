@@ -8,18 +8,18 @@
   :messages-in :parent}: made by `init`, counted by `count-in`, and never
   shown by :get-state or given to :replace-state's function."
   (:require [tasklet.core :as t :refer [self]]
-            [tasklet.server :as server])
-  (:import [tasklet.kernel TaskletExit]))
+            [tasklet.impl.process :as process]
+            [tasklet.impl.start :as start]
+            [tasklet.server :as server]))
 
 (set! *warn-on-reflection* true)
 
 (defn- parent
   "The tasklet that start-linked the caller (the starter of
-  server/start-sync, still linked), or nil. The binding is the spawner's, so
+  tasklet.impl.start/start-sync, still linked), or nil. The binding is the spawner's, so
   it is stale unless the link exists."
   []
-  (let [s server/*starter*
-        p (when (and s (nth s 2 false)) (nth s 0))]
+  (let [p (start/starter-parent start/*starter*)]
     (when (and p (some #{p} (:links (t/process-info (self)))))
       p)))
 
@@ -52,8 +52,8 @@
                               " its :strategy " (:strategy state) " unchanged, got " (short-str new))
                          {:key :state})]
          state]))
-    (catch TaskletExit e (throw e))
-    (catch Throwable e [[:error e] state])))
+    (catch Throwable e
+      (if (process/exit? e) (throw e) [[:error e] state]))))
 
 (defn- reply
   "Answer one system request; returns the state (changed by :replace-state)."

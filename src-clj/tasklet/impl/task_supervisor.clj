@@ -9,8 +9,8 @@
 
     (def s (sup/start-link {:children [(supervisor-spec {:name :tasks})]}))
     (start-child :tasks println \"hello from a task\")"
-  (:require [tasklet.supervisor :as sup])
-  (:import [clojure.lang MultiFn]))
+  (:require [tasklet.impl.error :refer [function?]]
+            [tasklet.supervisor :as sup]))
 
 (set! *warn-on-reflection* true)
 
@@ -69,9 +69,6 @@
   ([opts]
    (let [[_ spec run-opts] (:start (supervisor-spec opts))]
      (sup/start-link spec run-opts))))
-
-(defn- function? [f]
-  (or (fn? f) (var? f) (instance? MultiFn f)))
 
 (defn start-child
   "Start a task under task supervisor task-sup (a pid, a registered name or

@@ -2,23 +2,11 @@
   "Which strand a node runs: the continuation strand when the JVM exports
   jdk.internal.vm, else virtual threads; a wrong tasklet.strand is an error."
   (:require [clojure.string :as str]
-            [clojure.test :refer [deftest is]])
-  (:import [java.util.concurrent TimeUnit]
-           [tasklet.kernel Node Strand]))
+            [clojure.test :refer [deftest is]]
+            [tasklet.core.support :refer [run-jvm]])
+  (:import [tasklet.kernel Node Strand]))
 
 (set! *warn-on-reflection* true)
-
-(defn- run-jvm
-  "Run clojure.main -e expr in a fresh JVM on this classpath with jvm-opts
-  (and no others: no --add-exports); [exit-code output], within 120 s."
-  [jvm-opts expr]
-  (let [java (str (System/getProperty "java.home") "/bin/java")
-        cmd (concat [java] jvm-opts ["-cp" (System/getProperty "java.class.path") "clojure.main" "-e" expr])
-        p (-> (ProcessBuilder. ^java.util.List (vec cmd)) (.redirectErrorStream true) (.start))
-        out (future (slurp (.getInputStream p)))]
-    (if (.waitFor p 120 TimeUnit/SECONDS)
-      [(.exitValue p) @out]
-      (do (.destroyForcibly p) [:timeout @out]))))
 
 (def ^:private probe
   "Spawn a tasklet, take a message from it, print the strand that ran."

@@ -8,7 +8,8 @@
 
   Assertions (`is`) stay on the test thread: tasklets and helper threads
   return or send values, and the test thread checks them."
-  (:require [tasklet.core :as t :refer [! receive self spawn monitor]]))
+  (:require [tasklet.core :as t :refer [! receive self spawn monitor]])
+  (:import [java.util.concurrent TimeUnit]))
 
 (set! *warn-on-reflection* true)
 
@@ -199,3 +200,15 @@
   (let [ref (monitor pid)]
     (t/exit pid :kill)
     (await-down ref)))
+
+(defn run-jvm
+  "Run clojure.main -e expr in a fresh JVM on this classpath with jvm-opts
+  (and no others: no --add-exports); [exit-code output], within 120 s."
+  [jvm-opts expr]
+  (let [java (str (System/getProperty "java.home") "/bin/java")
+        cmd (concat [java] jvm-opts ["-cp" (System/getProperty "java.class.path") "clojure.main" "-e" expr])
+        p (-> (ProcessBuilder. ^java.util.List (vec cmd)) (.redirectErrorStream true) (.start))
+        out (future (slurp (.getInputStream p)))]
+    (if (.waitFor p 120 TimeUnit/SECONDS)
+      [(.exitValue p) @out]
+      (do (.destroyForcibly p) [:timeout @out]))))
