@@ -440,7 +440,7 @@
   (let [n (.node t)]
     (cond
       (instance? Pid dest)
-      (if (or (Node/isLocal dest) (nil? (.distribution n)))
+      (if (nil? (.remoteFor n ^Pid dest))
         (Signals/monitor t (Node/resolve dest) dest ref)
         (monitor-remote t dest ref))
 
@@ -604,11 +604,9 @@
   the same holds across nodes."
   [pid]
   (check-pid pid "alive?")
-  (let [alive (if-let [t (Node/resolve pid)]
-                (not (.isExiting t))
-                (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
-                  (.alive ^tasklet.kernel.Distribution d pid)
-                  false))]
+  (let [alive (if-let [d (.remoteFor (node) ^Pid pid)]
+                (.alive d pid)
+                (if-let [t (Node/resolve pid)] (not (.isExiting t)) false))]
     (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
     alive))
 
@@ -619,6 +617,21 @@
        (catch clojure.lang.ExceptionInfo e
          (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
                          (assoc (ex-data e) :pid pid) e)))))
+
+(defn ^:no-doc tasklet-info
+  "process-info of live tasklet t of this JVM, whichever node it is of (the
+  node protocol answers a peer's :info with it); nil when it is dead or an
+  exit signal that ends it is pending."
+  [^Tasklet t]
+  (when-let [m (Signals/info t)]
+    (into {}
+          (map (fn [[k v]]
+                 (let [k (keyword k)]
+                   [k (case k
+                        (:status :strand) (keyword v)
+                        (:links :monitors :monitored-by) (vec v)
+                        v)])))
+          ^Map m)))
 
 (defn process-info
   "A map describing a live tasklet: :status (:running :runnable :waiting),
@@ -633,17 +646,9 @@
   `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (if-let [t (Node/resolve pid)]
-    (when-let [m (Signals/info t)]
-      (into {}
-            (map (fn [[k v]]
-                   (let [k (keyword k)]
-                     [k (case k
-                          (:status :strand) (keyword v)
-                          (:links :monitors :monitored-by) (vec v)
-                          v)])))
-            ^Map m))
-    (when (and (not (Node/isLocal pid)) (.distribution (node)))
+  (if-let [t (Node/reach pid)]
+    (tasklet-info t)
+    (when (.remoteFor (node) ^Pid pid)
       (remote-process-info pid))))
 
 (defn processes
@@ -714,7 +719,7 @@
   pid's tasklet is the target (its end cancels the timer)."
   [dest what]
   (cond
-    (instance? Pid dest) [dest (Node/resolve dest)]
+    (instance? Pid dest) [dest (Node/reach dest)]
     (keyword? dest) [dest nil]
     (instance? Ref dest) [dest nil]
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
@@ -746,7 +751,7 @@
   ^Timer [ms pid reason]
   (let [ms (timer-ms ms "exit-after")]
     (check-pid pid "exit-after")
-    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/resolve pid))))
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/reach pid))))
 
 (defn send-interval
   "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,

@@ -312,12 +312,7 @@
   (with-nodes [a (start :nt-a)]
     (let [{:keys [^Transport t] :as fake} (fake-peer "nt-fake" 200)
           st (dist/state-of (:node a))
-          tables (fn [] {:links (get (:links st) "nt-fake")
-                         :mons (get (:mons st) "nt-fake")
-                         :watched (get (:watched st) "nt-fake")
-                         :pending (vec (vals (:pending st)))
-                         :node-mons (get @(:node-mons st) "nt-fake")
-                         :placed (get (:placed st) "nt-fake")})
+          tables (fn [] (dissoc (dist/tables st "nt-fake") :address))
           gone? (fn [x] (or (nil? x) (and (coll? x) (empty? x))))]
       (try
         (let [c (connect-fake! a fake)

@@ -259,7 +259,11 @@ public final class Node {
   /** A fresh unique reference. Any thread. */
   public Ref makeRef() { return new Ref(name, refs.incrementAndGet(), incarnation); }
 
-  /** The live local tasklet of {@code pid}, or null. Any thread. */
+  /**
+   * The live tasklet of {@code pid} among the nodes of this JVM, or null:
+   * for introspection (tasklet.observe, tests). It says nothing about how a
+   * node reaches that pid: see {@link #remoteFor}. Any thread.
+   */
   public static Tasklet resolve(Pid pid) {
     Tasklet t = pid.tasklet;
     if (t != null) return t;
@@ -270,29 +274,67 @@ public final class Node {
     return t;
   }
 
-  /** Whether {@code pid} names a tasklet of a node in this JVM (dead or alive). Any thread. */
+  /**
+   * The distribution through which this node reaches the pids, refs and
+   * names of node {@code node} (incarnation {@code inc}), or null when it
+   * reaches them directly. One rule, whether that node lives in this JVM or
+   * not: another node is reached through distribution when this node is
+   * distributed. A node of this JVM without distribution (the default node
+   * before tasklet.node/start!, or after stop!) has no wire, so it and the
+   * nodes of this JVM reach each other's tasklets directly. Any thread.
+   */
+  public Distribution remoteFor(String node, long inc) {
+    Distribution d = distribution;
+    if (d == null || (inc == incarnation && node.equals(name))) return null;
+    Node n = LIVE.get(node);
+    return n != null && n.incarnation == inc && n.distribution == null ? null : d;
+  }
+
+  /** {@link #remoteFor(String, long)} of {@code pid}'s node. Any thread. */
+  public Distribution remoteFor(Pid pid) { return remoteFor(pid.node, pid.incarnation); }
+
+  /**
+   * The live tasklet of {@code pid} that the calling node reaches directly
+   * (see {@link #remoteFor}), or null when pid is dead, unknown or reached
+   * through distribution. Any thread.
+   */
+  public static Tasklet reach(Pid pid) {
+    return current().remoteFor(pid) == null ? resolve(pid) : null;
+  }
+
+  /**
+   * Whether the calling node reaches {@code pid} without distribution (its
+   * own pids, and those of an undistributed node of this JVM), dead or
+   * alive. Any thread.
+   */
   public static boolean isLocal(Pid pid) {
+    if (current().remoteFor(pid) != null) return false;
     if (pid.tasklet != null) return true;
     Node n = LIVE.get(pid.node);
     return n != null && n.incarnation == pid.incarnation;
+  }
+
+  /** The node a send by {@code me} (null: a thread without a tasklet) goes out from. */
+  private static Node here(Tasklet me) {
+    return me != null && me.strand != me.node.threadStrand ? me.node : local();
   }
 
   // ---- messages --------------------------------------------------------------
 
   /** Send {@code msg} to {@code to}: local at once, remote through distribution. Any thread. */
   public static void send(Pid to, Object msg) {
-    Tasklet t = to.tasklet;
-    if (t == null && (t = resolve(to)) == null) {
-      if (!isLocal(to)) {
-        Distribution d = current().distribution;
-        if (d != null) d.send(to, msg);
-      }
-      Tasklet me = currentTasklet();
-      Tracer tr = me == null ? null : me.tracer();
-      if (tr != null) tr.trace(me.pid, "send", msg, to);
-      return;  // a dead or unknown local pid: dropped, as in Erlang
-    }
     Tasklet me = currentTasklet();
+    Tasklet t = to.tasklet;
+    if (t == null || me == null || t.node != me.node) {   // else the same node: direct
+      Distribution d = here(me).remoteFor(to);
+      t = d == null ? resolve(to) : null;
+      if (t == null) {
+        if (d != null) d.send(to, msg);
+        Tracer tr = me == null ? null : me.tracer();
+        if (tr != null) tr.trace(me.pid, "send", msg, to);
+        return;  // a dead or unknown local pid: dropped, as in Erlang
+      }
+    }
     if (me != null && me.state == Tasklet.DONE) me = null;  // sends made while ending (links, :DOWN)
     if (me != null) {
       me.checkExit();   // a send is a point where an exit signal takes effect
@@ -335,7 +377,7 @@ public final class Node {
     Node n = LIVE.get(nodeName);
     Distribution d = distribution;
     if (d != null) d.sendNamed(regName, nodeName, msg);
-    else if (n != null) n.sendNamed(regName, msg);
+    else if (n != null) n.sendNamed(regName, msg);   // no wire: the kernel is shared (see remoteFor)
     else throw terms.error("not-connected", "node " + nodeName + " is not connected; start distribution"
         + " with tasklet.node/start! and connect! to it first", "node", nodeName);
   }

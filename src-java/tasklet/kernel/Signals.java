@@ -3,12 +3,10 @@ package tasklet.kernel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 /**
  * Erlang's signals between tasklets: links, monitors, exit signals and what a
@@ -38,15 +36,15 @@ public final class Signals {
   /** Link the calling tasklet {@code self} to {@code pid}. Owner (self) only. */
   public static void link(Tasklet self, Pid pid) {
     if (pid.equals(self.pid)) return;
+    Distribution d = self.node.remoteFor(pid);
+    if (d != null) {
+      synchronized (self) { links(self).add(pid); }
+      d.link(self.pid, pid);
+      traceLink(self, pid);
+      return;
+    }
     Tasklet t = Node.resolve(pid);
     if (t == null) {
-      Distribution d = self.node.distribution;
-      if (!Node.isLocal(pid) && d != null) {
-        synchronized (self) { links(self).add(pid); }
-        d.link(self.pid, pid);
-        traceLink(self, pid);
-        return;
-      }
       exitSignal(self, pid, self.node.terms.noproc(), true);
       return;
     }
@@ -82,11 +80,12 @@ public final class Signals {
   /** Remove a link in both directions. Owner (self) only. */
   public static void unlink(Tasklet self, Pid pid) {
     synchronized (self) { if (self.ex().links != null) self.ex().links.remove(pid); }
-    Tasklet t = Node.resolve(pid);
+    Distribution d = self.node.remoteFor(pid);
+    Tasklet t = d == null ? Node.resolve(pid) : null;
     if (t != null) {
       synchronized (t) { if (t.ex().links != null) t.ex().links.remove(self.pid); }
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
-      self.node.distribution.unlink(self.pid, pid);
+    } else if (d != null) {
+      d.unlink(self.pid, pid);
     }
   }
 
@@ -166,15 +165,16 @@ public final class Signals {
     synchronized (watcher) {
       target = watcher.ex().monitors == null ? null : watcher.ex().monitors.remove(ref);
     }
-    if (target instanceof Pid p) {
+    Distribution d = watcher.node.distribution;
+    if (target instanceof Pid p && watcher.node.remoteFor(p) == null) {
       Tasklet t = Node.resolve(p);
       if (t != null) {
         dropMonitoredBy(t, ref);
         return true;
       }
+    } else if (target != null && d != null) {
+      d.demonitor(watcher.pid, ref, target);
     }
-    Distribution d = watcher.node.distribution;
-    if (target != null && d != null) d.demonitor(watcher.pid, ref, target);
     return false;
   }
 
@@ -217,11 +217,12 @@ public final class Signals {
       self.checkExit();
       return;
     }
-    Tasklet t = Node.resolve(pid);
+    Distribution d = self.node.remoteFor(pid);
+    Tasklet t = d == null ? Node.resolve(pid) : null;
     if (t != null) {
       exitSignal(t, self.pid, reason, false);
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
-      self.node.distribution.exit(self.pid, pid, reason, false);
+    } else if (d != null) {
+      d.exit(self.pid, pid, reason, false);
     }
   }
 
@@ -269,15 +270,15 @@ public final class Signals {
     t.context = null;
     if (links != null) {
       for (Pid p : links) {
-        Tasklet peer = Node.resolve(p);
+        Distribution d = node.remoteFor(p);
+        Tasklet peer = d == null ? Node.resolve(p) : null;
         if (peer != null) {
-          // only while the peer still has the link: an unlink, or a lost-node
-          // sweep that already signalled :noconnection, took it away meanwhile
+          // only while the peer still has the link: an unlink took it away meanwhile
           boolean linked;
           synchronized (peer) { linked = peer.ex().links != null && peer.ex().links.remove(t.pid); }
           if (linked) exitSignal(peer, t.pid, reason, true);
-        } else if (node.distribution != null && !Node.isLocal(p)) {
-          node.distribution.exit(t.pid, p, reason, true);
+        } else if (d != null) {
+          d.exit(t.pid, p, reason, true);
         }
       }
     }
@@ -287,11 +288,13 @@ public final class Signals {
         Pid w = e.getValue();
         Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
         Object down = node.terms.downMessage(ref, who, reason);
-        Tasklet wt = Node.resolve(w);
-        if (wt == null) {
-          Node.send(w, down);   // a remote watcher
+        Distribution d = node.remoteFor(w);
+        if (d != null) {
+          d.send(w, down);   // a remote watcher: its node checks its monitor table
           continue;
         }
+        Tasklet wt = Node.resolve(w);
+        if (wt == null) continue;
         // deliver only if still monitored, atomically with the removal, so a
         // demonitor that finds the monitor gone knows its :DOWN is already queued
         boolean active;
@@ -304,10 +307,12 @@ public final class Signals {
     }
     if (mine != null) {
       for (Map.Entry<Ref, Object> e : mine.entrySet()) {
-        if (e.getValue() instanceof Pid p && Node.resolve(p) != null) {
-          dropMonitoredBy(Node.resolve(p), e.getKey());
-        } else if (node.distribution != null) {
-          node.distribution.demonitor(t.pid, e.getKey(), e.getValue());
+        Distribution d = node.distribution;
+        if (e.getValue() instanceof Pid p && node.remoteFor(p) == null) {
+          Tasklet target = Node.resolve(p);
+          if (target != null) dropMonitoredBy(target, e.getKey());
+        } else if (d != null) {
+          d.demonitor(t.pid, e.getKey(), e.getValue());
         }
       }
     }
@@ -330,49 +335,23 @@ public final class Signals {
   }
 
   /**
-   * This node lost contact with another node of this JVM, whose pids
-   * {@code lost} accepts: cut {@code t}'s links to them (both halves, each end
-   * signalled with {@code reason} only if it still had the link, so whichever
-   * side's sweep comes first, each end gets one signal) and fire its monitors
-   * of them, as a lost connection would. Any thread.
+   * Fire {@code watcher}'s monitor {@code ref} of a remote destination with
+   * {@code down} (its [:DOWN ...]): atomically, under the watcher's lock,
+   * the monitor leaves its table and the message enters its mailbox, only
+   * if it still had the monitor. Its own demonitor takes the same lock, so
+   * a demonitor either finds the DOWN in the mailbox (and can flush it) or
+   * stops it here. True when delivered. Any thread that holds no tasklet's
+   * lock.
    */
-  public static void nodeLost(Tasklet t, Predicate<Pid> lost, Object reason) {
-    List<Pid> cut = new ArrayList<>();
-    synchronized (t) {
-      if (t.ex().links != null) for (Pid p : t.ex().links) if (lost.test(p)) cut.add(p);
-    }
-    for (Pid p : cut) {
-      remoteExit(t, p, reason);
-      Tasklet peer = Node.resolve(p);
-      if (peer != null) remoteExit(peer, t.pid, reason);
-    }
-    monitorsLost(t, lost, reason);
-  }
-
-  /**
-   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts: each is
-   * removed and its DOWN delivered with {@code reason}. The target's own end
-   * (its terminate) takes the same entry under the same lock, so each monitor
-   * fires once.
-   */
-  private static void monitorsLost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
-    List<Map.Entry<Ref, Pid>> fired = new ArrayList<>();
+  public static boolean fireMonitor(Tasklet watcher, Ref ref, Object down) {
+    boolean active;
     synchronized (watcher) {
-      HashMap<Ref, Object> mons = watcher.ex().monitors;
-      if (mons == null) return;
-      for (Iterator<Map.Entry<Ref, Object>> it = mons.entrySet().iterator(); it.hasNext(); ) {
-        Map.Entry<Ref, Object> e = it.next();
-        if (e.getValue() instanceof Pid p && lost.test(p)) {
-          fired.add(Map.entry(e.getKey(), p));
-          it.remove();
-        }
-      }
+      active = watcher.state != Tasklet.DONE && watcher.ex().monitors != null
+          && watcher.ex().monitors.remove(ref) != null;
+      if (active) watcher.put(down);
     }
-    for (Map.Entry<Ref, Pid> e : fired) {
-      Tasklet target = Node.resolve(e.getValue());
-      if (target != null) dropMonitoredBy(target, e.getKey());
-      Node.send(watcher.pid, watcher.node.terms.downMessage(e.getKey(), e.getValue(), reason));
-    }
+    if (active) watcher.wake();
+    return active;
   }
 
   /** Notify a local tasklet that remote {@code from} ended (link or monitor). Any thread. */
