@@ -52,7 +52,7 @@
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
+           [tasklet.kernel Aliases Context Mailbox Node NodeTable Pid ProcessTimers Ref Signals Tasklet TaskletExit
             Terms Timer]))
 
 (set! *warn-on-reflection* true)
@@ -441,17 +441,17 @@
     (cond
       (instance? Pid dest)
       (if (nil? (.remoteFor n ^Pid dest))
-        (Signals/monitor t (Node/resolve dest) dest ref)
+        (Signals/monitor t (NodeTable/resolve dest) dest ref)
         (monitor-remote t dest ref))
 
       (keyword? dest)
       (let [p (.whereis n dest)]
-        (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+        (Signals/monitor t (some-> p NodeTable/resolve) (or p dest) ref))
 
       (and (vector? dest) (= 2 (count dest)))
       (let [[nm nd] dest]
         (if (= (node-name nd) (.-name n))
-          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
+          (let [p (.whereis n nm)] (Signals/monitor t (some-> p NodeTable/resolve) (or p dest) ref))
           (monitor-remote t dest ref)))
 
       :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
@@ -606,7 +606,7 @@
   (check-pid pid "alive?")
   (let [alive (if-let [d (.remoteFor (node) ^Pid pid)]
                 (.alive d pid)
-                (if-let [t (Node/resolve pid)] (not (.isExiting t)) false))]
+                (if-let [t (NodeTable/resolve pid)] (not (.isExiting t)) false))]
     (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
     alive))
 

@@ -59,7 +59,7 @@
   (:import [java.util.concurrent ConcurrentHashMap]
            [java.util.function BiFunction]
            [tasklet.dist Dist]
-           [tasklet.kernel Node Node$Config Pid]
+           [tasklet.kernel Node NodeOptions NodeOptions$Builder NodeTable Pid]
            [tasklet.net Config Config$Builder Connection Cookie Tls Transport]))
 
 (set! *warn-on-reflection* true)
@@ -228,16 +228,19 @@
       (throw (dist/error :badarg (str "distribution is already started as " (.-name (Node/local))
                                       "; call (tasklet.node/stop!) first")
                          {:name name})))
-    (when (dist/state-of (Node/named (clojure.core/name name)))
+    (when (dist/state-of (NodeTable/named (clojure.core/name name)))
       (throw (dist/error :badarg (str "a node called " name " already runs in this JVM") {:name name})))
+    (when (and default? (= (clojure.core/name name) (.-name (Node/local))))
+      ;; restarted under its old name: the old default node, still running its
+      ;; tasklets local-only since stop!, gives the name to the new incarnation
+      (NodeTable/release (Node/local)))
     (let [tls (some-> tls tls-of)   ; before the node exists: a bad :tls leaves nothing behind
           incarnation (fresh-incarnation)
-          cfg (Node$Config.)
-          _ (set! (.-name cfg) (clojure.core/name name))
-          _ (set! (.-incarnation cfg) (long incarnation))
-          _ (when (and workers (not default?)) (set! (.-parallelism cfg) (int workers)))
-          _ (when default? (set! (.-shareRegistryWith cfg) (Node/local)))  ; names outlive the switch
-          node (Node. cfg)
+          ^NodeOptions$Builder nb (-> (NodeOptions/builder (clojure.core/name name))
+                                      (.incarnation (long incarnation)))
+          _ (when (and workers (not default?)) (.parallelism nb (int workers)))
+          _ (when default? (.shareRegistryWith nb (Node/local)))  ; names outlive the switch
+          node (Node. (.build nb))
           st (dist/new-state node opts)
           d (dist/dist st)
           ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]

@@ -23,7 +23,7 @@
            [java.util.concurrent CompletableFuture ConcurrentHashMap ExecutionException]
            [java.util.concurrent.atomic AtomicLong]
            [tasklet.dist Codec Dist DistFrames]
-           [tasklet.kernel Node Pid Ref]
+           [tasklet.kernel Node NodeTable Pid Ref]
            [tasklet.net Connection Transport]))
 
 (set! *warn-on-reflection* true)
@@ -170,7 +170,7 @@
   [^Node node pid]
   (when (and (instance? Pid pid) (= (.-node ^Pid pid) (.-name node))
              (== (.-incarnation ^Pid pid) (.-incarnation node)))
-    (some-> (Node/resolve pid)
+    (some-> (NodeTable/resolve pid)
             ((requiring-resolve 'tasklet.core/tasklet-info))
             (update :initial-fn (fn [f] (if (var? f) (symbol f) (some-> f str)))))))
 

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import tasklet.kernel.Node;
+import tasklet.kernel.NodeTable;
 import tasklet.net.Connection;
 import tasklet.net.Transport;
 
@@ -59,7 +60,7 @@ final class Connector {
   String addressOf(String node) {
     String a = addresses.get(node);
     if (a != null || node.equals(self)) return a;
-    Node n = Node.named(node);
+    Node n = NodeTable.named(node);
     if (n != null && n.distribution() instanceof Outbound o) {
       Transport t = o.dist.connector.transport;
       if (t != null) return t.address();

@@ -1,6 +1,7 @@
 package tasklet.dist;
 
 import tasklet.kernel.Node;
+import tasklet.kernel.NodeTable;
 import tasklet.kernel.Pid;
 import tasklet.kernel.Tasklet;
 
@@ -17,7 +18,7 @@ final class Local {
 
   /** The live tasklet of {@code p} if this node reaches it directly, else null. */
   Tasklet tasklet(Pid p) {
-    return node.remoteFor(p) == null ? Node.resolve(p) : null;
+    return node.remoteFor(p) == null ? NodeTable.resolve(p) : null;
   }
 
   /**
@@ -30,7 +31,7 @@ final class Local {
 
   /** The live tasklet of {@code p} when it is this node's own, else null. */
   Tasklet ownTasklet(Pid p) {
-    return own(p) ? Node.resolve(p) : null;
+    return own(p) ? NodeTable.resolve(p) : null;
   }
 
   /**

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import tasklet.kernel.Node;
+import tasklet.kernel.NodeTable;
 import tasklet.kernel.Pid;
 import tasklet.kernel.Tasklet;
 
@@ -47,7 +48,7 @@ final class NodeWatchers {
    */
   void subscribe(Pid watcher, boolean on) {
     everyNode.removeIf(p -> {
-      Tasklet t = Node.resolve(p);
+      Tasklet t = NodeTable.resolve(p);
       return t == null || !t.isAlive();
     });
     if (on) everyNode.add(watcher);

@@ -70,7 +70,7 @@ public final class Aliases {
    * (inactive, unknown, or not of this JVM: never forwarded). Any thread.
    */
   public static boolean deliver(Ref ref, Object msg) {
-    Node n = Node.named(ref.node);
+    Node n = NodeTable.named(ref.node);
     if (n == null || n.incarnation != ref.incarnation) return false;
     Tasklet t = n.aliases.get(ref);
     if (t == null) return false;

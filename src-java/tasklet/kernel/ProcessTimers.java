@@ -201,12 +201,12 @@ public final class ProcessTimers {
       if (kind == Timer.EXIT) {
         Pid p = (Pid) dest;
         Distribution d = node.remoteFor(p);
-        Tasklet t = d == null ? Node.resolve(p) : null;
+        Tasklet t = d == null ? NodeTable.resolve(p) : null;
         if (t != null) Signals.exitSignal(t, from, msg, false);
         else if (d != null) remote(() -> d.exit(from, p, msg, false));
       } else if (dest instanceof Pid p) {
         Distribution d = node.remoteFor(p);
-        Tasklet t = d == null ? Node.resolve(p) : null;
+        Tasklet t = d == null ? NodeTable.resolve(p) : null;
         if (t != null) t.deliver(msg);
         else if (d != null) remote(() -> d.send(p, msg));
       } else if (dest instanceof Ref alias) {
@@ -228,9 +228,9 @@ public final class ProcessTimers {
 
   /** A name nobody has when the timer fires: dropped, as Erlang's send_after does. */
   private void deliverNamed(Object name, Object msg) {
-    Pid p = node.registry.get(name);
+    Pid p = node.registry.whereis(name);
     if (p == null) return;
-    Tasklet t = Node.resolve(p);
+    Tasklet t = NodeTable.resolve(p);
     if (t != null) t.deliver(msg);
   }
 

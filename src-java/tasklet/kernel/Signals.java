@@ -43,7 +43,7 @@ public final class Signals {
       traceLink(self, pid);
       return;
     }
-    Tasklet t = Node.resolve(pid);
+    Tasklet t = NodeTable.resolve(pid);
     if (t == null) {
       exitSignal(self, pid, self.node.terms.noproc(), true);
       return;
@@ -81,7 +81,7 @@ public final class Signals {
   public static void unlink(Tasklet self, Pid pid) {
     synchronized (self) { if (self.ex().links != null) self.ex().links.remove(pid); }
     Distribution d = self.node.remoteFor(pid);
-    Tasklet t = d == null ? Node.resolve(pid) : null;
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     if (t != null) {
       synchronized (t) { if (t.ex().links != null) t.ex().links.remove(self.pid); }
     } else if (d != null) {
@@ -167,7 +167,7 @@ public final class Signals {
     }
     Distribution d = watcher.node.distribution;
     if (target instanceof Pid p && watcher.node.remoteFor(p) == null) {
-      Tasklet t = Node.resolve(p);
+      Tasklet t = NodeTable.resolve(p);
       if (t != null) {
         dropMonitoredBy(t, ref);
         return true;
@@ -218,7 +218,7 @@ public final class Signals {
       return;
     }
     Distribution d = self.node.remoteFor(pid);
-    Tasklet t = d == null ? Node.resolve(pid) : null;
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     if (t != null) {
       exitSignal(t, self.pid, reason, false);
     } else if (d != null) {
@@ -265,13 +265,13 @@ public final class Signals {
     if (timers != null) ProcessTimers.targetEnded(timers);
     Node node = t.node;
     node.processes.remove(t);
-    if (regName != null) node.registry.remove(regName, t.pid);
+    if (regName != null) node.registry.ended(regName, t.pid);
     t.clear();   // a dead tasklet retains no messages
     t.context = null;
     if (links != null) {
       for (Pid p : links) {
         Distribution d = node.remoteFor(p);
-        Tasklet peer = d == null ? Node.resolve(p) : null;
+        Tasklet peer = d == null ? NodeTable.resolve(p) : null;
         if (peer != null) {
           // only while the peer still has the link: an unlink took it away meanwhile
           boolean linked;
@@ -293,7 +293,7 @@ public final class Signals {
           d.send(w, down);   // a remote watcher: its node checks its monitor table
           continue;
         }
-        Tasklet wt = Node.resolve(w);
+        Tasklet wt = NodeTable.resolve(w);
         if (wt == null) continue;
         // deliver only if still monitored, atomically with the removal, so a
         // demonitor that finds the monitor gone knows its :DOWN is already queued
@@ -309,7 +309,7 @@ public final class Signals {
       for (Map.Entry<Ref, Object> e : mine.entrySet()) {
         Distribution d = node.distribution;
         if (e.getValue() instanceof Pid p && node.remoteFor(p) == null) {
-          Tasklet target = Node.resolve(p);
+          Tasklet target = NodeTable.resolve(p);
           if (target != null) dropMonitoredBy(target, e.getKey());
         } else if (d != null) {
           d.demonitor(t.pid, e.getKey(), e.getValue());
