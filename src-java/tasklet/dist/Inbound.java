@@ -12,6 +12,7 @@ import tasklet.kernel.Tasklet;
 import tasklet.net.Connection;
 import tasklet.net.Endpoint;
 import tasklet.net.LogText;
+import tasklet.net.Transport;
 
 /**
  * The transport's {@link Endpoint} for one node: a peer's frames become
@@ -46,7 +47,8 @@ final class Inbound implements Endpoint {
     String peer = c.peerName();
     dist.connector.addresses.put(peer, c.peerAddress());
     Map<Object, Object> book = new HashMap<>(dist.connector.addresses);
-    book.put(dist.local.node.name, dist.connector.transport().address());
+    Transport t = dist.connector.transport();   // null only while start! installs this node
+    if (t != null) book.put(dist.local.node.name, t.address());
     Object[] kvs = new Object[book.size() * 2];
     int i = 0;
     for (Map.Entry<Object, Object> e : book.entrySet()) {
