@@ -8,7 +8,7 @@
             [tasklet.harness :refer [defsystest quiet-crash-reports]]
             [tasklet.core :as t :refer [! receive self spawn spawn-monitor]]
             [tasklet.core.support])
-  (:import [tasklet.kernel Node]))
+  (:import [tasklet.kernel Node NodeTable]))
 
 (set! *warn-on-reflection* true)
 
