@@ -475,6 +475,10 @@
             r (some (fn [[k v]] (when (= k :r) v)) ms)]
         (is (= #{[:ta [:EXIT tc :noconnection]] [:ta [:DOWN r :process tc :noconnection]] [:r r]} ms)))
       (is (nil? (.poll got 200 TimeUnit/MILLISECONDS)) "the message did not reach tc")
+      (node/run-on c (fn [] (t/register :nt-tc tc)))
+      (is (= :not-connected (node/run-on a (fn [] (try (! [:nt-tc :nt-c] :hi) :sent
+                                                       (catch clojure.lang.ExceptionInfo e
+                                                         (:tasklet/error (ex-data e))))))))
       (is (empty? (node/run-on a node/nodes))))))
 
 ;; After disconnect! between two nodes of one JVM, what was linked stays
@@ -496,6 +500,9 @@
       (node/run-on a (fn [] (! tb :again)))
       (is (= :again (.poll got 5 TimeUnit/SECONDS)))
       (is (= [:nt-b] (node/run-on a node/nodes)) "the send connected again")
+      (node/run-on b (fn [] (t/register :nt-tb tb)))
+      (node/run-on a (fn [] (! [:nt-tb :nt-b] :by-name)))
+      (is (= :by-name (.poll got 5 TimeUnit/SECONDS)) "a [name node] send crosses the connection too")
       (is (= [] (:links (node/run-on b (fn [] (t/process-info tb))))) "the link stays broken"))))
 
 ;; ---------------------------------------------------------------------------

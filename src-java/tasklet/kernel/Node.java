@@ -307,9 +307,9 @@ public final class Node {
       return;
     }
     Node n = NodeTable.named(nodeName);
-    Distribution d = distribution;
+    Distribution d = n == null ? distribution : remoteFor(nodeName, n.incarnation);
     if (d != null) d.sendNamed(regName, nodeName, msg);
-    else if (n != null) n.sendNamed(regName, msg);   // no wire: the kernel is shared (see remoteFor)
+    else if (n != null) n.sendNamed(regName, msg);   // no wire between them (see remoteFor)
     else throw terms.error("not-connected", "node " + nodeName + " is not connected; start distribution"
         + " with tasklet.node/start! and connect! to it first", "node", nodeName);
   }
