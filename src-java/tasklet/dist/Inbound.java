@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import tasklet.kernel.Aliases;
+import tasklet.kernel.Links;
+import tasklet.kernel.Monitors;
 import tasklet.kernel.Pid;
 import tasklet.kernel.Ref;
 import tasklet.kernel.Signals;
@@ -28,7 +30,7 @@ import tasklet.net.Transport;
  *
  * <p>A DOWN reaches the watcher only while the watcher still has that
  * monitor (the rule the kernel applies to local targets), atomically with
- * its removal ({@link Signals#fireMonitor}): a DOWN in flight when the
+ * its removal ({@link Monitors#fire}): a DOWN in flight when the
  * watcher demonitors never lands after the demonitor.
  *
  * <p>Threads: {@code connected} on the connection's event loop, frames and
@@ -91,7 +93,7 @@ final class Inbound implements Endpoint {
         MonitorTable.Watch w = dist.monitors.takeMine(c.peerName(), (Ref) down[0]);
         if (w != null) {
           Tasklet t = dist.local.tasklet(w.watcher());
-          if (t != null) Signals.fireMonitor(t, (Ref) down[0], f.get(1));
+          if (t != null) Monitors.fire(t, (Ref) down[0], f.get(1));
         }
       }
       case DistFrames.SEND_NAMED -> {
@@ -104,7 +106,7 @@ final class Inbound implements Endpoint {
         Pid from = (Pid) f.get(0), to = (Pid) f.get(1);
         if (!peersOwn(c, from)) return forged(c, "LINK", from);
         Tasklet t = dist.local.ownTasklet(to);
-        if (t != null && Signals.linkFromRemote(from, t)) dist.links.add(c.peerName(), to, from);
+        if (t != null && Links.linkFromRemote(from, t)) dist.links.add(c.peerName(), to, from);
         else c.send(DistFrames.EXIT, dist.codec.encode(new Object[] {to, from, dist.terms().noproc(), true}));
       }
       case DistFrames.UNLINK -> {
@@ -113,7 +115,7 @@ final class Inbound implements Endpoint {
         if (!peersOwn(c, from)) return forged(c, "UNLINK", from);
         dist.links.remove(c.peerName(), to, from);
         Tasklet t = dist.local.ownTasklet(to);
-        if (t != null) Signals.unlinkFromRemote(from, t);
+        if (t != null) Links.unlinkFromRemote(from, t);
       }
       case DistFrames.EXIT -> {
         if (n != 4 || !pids(f, 0, 1)) return malformed(type, f);
@@ -123,7 +125,7 @@ final class Inbound implements Endpoint {
         if (t != null) {
           if (Boolean.TRUE.equals(f.get(3))) {
             dist.links.remove(c.peerName(), to, from);
-            Signals.remoteExit(t, from, f.get(2));
+            Links.remoteExit(t, from, f.get(2));
           } else {
             Signals.exitSignal(t, from, f.get(2), false);
           }
@@ -138,7 +140,7 @@ final class Inbound implements Endpoint {
         Pid target = dest instanceof Pid p ? p
             : dest instanceof List<?> l && l.size() == 2 ? dist.local.node.whereis(l.get(0)) : null;
         Tasklet t = target == null ? null : dist.local.ownTasklet(target);
-        if (t != null && Signals.monitorFromRemote(watcher, t, ref, dest)) {
+        if (t != null && Monitors.monitorFromRemote(watcher, t, ref, dest)) {
           dist.monitors.addWatched(c.peerName(), ref, t.pid());
         } else {
           c.send(DistFrames.DOWN, dist.codec.encode(new Object[] {watcher,
@@ -150,7 +152,7 @@ final class Inbound implements Endpoint {
         if (!peersOwn(c, f.get(0))) return forged(c, "DEMONITOR", f.get(0));
         Pid target = dist.monitors.takeWatched(c.peerName(), (Ref) f.get(1));
         Tasklet t = target == null ? null : dist.local.ownTasklet(target);
-        if (t != null) Signals.dropMonitoredBy(t, (Ref) f.get(1));
+        if (t != null) Monitors.dropMonitoredBy(t, (Ref) f.get(1));
       }
       case DistFrames.REQUEST -> {
         if (n != 4 || !(f.get(1) instanceof Pid)) return malformed(type, f);
@@ -188,7 +190,7 @@ final class Inbound implements Endpoint {
     dist.monitors.takeAllMine(peer).forEach((ref, w) -> out.fire(w.watcher(), ref, w.dest(), noconnection));
     dist.monitors.takeAllWatched(peer).forEach((ref, target) -> {
       Tasklet t = dist.local.ownTasklet(target);
-      if (t != null) Signals.dropMonitoredBy(t, ref);
+      if (t != null) Monitors.dropMonitoredBy(t, ref);
     });
     dist.requests.lost(peer);
     dist.watchers.down(peer);

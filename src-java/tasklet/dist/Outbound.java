@@ -2,9 +2,10 @@ package tasklet.dist;
 
 import java.util.List;
 import tasklet.kernel.Distribution;
+import tasklet.kernel.Links;
+import tasklet.kernel.Monitors;
 import tasklet.kernel.Pid;
 import tasklet.kernel.Ref;
-import tasklet.kernel.Signals;
 import tasklet.kernel.Tasklet;
 import tasklet.net.Connection;
 
@@ -138,13 +139,13 @@ final class Outbound implements Distribution {
   /** Local {@code local}, linked to remote {@code remote}, gets exit signal {@code reason} if the link is still there. */
   void remoteExit(Pid local, Pid remote, Object reason) {
     Tasklet t = dist.local.tasklet(local);
-    if (t != null) Signals.remoteExit(t, remote, reason);
+    if (t != null) Links.remoteExit(t, remote, reason);
   }
 
   /** The watcher's monitor {@code ref} of {@code dest} fires with {@code reason}, if it still has it. */
   void fire(Pid watcher, Ref ref, Object dest, Object reason) {
     Tasklet t = dist.local.tasklet(watcher);
-    if (t != null) Signals.fireMonitor(t, ref, dist.terms().downMessage(ref, dest, reason));
+    if (t != null) Monitors.fire(t, ref, dist.terms().downMessage(ref, dest, reason));
   }
 
   /** The node of a monitor's dest: a pid's, or the second of [name node] (a keyword or a string). */

@@ -21,7 +21,7 @@ import tasklet.net.Connection;
  * Requests to peers and answers to theirs (spawn-on, remote alive?,
  * process-info and whereis): a REQUEST [id reply-to op arg] is answered by
  * one REPLY [id reply-to status value], status :ok or :error. The caller
- * waits in its mailbox for a private {@link Answer} (see {@link Park}), up to
+ * waits in its mailbox for a private {@link Answer} (a selective receive), up to
  * :request-timeout-ms; the answer is routed by id through {@code pending}, so
  * one that comes after the caller gave up finds no entry and is dropped, and
  * a lost connection answers its pending requests with :noconnection. What

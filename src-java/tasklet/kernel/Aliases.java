@@ -13,7 +13,7 @@ import java.util.HashMap;
  * --------------------
  * Routing: each node keeps a table alias -> owner (Node.aliases), read by a
  * sender. Activity: the owner's record keeps alias -> mode
- * (Tasklet.Extra.aliases), guarded by the owner's monitor, and a delivery
+ * (Extra.aliases), guarded by the owner's monitor, and a delivery
  * through an alias checks the mode and puts the message while holding that
  * monitor. Hence an unalias (which takes the same monitor) is a clean cut:
  * a message sent through the alias is either in the mailbox when unalias
@@ -41,7 +41,7 @@ public final class Aliases {
   /** Make {@code ref} an active alias of {@code self} with {@code mode}. Owner only. */
   public static void alias(Tasklet self, Ref ref, int mode) {
     synchronized (self) {
-      Tasklet.Extra e = self.extra();
+      Extra e = self.extra();
       if (e.aliases == null) e.aliases = new HashMap<>(4);
       e.aliases.put(ref, mode);
     }
@@ -55,7 +55,7 @@ public final class Aliases {
   public static boolean unalias(Tasklet self, Ref ref) {
     boolean active;
     synchronized (self) {
-      Tasklet.Extra e = self.extra;
+      Extra e = self.extra;
       if (e == null || e.aliases == null) return false;
       Integer mode = e.aliases.remove(ref);
       active = mode != null && ((mode & DEMONITOR) == 0 || (e.monitors != null && e.monitors.containsKey(ref)));
@@ -76,7 +76,7 @@ public final class Aliases {
     if (t == null) return false;
     boolean delivered = false, drop = false;
     synchronized (t) {
-      Tasklet.Extra e = t.extra;
+      Extra e = t.extra;
       Integer mode = e == null || e.aliases == null ? null : e.aliases.get(ref);
       if (mode != null && t.state != Tasklet.DONE) {
         if ((mode & DEMONITOR) != 0 && (e.monitors == null || !e.monitors.containsKey(ref))) {

@@ -22,9 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Node {
   /** The tasklet of a plain or virtual thread (workers keep theirs in a field). */
   static final ThreadLocal<Tasklet> CURRENT = new ThreadLocal<>();
-  private static volatile Terms defaultTerms = Terms.PLAIN;
-  private static volatile Context defaultContext = Context.NONE;
-  private static volatile CrashHandler defaultCrashHandler = CrashHandler.LOG;
 
   public final String name;
   public final long incarnation;
@@ -55,15 +52,15 @@ public final class Node {
   public Node(NodeOptions o) {
     this.name = o.name;
     this.incarnation = o.incarnation;
-    this.terms = defaultTerms;
-    this.context = defaultContext;
+    this.terms = NodeTable.terms;
+    this.context = NodeTable.context;
     NodeTable.checkFree(name, terms);   // before any thread starts
     this.timers = o.timers != null ? o.timers : new SystemTimers();
     this.userTimers = new ProcessTimers(this, timers);
     this.reductionBudget = Math.max(1, o.reductionBudget);
     this.crashHandler = o.crashHandler;
     this.registry = o.shareRegistryWith != null ? o.shareRegistryWith.registry : new Registry(terms);
-    String kind = strandKind(o.strand);
+    String kind = Strand.kind(o.strand);
     if (kind.equals("continuation")) {
       CompilerHints.install();
       this.scheduler = o.scheduler != null ? o.scheduler
@@ -85,25 +82,8 @@ public final class Node {
     if (scheduler == null) threads.startHousekeeper();
   }
 
-  /**
-   * The strand a node made now gets: {@code requested} when possible,
-   * continuation when jdk.internal.vm is exported, else virtual. Throws on a
-   * requested value that is neither "continuation" nor "virtual".
-   */
-  public static String strandKind(String requested) {
-    if ("virtual".equals(requested)) return "virtual";
-    if (requested != null && !requested.isEmpty() && !"continuation".equals(requested)) {
-      throw new IllegalArgumentException("tasklet.strand is \"" + requested
-          + "\"; use \"continuation\" or \"virtual\" (or leave it unset)");
-    }
-    return Strand.continuationsAvailable() ? "continuation" : "virtual";
-  }
-
   /** Install the Clojure layer's terms and context for nodes made from now on. Any thread. */
-  public static synchronized void install(Terms terms, Context context) {
-    defaultTerms = terms;
-    defaultContext = context;
-  }
+  public static void install(Terms terms, Context context) { NodeTable.install(terms, context); }
 
   /** This JVM's default node, made on first use (see {@link NodeTable}). Any thread. */
   public static Node local() { return NodeTable.local(); }
@@ -145,15 +125,15 @@ public final class Node {
   /**
    * As {@link #spawn(IFn, Object, Object, Tasklet, Tasklet, Ref)}, with a
    * mailbox limit of {@code maxMailbox} messages (0: none) and its policy
-   * (see {@link Tasklet#limitMailbox}). Any thread.
+   * (see {@link MailboxLimit}). Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef,
                    int maxMailbox, boolean dropNewest) {
     Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
-    if (maxMailbox > 0) t.limitMailbox(maxMailbox, dropNewest);
+    if (maxMailbox > 0) MailboxLimit.install(t, maxMailbox, dropNewest);
     processes.add(t);
-    if (linkTo != null) Signals.linkUnstarted(linkTo, t);
-    if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
+    if (linkTo != null) Links.linkUnstarted(linkTo, t);
+    if (watcher != null) Monitors.monitorUnstarted(watcher, t, monitorRef);
     if (traced) traceSpawn(t, linkTo);
     strand.start(t);
     if (preemptive) preempt(null, null, null);
@@ -194,16 +174,7 @@ public final class Node {
 
   /**
    * Detach the calling plain thread from its thread tasklet if nothing could
-   * tell the difference: it has no links, no monitors either way, no
-   * registered name, no tracer, does not trap exits and has no messages. Then
-   * that tasklet ends (:normal, signalling nobody) and the thread's next
-   * {@code self} adopts a fresh pid on the then-default node; returns true.
-   * Otherwise the thread keeps its pid and everything tied to it (a
-   * supervisor it started with start-link, say) and this returns false. Used
-   * by {@code tasklet.node/start!} so the REPL thread gets a pid of the named
-   * node when that loses nothing. True for a thread with no live tasklet;
-   * false for a tasklet on a continuation or virtual strand. The calling
-   * thread only.
+   * tell the difference; see {@link ThreadTasklets#forget}. The calling thread only.
    */
   public static boolean forgetThread() { return ThreadTasklets.forget(); }
 
@@ -290,6 +261,27 @@ public final class Node {
     if (t != null) t.deliver(msg);
   }
 
+  /**
+   * Whether {@code pid} is alive, as {@code alive?} reports it: a tasklet the
+   * calling node reaches directly (see {@link #remoteFor}) that has not ended and has no fatal exit signal pending
+   * ({@link Tasklet#isExiting}, so it is ordered after the caller's own
+   * signals); a pid of another node is asked through distribution (false
+   * without). A switch point. Any thread.
+   */
+  public static boolean isAlive(Pid pid) {
+    Distribution d = current().remoteFor(pid);
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
+    boolean alive;
+    if (t != null) {
+      alive = !t.isExiting();
+    } else {
+      alive = d != null && d.alive(pid);
+    }
+    Tasklet me = currentTasklet();
+    if (me != null) me.node.preempt("alive?", pid, alive);
+    return alive;
+  }
+
   /** Send to a name registered on this node; throws :noproc when nobody has it. Any thread. */
   public void sendNamed(Object regName, Object msg) {
     Pid p = registry.whereis(regName);
@@ -369,21 +361,11 @@ public final class Node {
   /** The crash handler in effect: this node's own, else the JVM's. Any thread. */
   public CrashHandler crashHandler() {
     CrashHandler h = crashHandler;
-    return h != null ? h : defaultCrashHandler;
+    return h != null ? h : NodeTable.crashHandler;
   }
 
-  /**
-   * Replace the JVM's crash handler, which every node without its own uses
-   * (nodes made later too); returns the old one. Any thread.
-   */
-  public static CrashHandler setDefaultCrashHandler(CrashHandler h) {
-    CrashHandler old = defaultCrashHandler;
-    defaultCrashHandler = h != null ? h : CrashHandler.LOG;
-    return old;
-  }
-
-  /** The JVM's crash handler. Any thread. */
-  public static CrashHandler defaultCrashHandler() { return defaultCrashHandler; }
+  /** Replace the JVM's crash handler (see {@link NodeTable#setCrashHandler}); returns the old one. Any thread. */
+  public static CrashHandler setDefaultCrashHandler(CrashHandler h) { return NodeTable.setCrashHandler(h); }
 
   /** The terms in use. */
   public Terms terms() { return terms; }
@@ -401,12 +383,52 @@ public final class Node {
     if (t.strand == threadStrand) threads.ended(t);
   }
 
-  /** Stop this node's scheduler and timers; it leaves the JVM's node table. Any thread. */
+  /**
+   * Stop this node, as a node that goes down: it leaves the JVM's node table,
+   * every tasklet of it ends with :noconnection (so its links and watchers
+   * on other nodes of this JVM see what losing a node shows over a socket,
+   * and its pids are no longer alive), then its scheduler and timers stop.
+   * A tasklet ends on its own strand at its next suspension point (an exit
+   * signal, as {@code :kill}: it cannot be trapped); one that has not within
+   * a second (a loop that never reaches one), or that no scheduler runs any
+   * more, is ended here. Any thread.
+   */
   public void shutdown() {
     stopped = true;
     NodeTable.remove(this);
+    Object reason = terms.noconnection();
+    if (scheduler != null && scheduler.preemptive()) {
+      scheduler.shutdown();   // a test scheduler's driver has returned: nothing runs its tasklets
+    } else {
+      long deadline = System.nanoTime() + 1_000_000_000L;
+      for (int round = 0; round < 5 && signalAll(reason, deadline); round++) { }
+    }
     if (scheduler != null) scheduler.shutdown();
     if (timers instanceof SystemTimers st) st.shutdown();
+    Tasklet me = currentTasklet();
+    processes.forEach(t -> {
+      if (t == me) return;   // it ends itself: its exit signal is pending
+      Signals.terminate(t, reason);
+      if (t.strand == threadStrand) threads.ended(t);
+    });
+  }
+
+  /**
+   * Send every live tasklet an exit signal and wait (until {@code deadline})
+   * for them to end; true when some new tasklet was found (one spawned
+   * meanwhile, say a supervisor's restart, needs another round).
+   */
+  private boolean signalAll(Object reason, long deadline) {
+    List<Tasklet> all = new ArrayList<>();
+    Tasklet me = currentTasklet();
+    processes.forEach(t -> { if (t != me && !t.isExiting()) all.add(t); });
+    for (Tasklet t : all) t.signalExit(reason);
+    for (Tasklet t : all) {
+      while (t.state != Tasklet.DONE && t.strand != threadStrand && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+      }
+    }
+    return !all.isEmpty();
   }
 
   @Override public String toString() { return "node " + name + " (" + strand.name() + ")"; }

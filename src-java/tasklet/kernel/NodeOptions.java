@@ -10,7 +10,7 @@ package tasklet.kernel;
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>name</td><td>(required)</td><td>the node's name, unique among the live nodes of this JVM</td></tr>
  *   <tr><td>incarnation</td><td>0</td><td>distinguishes restarts of a node with the same name</td></tr>
- *   <tr><td>strand</td><td>property tasklet.strand</td><td>"continuation", "virtual" or "" (see {@link Node#strandKind})</td></tr>
+ *   <tr><td>strand</td><td>property tasklet.strand</td><td>"continuation", "virtual" or "" (see {@link Strand#kind})</td></tr>
  *   <tr><td>parallelism</td><td>property tasklet.workers, else cores</td><td>workers of the WorkerPool</td></tr>
  *   <tr><td>maxWorkers</td><td>property tasklet.max-workers, else 256</td><td>workers including compensation</td></tr>
  *   <tr><td>reductionBudget</td><td>property tasklet.reductions, else 2000</td><td>messages per time slice</td></tr>
@@ -82,7 +82,7 @@ public final class NodeOptions {
     /** Sets the incarnation (default 0). */
     public Builder incarnation(long v) { incarnation = v; return this; }
 
-    /** Sets the strand: "continuation", "virtual", or "" for the default (see {@link Node#strandKind}). */
+    /** Sets the strand: "continuation", "virtual", or "" for the default (see {@link Strand#kind}). */
     public Builder strand(String v) { strand = v == null ? "" : v; return this; }
 
     /** Sets the number of workers (at least 1). */

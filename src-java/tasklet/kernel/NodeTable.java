@@ -3,7 +3,9 @@ package tasklet.kernel;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The JVM's live nodes by name, and its default node ({@link Node#local()}).
+ * The JVM's live nodes by name, its default node ({@link Node#local()}), and
+ * what the Clojure layer installs for every node (terms, context, the JVM's
+ * crash handler).
  * A node joins when it is made and leaves when it is shut down; while it is
  * live no other node may take its name (two nodes of one name would make
  * every pid of that name ambiguous).
@@ -18,6 +20,25 @@ public final class NodeTable {
 
   private static final ConcurrentHashMap<String, Node> LIVE = new ConcurrentHashMap<>();
   private static volatile Node local;
+  static volatile Terms terms = Terms.PLAIN;          // for nodes made from now on
+  static volatile Context context = Context.NONE;     // for nodes made from now on
+  static volatile CrashHandler crashHandler = CrashHandler.LOG;   // of every node without its own
+
+  /** Install the Clojure layer's terms and context for nodes made from now on. */
+  static synchronized void install(Terms t, Context c) {
+    terms = t;
+    context = c;
+  }
+
+  /**
+   * Replace the JVM's crash handler, which every node without its own uses
+   * (nodes made later too); null: the logging one. Returns the old one.
+   */
+  public static synchronized CrashHandler setCrashHandler(CrashHandler h) {
+    CrashHandler old = crashHandler;
+    crashHandler = h != null ? h : CrashHandler.LOG;
+    return old;
+  }
 
   /**
    * Throws when a live node is called {@code name}: checked before a node
@@ -73,12 +94,16 @@ public final class NodeTable {
 
   /**
    * The live tasklet of {@code pid} when it is of a node in this JVM, else
-   * null. A pid made here carries its tasklet; one read or received looks it
-   * up in its node's process table once and caches it.
+   * null (a tasklet found DONE may still be returned once). A pid made here
+   * carries its tasklet until it ends; one read or received looks it up in
+   * its node's process table once and caches it while it lives.
    */
   public static Tasklet resolve(Pid pid) {
     Tasklet t = pid.tasklet;
-    if (t != null) return t;
+    if (t != null) {
+      if (t.state == Tasklet.DONE) pid.tasklet = null;   // a copy of the pid retains no dead tasklet
+      return t;
+    }
     Node n = LIVE.get(pid.node);
     if (n == null || n.incarnation != pid.incarnation) return null;
     t = n.processes.get(pid.serial);

@@ -38,7 +38,16 @@ final class ThreadTasklets {
 
   /**
    * Detach the calling plain thread from its thread tasklet if nothing could
-   * tell the difference; see {@link Node#forgetThread}. The calling thread only.
+   * tell the difference: it has no links, no monitors either way, no
+   * registered name, no tracer, does not trap exits and has no messages. Then
+   * that tasklet ends (:normal, signalling nobody) and the thread's next
+   * {@code self} adopts a fresh pid on the then-default node; returns true.
+   * Otherwise the thread keeps its pid and everything tied to it (a
+   * supervisor it started with start-link, say) and this returns false. Used
+   * by {@code tasklet.node/start!} so the REPL thread gets a pid of the named
+   * node when that loses nothing. True for a thread with no live tasklet;
+   * false for a tasklet on a continuation or virtual strand. The calling
+   * thread only.
    */
   static boolean forget() {
     Tasklet t = Node.CURRENT.get();
@@ -47,7 +56,7 @@ final class ThreadTasklets {
     synchronized (t) {
       // held across the end, so no link or monitor can be made in between;
       // an idle tasklet's end takes no other lock (it has nobody to signal)
-      Tasklet.Extra e = t.ex();
+      Extra e = t.ex();
       if (e.links != null && !e.links.isEmpty()
           || e.monitors != null && !e.monitors.isEmpty()
           || e.monitoredBy != null && !e.monitoredBy.isEmpty()

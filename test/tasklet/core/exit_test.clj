@@ -206,7 +206,7 @@
         b (start-probe)
         rd (monitor b)]
     (link-probes a b)
-    (tasklet.kernel.Signals/remoteExit (tasklet.kernel.NodeTable/resolve a) b :noconnection)
+    (tasklet.kernel.Links/remoteExit (tasklet.kernel.NodeTable/resolve a) b :noconnection)
     (is (= [:EXIT b :noconnection] (got a)))
     (! b [:exit :crash])
     (is (= :crash (await-down rd)))

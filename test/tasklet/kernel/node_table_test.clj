@@ -1,8 +1,11 @@
 (ns tasklet.kernel.node-table-test
-  "The JVM's node table: one live node per name."
+  "The JVM's node table: one live node per name, and a node that leaves it."
   (:require [clojure.test :refer [deftest is testing]]
-            [tasklet.core])
-  (:import [tasklet.kernel Node NodeOptions NodeTable]))
+            [tasklet.core :as t]
+            [tasklet.node :as node]
+            [tasklet.node.helpers :as h])
+  (:import [java.util.concurrent LinkedBlockingQueue TimeUnit]
+           [tasklet.kernel Node NodeOptions NodeTable]))
 
 (set! *warn-on-reflection* true)
 
@@ -22,3 +25,27 @@
       (try
         (is (identical? b (NodeTable/named "node-table-test-a")) "a shut-down node's name is free")
         (finally (.shutdown b))))))
+
+;; A node of this JVM that is stopped goes down as a node does: its tasklets end, links and monitors on them from another node get :noconnection, its pids are no longer alive, and a monitor made afterwards fires :noconnection at once (OTP's monitor of a pid on a node that is gone).
+(deftest a-stopped-nodes-pids-are-gone
+  (let [cookie "node-table-test-cookie-0123456789"]
+    (h/with-nodes [a (h/start-node cookie :nt-a {})]
+      (let [b (h/start-node cookie :nt-b {})
+            p (node/run-on b #(t/spawn h/wait-forever))
+            q (LinkedBlockingQueue.)
+            watcher (node/run-on a #(t/spawn (fn []
+                                                (t/trap-exit! true)
+                                                (t/link p)
+                                                (let [r (t/monitor p)]
+                                                  (.add q :watching)
+                                                  (t/receive [:DOWN r :process _ reason] (.add q [:down reason])))
+                                                (t/receive [:EXIT _ reason] (.add q [:exit reason])))))]
+        (is (= :watching (.poll q 5 TimeUnit/SECONDS)))
+        (is (true? (node/run-on a #(t/alive? p))))
+        (node/stop! b)
+        (is (= #{[:down :noconnection] [:exit :noconnection]}
+               (set [(.poll q 5 TimeUnit/SECONDS) (.poll q 5 TimeUnit/SECONDS)])))
+        (is (false? (node/run-on a #(t/alive? p))) "not alive once its node is stopped")
+        (is (= :noconnection
+               (node/run-on a #(let [r (t/monitor p)] (t/receive [:DOWN r :process _ reason] reason (after 5000 :none))))))
+        (is (false? (t/alive? watcher)))))))
