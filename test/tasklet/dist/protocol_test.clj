@@ -14,7 +14,7 @@
            [java.util.concurrent.atomic AtomicLong]
            [io.netty.channel.embedded EmbeddedChannel]
            [tasklet.dist Codec Dist DistFrames]
-           [tasklet.kernel Node NodeOptions Pid Ref Signals Tasklet]
+           [tasklet.kernel Links Node NodeOptions Pid Ref Signals Tasklet]
            [tasklet.net Connection Transport]))
 
 (set! *warn-on-reflection* true)
@@ -113,7 +113,7 @@
             (pump!)
             (is (= [:pb [:hello 1]] (next!)))
             ;; link, monitor and exit signal from pa's tasklet: the kernel routes them to pa's protocol
-            (Signals/link me pbp)
+            (Links/link me pbp)
             (let [r (t/monitor pbp)]
               (Signals/exit me pbp :bye)
               (pump!)
@@ -139,7 +139,7 @@
                     (str peer ": nothing left in the tables")))
               ;; with no connection (and no address), a send is dropped and a link gives :noconnection
               (.send (.distribution da) pbp :lost)
-              (Signals/link me pbp)
+              (Links/link me pbp)
               (is (= #{[:EXIT pbp :noconnection]} (mailbox)))
               (is (nil? (.poll q 100 TimeUnit/MILLISECONDS)))))
           (finally
