@@ -116,6 +116,7 @@ public final class Node {
    * Spawn a tasklet running {@code fn} with dynamic context {@code ctx}; when
    * {@code linkTo} is given, link it atomically; when {@code monitorRef} is
    * given, {@code linkTo}'s sibling {@code watcher} monitors it atomically.
+   * On a node that was shut down the tasklet ends at once with :noconnection.
    * Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
@@ -135,6 +136,10 @@ public final class Node {
     if (linkTo != null) Links.linkUnstarted(linkTo, t);
     if (watcher != null) Monitors.monitorUnstarted(watcher, t, monitorRef);
     if (traced) traceSpawn(t, linkTo);
+    if (stopped) {   // as on a node that is gone: the link and the monitor see :noconnection
+      Signals.terminate(t, terms.noconnection());
+      return t.pid;
+    }
     strand.start(t);
     if (preemptive) preempt(null, null, null);
     return t.pid;

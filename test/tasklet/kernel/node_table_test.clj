@@ -21,6 +21,11 @@
         (is (identical? a (NodeTable/named "node-table-test-a")) "the live node keeps its name"))
       (finally (.shutdown a)))
     (is (nil? (NodeTable/named "node-table-test-a")))
+    (is (= [false :noconnection]
+           (t/schedule #(let [r (t/make-ref)
+                              p (.spawn a (fn [] nil) :f nil nil (t/current-tasklet) r)]
+                          [(t/alive? p) (t/receive [:DOWN r :process _ reason] reason (after 1000 :none))])))
+        "a tasklet spawned on a node that was shut down ends at once, as on a node that is gone")
     (let [b (node "node-table-test-a")]
       (try
         (is (identical? b (NodeTable/named "node-table-test-a")) "a shut-down node's name is free")
