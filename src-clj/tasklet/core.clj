@@ -580,6 +580,21 @@
            (throw (ex-info (str "process-info of " pid " asks node " (.-node pid) ": " (ex-message e))
                            (assoc (ex-data e) :pid pid) e))))))
 
+(defn ^:no-doc tasklet-info
+  "process-info of live tasklet t of this JVM, whichever node it is of (the
+  node protocol answers a peer's :info with it); nil when it is dead or an
+  exit signal that ends it is pending."
+  [^Tasklet t]
+  (when-let [m (Signals/info t)]
+    (into {}
+          (map (fn [[k v]]
+                 (let [k (keyword k)]
+                   [k (case k
+                        (:status :strand) (keyword v)
+                        (:links :monitors :monitored-by) (vec v)
+                        v)])))
+          ^Map m)))
+
 (defn process-info
   "A map describing a live tasklet: :status (:running :runnable :waiting),
   :mailbox-size, :links, :monitors, :monitored-by, :trap-exit,
@@ -593,17 +608,9 @@
   `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (if-let [t (NodeTable/resolve pid)]
-    (when-let [m (Signals/info t)]
-      (into {}
-            (map (fn [[k v]]
-                   (let [k (keyword k)]
-                     [k (case k
-                          (:status :strand) (keyword v)
-                          (:links :monitors :monitored-by) (vec v)
-                          v)])))
-            ^Map m))
-    (when (and (not (NodeTable/isLocal pid)) (.distribution (node)))
+  (if-let [t (Node/reach pid)]
+    (tasklet-info t)
+    (when (.remoteFor (node) ^Pid pid)
       (remote-process-info pid))))
 
 (defn processes
@@ -674,7 +681,7 @@
   pid's tasklet is the target (its end cancels the timer)."
   [dest what]
   (cond
-    (instance? Pid dest) [dest (NodeTable/resolve dest)]
+    (instance? Pid dest) [dest (Node/reach dest)]
     (keyword? dest) [dest nil]
     (instance? Ref dest) [dest nil]
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
@@ -706,7 +713,7 @@
   ^Timer [ms pid reason]
   (let [ms (timer-ms ms "exit-after")]
     (check-pid pid "exit-after")
-    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (NodeTable/resolve pid))))
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/reach pid))))
 
 (defn send-interval
   "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,

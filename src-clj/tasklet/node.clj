@@ -25,14 +25,15 @@
   without changing the default node, and `run-on` / `spawn-on` with that handle
   run code there.
 
-  Nodes in one JVM share one kernel: a pid of another node of this JVM is
-  reached directly, without the wire, and so are [name node] sends and
-  monitors to it; the wire carries requests (spawn-on, alive?) between them.
-  Losing the connection between two nodes of one JVM (disconnect!, stop!, a
-  missed heartbeat) still acts as over a socket on links between their
-  tasklets (each end gets :noconnection) and on monitors of the other
-  node's pids and names (:noconnection), and gives [:nodedown n]. Between
-  JVMs everything goes over TCP.
+  One mechanism: every pid, name and alias of another node goes over the
+  connection to that node, also when that node lives in this JVM (nodes of
+  one JVM find each other's addresses by name, so a send connects on demand
+  there too). Losing the connection (disconnect!, stop!, a missed heartbeat)
+  acts the same way wherever the peer runs: links across it break with
+  :noconnection, monitors of the peer's pids and names fire DOWN
+  :noconnection, node monitors get [:nodedown n]. Only a node without
+  distribution (the default node before start!, or after stop!) has no wire:
+  its tasklets and those of the nodes of this JVM reach each other directly.
 
   Messages cross frozen with Nippy (any Nippy-freezable value, pids and refs
   included; see `start!`'s :serializable-allowlist for Java-serialized classes).
@@ -55,9 +56,10 @@
   (:require [tasklet.core :as core]
             [tasklet.impl.dist :as dist]
             [tasklet.impl.local-nodes :as local-nodes])
-  (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
-           [java.util.function BiFunction Function]
-           [tasklet.kernel Await Node NodeOptions NodeOptions$Builder NodeTable Pid]
+  (:import [java.util.concurrent ConcurrentHashMap]
+           [java.util.function BiFunction]
+           [tasklet.dist Dist]
+           [tasklet.kernel Node NodeOptions NodeOptions$Builder NodeTable Pid]
            [tasklet.net Config Config$Builder Connection Cookie Tls Transport]))
 
 (set! *warn-on-reflection* true)
@@ -240,6 +242,7 @@
           _ (when default? (.shareRegistryWith nb (Node/local)))  ; names outlive the switch
           node (Node. (.build nb))
           st (dist/new-state node opts)
+          d (dist/dist st)
           ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]
       (.incarnation b (long incarnation))
       (.host b ^String host)
@@ -251,18 +254,20 @@
       (when max-frame-bytes (.maxFrameBytes b (int max-frame-bytes)))
       (when handshake-timeout-ms (.handshakeTimeoutMs b (long handshake-timeout-ms)))
       (when-let [[lo hi] write-buffer] (.writeBufferWaterMarks b (int lo) (int hi)))
-      (doseq [[k a] nodes] (.put ^ConcurrentHashMap (:addresses st) (node-name k) (str a)))
-      (let [t (try (Transport/start (.build b) (dist/endpoint st))
+      (doseq [[k a] nodes] (.addAddress d (node-name k) (str a)))
+      (let [t (try (Transport/start (.build b) (.endpoint d))
                    (catch Exception e
+                     (dist/forget-state! st)
                      (.shutdown node)
                      ;; the cause's message: e's own repeats "cannot listen on"
                      (throw (dist/error :badarg (str "start! cannot listen on " host ":" port ": "
                                                      (let [^Throwable c (or (.getCause e) e)] (.getMessage c))
                                                      "; pick another :port (0: any)")
                                         {:host host :port port}))))]
-        (vreset! (:transport st) t)
-        (vreset! (:on-lost st) (fn [peer] (local-nodes/child-lost! st peer)))
-        (.setDistribution node (dist/->Dist st))
+        (.onLost d (fn [peer]
+                     (.remove ^ConcurrentHashMap (:placed st) peer)
+                     (local-nodes/child-lost! st peer)))
+        (.install d t)
         (when default?
           (Node/setLocal node)
           (Node/forgetThread))
@@ -271,9 +276,9 @@
 (defn- stop-state! [st]
   (doseq [[_ c] @(:children st)] (local-nodes/stop-child! c 2000))
   (reset! (:children st) {})
-  (.close (dist/transport st))
+  (.close (dist/dist st))
+  (dist/forget-state! st)
   (let [^Node n (:node st)]
-    (.setDistribution n nil)
     (when-not (identical? n (Node/local)) (.shutdown n))))
 
 (defn stop!
@@ -328,13 +333,10 @@
   [address]
   (let [st (state-or-throw)
         address (str address)
-        ^CompletableFuture f (.connect ^Transport (dist/transport st) address)]
-    (when-not (Await/future f (+ 1000 (long (:connect-timeout-ms st))))
-      (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
-                         {:address address})))
-    (try (keyword (.peerName ^Connection (.getNow f nil)))
-         (catch java.util.concurrent.CompletionException e (throw (dist/connect-error address (or (.getCause e) e))))
-         (catch java.util.concurrent.CancellationException e (throw (dist/connect-error address e))))))
+        ^Dist d (dist/dist st)
+        ^Connection c (.await d (.connect d address) (+ 1000 (long (:connect-timeout-ms st)))
+                              (str "connecting to " address) (object-array ["address" address]))]
+    (keyword (.peerName c))))
 
 (defn nodes
   "The names of the nodes connected to this one, sorted."
@@ -351,46 +353,21 @@
   [n]
   (let [st (state-or-throw)
         nm (node-name n)]
-    (if-let [c (dist/connection st nm)]
-      (let [gone (.computeIfAbsent ^ConcurrentHashMap (:gone st) nm
-                                   (reify Function (apply [_ _] (CompletableFuture.))))]
-        (.close c (str "disconnect! by " (:name st)))
-        (Await/future gone 5000)
-        true)
-      false)))
+    (.disconnect (dist/dist st) nm (str "disconnect! by " (:name st)) 5000)))
 
 (defn monitor-node
   "Monitor node n: when the connection to it is lost (or now, if it cannot be
   reached) the caller gets [:nodedown n]. Each call adds one monitor and one
   message. Returns true."
   [n]
-  (let [st (state-or-throw)
-        nm (node-name n)
-        kw (keyword nm)
-        me (core/self)
-        down! #(core/! me [:nodedown kw])]
-    (if-not (dist/connection! st nm (dist/may-wait?))
-      (down!)
-      (do (swap! (:node-mons st) update-in [nm me] (fnil inc 0))
-          (when-not (dist/connection st nm)
-            ;; lost meanwhile: the sweep may have run before we registered
-            (let [[old] (swap-vals! (:node-mons st)
-                                    (fn [m] (if (pos? (get-in m [nm me] 0)) (update-in m [nm me] dec) m)))]
-              (when (pos? (get-in old [nm me] 0)) (down!))))))
-    true))
+  (.monitorNode (dist/dist (state-or-throw)) (node-name n) (core/self))
+  true)
 
 (defn demonitor-node
   "Remove one monitor-node of node n made by the caller. Returns true."
   [n]
-  (let [st (state-or-throw)
-        nm (node-name n)
-        me (core/self)]
-    (swap! (:node-mons st)
-           (fn [m] (let [c (get-in m [nm me] 0)]
-                     (cond (> c 1) (update-in m [nm me] dec)
-                           (= c 1) (update m nm dissoc me)
-                           :else m))))
-    true))
+  (.demonitorNode (dist/dist (state-or-throw)) (node-name n) (core/self))
+  true)
 
 (defn monitor-nodes
   "Erlang's net_kernel:monitor_nodes: (monitor-nodes true) subscribes the
@@ -402,12 +379,8 @@
   node/start! makes a new node)."
   [on?]
   (if-let [st (dist/state-of (Node/current))]
-    (let [me (core/self)]
-      (swap! (:nodes-mons st)
-             (fn [ws] (cond-> (into #{} (filter #(some-> (NodeTable/resolve %) .isAlive)) ws)
-                        on? (conj me)
-                        (not on?) (disj me))))
-      true)
+    (do (.monitorNodes (dist/dist st) (core/self) (boolean on?))
+        true)
     false))
 
 ;; ---------------------------------------------------------------------------
@@ -422,7 +395,7 @@
                                  {:fn f}))))
 
 (defn- spawn-here [^Node node sym args]
-  (let [[k v] (dist/resolve-fn sym)]
+  (let [[k v] (dist/resolve-fn sym nil (.-name node))]
     (if (= k :ok)
       (dist/spawn-resolved! node v args)
       (throw (dist/error :badarg (:message v) {:fn sym})))))

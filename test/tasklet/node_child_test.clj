@@ -419,9 +419,7 @@
                   (is (= {:links [] :monitors []} (select-keys (t/process-info (self)) [:links :monitors]))
                       "no link or monitor left on this side")
                   (is (nil? (get (node/local-node-processes) c)) "no longer a child")
-                  (is (every? nil? [(get (:links st) nm) (get (:mons st) nm) (get (:watched st) nm)
-                                    (get @(:node-mons st) nm) (get (:addresses st) nm)
-                                    (get (:placed st) nm)])
+                  (is (every? #(or (nil? %) (and (coll? %) (empty? %))) (vals (dist/tables st nm)))
                       "nothing in the node's tables"))
                 (finally
                   (t/trap-exit! false)

@@ -118,9 +118,9 @@
                         out {:kept (= "nonode" (.-node ^Pid (self)))
                              :spawned-on (.-node ^Pid p)
                              :still-connected (boolean (some #{:repl-other} (node/nodes)))
-                             :wire-link (err #(dist/link! st (self) p))
-                             :wire-monitor (err #(dist/monitor! st (self) (t/make-ref) p))
-                             :wire-exit (err #(dist/exit! st (self) p :bye false))}]
+                             :wire-link (err #(.link (.distribution (dist/dist st)) (self) p))
+                             :wire-monitor (err #(.monitor (.distribution (dist/dist st)) (self) (t/make-ref) p))
+                             :wire-exit (err #(.exit (.distribution (dist/dist st)) (self) p :bye false))}]
                     (node/run-on other t/exit p :kill)
                     out)
                   (finally

@@ -1,11 +1,11 @@
 (ns tasklet.node-test
   "Distribution with several nodes in this JVM (fast): connect, auth, spawn-on
   over the wire, bad input, hostile peers, node monitors, the codec. Nodes of
-  one JVM reach each other's pids directly (see tasklet.node), so messages,
-  links and monitors across the wire are tested against a real child JVM in
-  tasklet.node-child-test, or here against a stand-in peer (a bare transport
-  that speaks the node protocol by hand). Every wait is bounded; nothing
-  sleeps."
+  one JVM talk over the same wire as nodes of two (see tasklet.node), so
+  messages, links and monitors between them cross real connections; a child
+  JVM is in tasklet.node-child-test, and a stand-in peer here (a bare
+  transport that speaks the node protocol by hand) sends what a node would
+  not. Every wait is bounded; nothing sleeps."
   (:require [clojure.test :refer [deftest is testing use-fixtures]]
             [clojure.test.check.clojure-test :refer [defspec]]
             [clojure.test.check.generators :as gen]
@@ -312,12 +312,7 @@
   (with-nodes [a (start :nt-a)]
     (let [{:keys [^Transport t] :as fake} (fake-peer "nt-fake" 200)
           st (dist/state-of (:node a))
-          tables (fn [] {:links (get (:links st) "nt-fake")
-                         :mons (get (:mons st) "nt-fake")
-                         :watched (get (:watched st) "nt-fake")
-                         :pending (vec (vals (:pending st)))
-                         :node-mons (get @(:node-mons st) "nt-fake")
-                         :placed (get (:placed st) "nt-fake")})
+          tables (fn [] (dissoc (dist/tables st "nt-fake") :address))
           gone? (fn [x] (or (nil? x) (and (coll? x) (empty? x))))]
       (try
         (let [c (connect-fake! a fake)
@@ -413,10 +408,10 @@
           (! w [::cmd nil]))
         (finally (.close t))))))
 
-;; Issue #4: nodes of one JVM share the kernel, which links their tasklets
-;; without the wire; losing the connection must still break those links (both
-;; ends get :noconnection, once) and fire [name node] monitors, exactly as
-;; over a socket, and leave nothing behind in process-info.
+;; Issues #4 and #13: nodes of one JVM link and monitor each other's tasklets
+;; over their connection, so losing it breaks those links (both ends get
+;; :noconnection, once) and fires the monitors of pids and [name node],
+;; exactly as over a socket, and leaves nothing behind in process-info.
 (deftest in-jvm-disconnect-breaks-links-and-monitors
   (with-nodes [a (start :nt-a) b (start :nt-b)]
     (node/run-on a node/connect! (:address b))
@@ -440,7 +435,9 @@
                     (loop [] (receive m (do (.add got [:ta2 m]) (recur)))))))
           [_ r rp] (next!)]
       ;; a link made from b's side too
-      (node/run-on b (fn [] (t/spawn (fn [] (t/link ta) (.add got [:linked]) (receive :never nil)))))
+      ;; alive? asks a over the same connection, after the LINK: a has the link then
+      (node/run-on b (fn [] (t/spawn (fn [] (t/link ta) (t/alive? ta) (.add got [:linked])
+                                       (receive :never nil)))))
       (is (= [:linked] (next!)))
       (let [linker (first (:links (node/run-on a (fn [] (t/process-info ta)))))]
         (is (= "nt-b" (.-node ^Pid linker)))
@@ -456,6 +453,57 @@
           (is (= {:links [] :monitors [] :monitored-by []}
                  (select-keys (node/run-on h (fn [] (t/process-info p))) [:links :monitors :monitored-by]))
               (str p)))))))
+
+;; Issue #13, one mechanism: a pid of another node of this JVM is reached only
+;; over a connection. Nodes with different cookies cannot connect, so nothing
+;; of theirs crosses: a send is dropped, a link gives :noconnection, a monitor
+;; DOWN :noconnection (before, the shared kernel delivered them directly).
+(deftest in-jvm-nodes-meet-only-over-the-wire
+  (with-nodes [a (start :nt-a) c (h/start-node "another-cookie-entirely" :nt-c {})]
+    (let [got (LinkedBlockingQueue.)
+          tc (node/spawn-on c (fn [] (loop [] (receive m (do (.add got [:tc m]) (recur))))))]
+      (node/run-on a
+        (fn []
+          (t/trap-exit! true)
+          (! tc :hello)
+          (t/link tc)
+          (let [r (t/monitor tc)]
+            (.add got [:ta (next-msg)])
+            (.add got [:ta (next-msg)])
+            (.add got [:r r]))))
+      (let [ms (set (repeatedly 3 #(.poll got 5 TimeUnit/SECONDS)))
+            r (some (fn [[k v]] (when (= k :r) v)) ms)]
+        (is (= #{[:ta [:EXIT tc :noconnection]] [:ta [:DOWN r :process tc :noconnection]] [:r r]} ms)))
+      (is (nil? (.poll got 200 TimeUnit/MILLISECONDS)) "the message did not reach tc")
+      (node/run-on c (fn [] (t/register :nt-tc tc)))
+      (is (= :not-connected (node/run-on a (fn [] (try (! [:nt-tc :nt-c] :hi) :sent
+                                                       (catch clojure.lang.ExceptionInfo e
+                                                         (:tasklet/error (ex-data e))))))))
+      (is (empty? (node/run-on a node/nodes))))))
+
+;; After disconnect! between two nodes of one JVM, what was linked stays
+;; unlinked, and a later send connects again on demand (as over a socket:
+;; the address is known), reaching the peer over the new connection.
+(deftest in-jvm-send-after-disconnect-reconnects
+  (with-nodes [a (start :nt-a) b (start :nt-b)]
+    (node/run-on a node/connect! (:address b))
+    (let [got (LinkedBlockingQueue.)
+          tb (node/spawn-on b (fn [] (t/trap-exit! true)
+                                (loop [] (receive m (do (.add got m) (recur))))))
+          ta (node/spawn-on a (fn [] (t/trap-exit! true) (t/link tb) (t/alive? tb) (.add got :linked)
+                                (loop [] (receive m (do (.add got [:ta m]) (recur))))))]
+      (is (= :linked (.poll got 5 TimeUnit/SECONDS)))
+      (is (true? (node/run-on a node/disconnect! :nt-b)))
+      (is (= #{[:EXIT ta :noconnection] [:ta [:EXIT tb :noconnection]]}
+             (set (repeatedly 2 #(.poll got 5 TimeUnit/SECONDS)))))
+      (is (empty? (node/run-on a node/nodes)))
+      (node/run-on a (fn [] (! tb :again)))
+      (is (= :again (.poll got 5 TimeUnit/SECONDS)))
+      (is (= [:nt-b] (node/run-on a node/nodes)) "the send connected again")
+      (node/run-on b (fn [] (t/register :nt-tb tb)))
+      (node/run-on a (fn [] (! [:nt-tb :nt-b] :by-name)))
+      (is (= :by-name (.poll got 5 TimeUnit/SECONDS)) "a [name node] send crosses the connection too")
+      (is (= [] (:links (node/run-on b (fn [] (t/process-info tb))))) "the link stays broken"))))
 
 ;; ---------------------------------------------------------------------------
 ;; The codec

@@ -22,9 +22,8 @@
            [java.lang ProcessHandle]
            [java.lang.management ManagementFactory]
            [java.nio.charset StandardCharsets]
-           [java.util.concurrent CompletableFuture ConcurrentHashMap TimeUnit]
-           [java.util.function Consumer]
-           [tasklet.kernel Await]))
+           [java.util.concurrent CompletableFuture TimeUnit]
+           [java.util.function Consumer]))
 
 (set! *warn-on-reflection* true)
 
@@ -68,7 +67,7 @@
   [st ^String peer]
   (let [[old] (swap-vals! (:children st) dissoc peer)]
     (when-let [{:keys [^Process process ^OutputStream stdin]} (get old peer)]
-      (.remove ^ConcurrentHashMap (:addresses st) peer)
+      (.forgetAddress (dist/dist st) peer)
       (try (.close stdin) (catch Exception _))
       (-> (.onExit process)
           (.orTimeout 2000 TimeUnit/MILLISECONDS)
@@ -102,7 +101,7 @@
                                             " the map form {:keystore ... :truststore ...} instead")
                                {})))
         t (dist/transport st)
-        ^ConcurrentHashMap expect (:expect st)
+        d (dist/dist st)
         base (:name st)
         cookie (str (:cookie (:opts st)))
         tick (long (:tick-ms (:opts st) 1000))
@@ -113,8 +112,7 @@
         _ (progress! progress "starting " n " local node" (when (> n 1) "s") " "
                      (pr-str (mapv keyword names)) ", a JVM each: this takes some seconds")
         started (vec (for [nm names]
-                       (let [f (CompletableFuture.)
-                             _ (.put expect nm f)
+                       (let [f (.expect d nm)
                              pb (doto (ProcessBuilder. ^java.util.List (command (.address t) nm tick deadline jvm-opts))
                                   (.redirectOutput java.lang.ProcessBuilder$Redirect/INHERIT)
                                   (.redirectError java.lang.ProcessBuilder$Redirect/INHERIT))
@@ -127,8 +125,7 @@
     (let [failed (doall
                    (remove (fn [{:keys [^CompletableFuture connected] :as c}]
                              (let [left (max 1 (- deadline (System/currentTimeMillis)))
-                                   ok (and (Await/future connected left)
-                                           (not (.isCompletedExceptionally connected)))]
+                                   ok (= :ok (first (dist/await-future st connected left)))]
                                (when ok
                                  (progress! progress (keyword (:name c)) " is up ("
                                             (format "%.1f" (/ (- (System/nanoTime) t0) 1e9)) " s)"))
@@ -136,7 +133,7 @@
                            started))]
       (if (seq failed)
         (do (doseq [c started]
-              (.remove expect (:name c))
+              (.unexpect d (:name c))
               (stop-child! c 100))
             (throw (dist/error :timeout (str "local node(s) " (mapv :name failed) " did not connect back within "
                                              timeout-ms " ms; see their output above")

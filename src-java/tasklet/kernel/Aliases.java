@@ -99,7 +99,8 @@ public final class Aliases {
 
   /**
    * Send {@code msg} through alias {@code ref}: delivered here when the
-   * alias is of this JVM, else passed to distribution (true: sent on). As a
+   * calling node reaches the alias's node directly (see Node#remoteFor),
+   * else passed to distribution (true: sent on). As a
    * send, it is a point where the calling tasklet acts on an exit signal.
    * Any thread.
    */
@@ -108,13 +109,12 @@ public final class Aliases {
     if (me != null && me.state == Tasklet.DONE) me = null;   // sends made while ending
     if (me != null) me.checkExit();
     boolean sent;
-    Node n = NodeTable.named(ref.node);
-    if (n != null && n.incarnation == ref.incarnation) {
+    Distribution d = Node.current().remoteFor(ref.node, ref.incarnation);
+    if (d == null) {
       sent = deliver(ref, msg);
     } else {
-      Distribution d = Node.current().distribution;
-      if (d != null) d.sendAlias(ref, msg);
-      sent = d != null;
+      d.sendAlias(ref, msg);
+      sent = true;
     }
     if (me != null) me.reduce();   // a send is a reduction (and, deterministically, a switch point)
     return sent;

@@ -1,10 +1,12 @@
 package tasklet.kernel;
 
 /**
- * The kernel's view of other nodes, installed by the distribution layer
- * (tasklet.node). The kernel routes: {@code send}, {@code link},
- * {@code exit}, {@code monitor}, {@code demonitor} and {@code alive?} of a pid
- * not of this JVM come here, the local case never does. Until one is
+ * The kernel's view of other nodes, installed by the node protocol
+ * (tasklet.dist.Dist, started by tasklet.node). The kernel routes by one
+ * rule, {@link Node#remoteFor}: {@code send}, {@code link}, {@code exit},
+ * {@code monitor}, {@code demonitor} and {@code alive?} of a pid of another
+ * distributed node come here, whether that node lives in this JVM or not;
+ * the local case never does. Until one is
  * installed, pids of other nodes are unreachable: sends to them are dropped
  * and signals to them yield {@code :noproc}, as for a node that cannot be
  * connected. Every method: any thread, never holding a tasklet's monitor.

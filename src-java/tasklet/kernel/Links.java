@@ -56,11 +56,11 @@ public final class Links {
    */
   public static void link(Tasklet self, Pid pid) {
     if (pid.equals(self.pid)) return;
-    Tasklet t = NodeTable.resolve(pid);
+    Distribution d = self.node.remoteFor(pid);
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     boolean linked;
     if (t == null) {
-      Distribution d = self.node.distribution;
-      linked = !NodeTable.isLocal(pid) && d != null;
+      linked = d != null;
       if (linked) {
         synchronized (self) { set(self).add(pid); }
         d.link(self.pid, pid);
@@ -90,11 +90,12 @@ public final class Links {
   /** Remove a link in both directions (through distribution for a remote pid). A switch point. Owner (self) only. */
   public static void unlink(Tasklet self, Pid pid) {
     remove(self, pid);
-    Tasklet t = NodeTable.resolve(pid);
+    Distribution d = self.node.remoteFor(pid);
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     if (t != null) {
       remove(t, self.pid);
-    } else if (!NodeTable.isLocal(pid) && self.node.distribution != null) {
-      self.node.distribution.unlink(self.pid, pid);
+    } else if (d != null) {
+      d.unlink(self.pid, pid);
     }
     self.node.preempt("unlink", pid, null);
   }
@@ -127,14 +128,13 @@ public final class Links {
 
   /** The ending tasklet {@code t}'s links (taken from its record) get its exit signal. Its strand. */
   static void ended(Tasklet t, Set<Pid> links, Object reason) {
-    Distribution d = t.node.distribution;
     for (Pid p : links) {
-      Tasklet peer = NodeTable.resolve(p);
+      Distribution d = t.node.remoteFor(p);
+      Tasklet peer = d == null ? NodeTable.resolve(p) : null;
       if (peer != null) {
-        // only while the peer still has the link: an unlink, or a lost-node
-        // sweep that already signalled :noconnection, took it away meanwhile
+        // only while the peer still has the link: an unlink took it away meanwhile
         remoteExit(peer, t.pid, reason);
-      } else if (d != null && !NodeTable.isLocal(p)) {
+      } else if (d != null) {
         d.exit(t.pid, p, reason, true);
       }
     }

@@ -1,12 +1,9 @@
 package tasklet.kernel;
 
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 /**
  * The monitor table: on the watcher, the monitors it made
@@ -42,14 +39,15 @@ public final class Monitors {
 
   /**
    * Monitor {@code pid} as {@code watcher} under the fresh {@code ref}: a
-   * pid of this JVM directly, another through distribution. A dead or
+   * pid its node reaches directly (see Node#remoteFor) at once, another
+   * through distribution. A dead or
    * unknown pid gives [:DOWN ref :process pid :noproc] at once (so does a
    * remote pid without distribution); an unreachable node, :noconnection. A
    * switch point. Owner (watcher) only.
    */
   public static Ref monitor(Tasklet watcher, Pid pid, Ref ref) {
-    Distribution d = watcher.node.distribution;
-    if (NodeTable.resolve(pid) == null && !NodeTable.isLocal(pid) && d != null) {
+    Distribution d = watcher.node.remoteFor(pid);
+    if (d != null) {
       remote(watcher, d, ref, pid);
     } else {
       local(watcher, NodeTable.resolve(pid), pid, ref);
@@ -67,11 +65,14 @@ public final class Monitors {
    */
   public static Ref monitorName(Tasklet watcher, Object name, String nodeName, Object dest, Ref ref) {
     Node node = watcher.node;
-    if (nodeName == null || nodeName.equals(node.name)) {
-      Pid p = node.registry.whereis(name);
+    Node there = nodeName == null || nodeName.equals(node.name) ? node : NodeTable.named(nodeName);
+    Distribution d = there == node ? null
+        : there == null ? node.distribution : node.remoteFor(nodeName, there.incarnation);
+    if (d != null) {
+      remote(watcher, d, ref, dest);
+    } else if (there != null) {   // this node, or one of this JVM without a wire between them
+      Pid p = there.registry.whereis(name);
       local(watcher, p == null ? null : NodeTable.resolve(p), p != null ? p : dest, ref);
-    } else if (node.distribution != null) {
-      remote(watcher, node.distribution, ref, dest);
     } else {
       Node.send(watcher.pid, node.terms.downMessage(ref, dest, node.terms.noconnection()));
     }
@@ -160,11 +161,11 @@ public final class Monitors {
 
   /** The watcher no longer has monitor {@code ref} of {@code target}: drop the target's half. */
   private static void untie(Tasklet watcher, Ref ref, Object target) {
-    Tasklet t = target instanceof Pid p ? NodeTable.resolve(p) : null;
-    if (t != null) {
-      dropMonitoredBy(t, ref);
+    if (target instanceof Pid p && watcher.node.remoteFor(p) == null) {
+      Tasklet t = NodeTable.resolve(p);
+      if (t != null) dropMonitoredBy(t, ref);
     } else {
-      Distribution d = watcher.node.distribution;
+      Distribution d = watcher.node.distribution;   // a remote pid, or [name node] of another node
       if (d != null) d.demonitor(watcher.pid, ref, target);
     }
   }
@@ -184,37 +185,16 @@ public final class Monitors {
       Ref ref = e.getKey();
       Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
       Object down = terms.downMessage(ref, who, reason);
-      Tasklet w = NodeTable.resolve(e.getValue());
+      Distribution d = t.node.remoteFor(e.getValue());
+      Tasklet w = d == null ? NodeTable.resolve(e.getValue()) : null;
       if (w != null) fire(w, ref, down);
-      else Node.send(e.getValue(), down);   // a remote watcher: its node applies the same rule
+      else if (d != null) d.send(e.getValue(), down);   // a remote watcher: its node applies the same rule
     }
   }
 
   /** The ending tasklet {@code t}'s own monitors (taken from its record) are removed at their targets. Its strand. */
   static void watcherEnded(Tasklet t, HashMap<Ref, Object> mine) {
     for (Map.Entry<Ref, Object> e : mine.entrySet()) untie(t, e.getKey(), e.getValue());
-  }
-
-  /**
-   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts, with
-   * {@code reason}: what losing their node does. Any thread.
-   */
-  static void lost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
-    List<Map.Entry<Ref, Pid>> hit = new ArrayList<>();
-    synchronized (watcher) {
-      LinkedHashMap<Ref, Object> mons = watcher.ex().monitors;
-      if (mons == null) return;
-      for (Iterator<Map.Entry<Ref, Object>> it = mons.entrySet().iterator(); it.hasNext(); ) {
-        Map.Entry<Ref, Object> e = it.next();
-        if (e.getValue() instanceof Pid p && lost.test(p)) hit.add(Map.entry(e.getKey(), p));
-      }
-    }
-    for (Map.Entry<Ref, Pid> e : hit) {
-      if (fire(watcher, e.getKey(), watcher.node.terms.downMessage(e.getKey(), e.getValue(), reason))) {
-        Tasklet target = NodeTable.resolve(e.getValue());
-        if (target != null) dropMonitoredBy(target, e.getKey());
-      }
-    }
   }
 
   private static LinkedHashMap<Ref, Object> mine(Tasklet t) {

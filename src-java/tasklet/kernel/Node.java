@@ -186,22 +186,63 @@ public final class Node {
   /** A fresh unique reference. Any thread. */
   public Ref makeRef() { return new Ref(name, refs.incrementAndGet(), incarnation); }
 
+  /**
+   * The distribution through which this node reaches the pids, refs and
+   * names of node {@code node} (incarnation {@code inc}), or null when it
+   * reaches them directly. One rule, whether that node lives in this JVM or
+   * not: another node is reached through distribution when this node is
+   * distributed. A node of this JVM without distribution (the default node
+   * before tasklet.node/start!, or after stop!) has no wire, so it and the
+   * nodes of this JVM reach each other's tasklets directly. Any thread.
+   */
+  public Distribution remoteFor(String node, long inc) {
+    Distribution d = distribution;
+    if (d == null || (inc == incarnation && node.equals(name))) return null;
+    Node n = NodeTable.named(node);
+    return n != null && n.incarnation == inc && n.distribution == null ? null : d;
+  }
+
+  /**
+   * {@link #remoteFor(String, long)} of {@code pid}'s node; a pid made in
+   * this JVM knows its node (which may have given up its name, see
+   * NodeTable#release). Any thread.
+   */
+  public Distribution remoteFor(Pid pid) {
+    Tasklet t = pid.tasklet;
+    if (t != null && (t.node == this || t.node.distribution == null)) return null;
+    return remoteFor(pid.node, pid.incarnation);
+  }
+
+  /**
+   * The live tasklet of {@code pid} that the calling node reaches directly
+   * (see {@link #remoteFor}), or null when pid is dead, unknown or reached
+   * through distribution. Any thread.
+   */
+  public static Tasklet reach(Pid pid) {
+    return current().remoteFor(pid) == null ? NodeTable.resolve(pid) : null;
+  }
+
+  /** The node a send by {@code me} (null: a thread without a tasklet) goes out from. */
+  private static Node here(Tasklet me) {
+    return me != null && me.strand != me.node.threadStrand ? me.node : local();
+  }
+
   // ---- messages --------------------------------------------------------------
 
   /** Send {@code msg} to {@code to}: local at once, remote through distribution. Any thread. */
   public static void send(Pid to, Object msg) {
-    Tasklet t = to.tasklet;
-    if (t == null && (t = NodeTable.resolve(to)) == null) {
-      if (!NodeTable.isLocal(to)) {
-        Distribution d = current().distribution;
-        if (d != null) d.send(to, msg);
-      }
-      Tasklet me = currentTasklet();
-      Tracer tr = me == null ? null : me.tracer();
-      if (tr != null) tr.trace(me.pid, "send", msg, to);
-      return;  // a dead or unknown local pid: dropped, as in Erlang
-    }
     Tasklet me = currentTasklet();
+    Tasklet t = to.tasklet;
+    if (t == null || me == null || t.node != me.node) {   // else the same node: direct
+      Distribution d = here(me).remoteFor(to);
+      t = d == null ? NodeTable.resolve(to) : null;
+      if (t == null) {
+        if (d != null) d.send(to, msg);
+        Tracer tr = me == null ? null : me.tracer();
+        if (tr != null) tr.trace(me.pid, "send", msg, to);
+        return;  // a dead or unknown local pid: dropped, as in Erlang
+      }
+    }
     if (me != null && me.state == Tasklet.DONE) me = null;  // sends made while ending (links, :DOWN)
     if (me != null) {
       me.checkExit();   // a send is a point where an exit signal takes effect
@@ -226,19 +267,19 @@ public final class Node {
   }
 
   /**
-   * Whether {@code pid} is alive, as {@code alive?} reports it: a tasklet of
-   * this JVM that has not ended and has no fatal exit signal pending
+   * Whether {@code pid} is alive, as {@code alive?} reports it: a tasklet the
+   * calling node reaches directly (see {@link #remoteFor}) that has not ended and has no fatal exit signal pending
    * ({@link Tasklet#isExiting}, so it is ordered after the caller's own
    * signals); a pid of another node is asked through distribution (false
    * without). A switch point. Any thread.
    */
   public static boolean isAlive(Pid pid) {
-    Tasklet t = NodeTable.resolve(pid);
+    Distribution d = current().remoteFor(pid);
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     boolean alive;
     if (t != null) {
       alive = !t.isExiting();
     } else {
-      Distribution d = NodeTable.isLocal(pid) ? null : current().distribution;
       alive = d != null && d.alive(pid);
     }
     Tasklet me = currentTasklet();
@@ -263,9 +304,9 @@ public final class Node {
       return;
     }
     Node n = NodeTable.named(nodeName);
-    Distribution d = distribution;
+    Distribution d = n == null ? distribution : remoteFor(nodeName, n.incarnation);
     if (d != null) d.sendNamed(regName, nodeName, msg);
-    else if (n != null) n.sendNamed(regName, msg);
+    else if (n != null) n.sendNamed(regName, msg);   // no wire between them (see remoteFor)
     else throw terms.error("not-connected", "node " + nodeName + " is not connected; start distribution"
         + " with tasklet.node/start! and connect! to it first", "node", nodeName);
   }

@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * every pid of that name ambiguous).
  *
  * <p>It also resolves a pid to its tasklet when the pid names a node of this
- * JVM: the kernel's in-JVM shortcut between nodes (see {@link #resolve}).
+ * JVM ({@link #resolve}); whether a node may act on that tasklet directly or
+ * must go through its distribution is {@link Node#remoteFor}'s rule.
  * Every method: any thread.
  */
 public final class NodeTable {
@@ -110,8 +111,14 @@ public final class NodeTable {
     return t;
   }
 
-  /** Whether {@code pid} names a tasklet of a live node of this JVM (dead or alive). */
+  /**
+   * Whether the calling node reaches {@code pid} without distribution, dead
+   * or alive: a pid of its own, or of an undistributed node of this JVM (see
+   * {@link Node#remoteFor}). A pid of another distributed node is not local,
+   * wherever that node runs.
+   */
   public static boolean isLocal(Pid pid) {
+    if (Node.current().remoteFor(pid) != null) return false;
     if (pid.tasklet != null) return true;
     Node n = LIVE.get(pid.node);
     return n != null && n.incarnation == pid.incarnation;

@@ -206,17 +206,19 @@ public final class ProcessTimers {
     try {
       if (kind == Timer.EXIT) {
         Pid p = (Pid) dest;
-        Tasklet t = NodeTable.resolve(p);
+        Distribution d = node.remoteFor(p);
+        Tasklet t = d == null ? NodeTable.resolve(p) : null;
         if (t != null) Signals.exitSignal(t, from, msg, false);
-        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.exit(from, p, msg, false));
+        else if (d != null) remote(() -> d.exit(from, p, msg, false));
       } else if (dest instanceof Pid p) {
-        Tasklet t = NodeTable.resolve(p);
+        Distribution d = node.remoteFor(p);
+        Tasklet t = d == null ? NodeTable.resolve(p) : null;
         if (t != null) t.deliver(msg);
-        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
+        else if (d != null) remote(() -> d.send(p, msg));
       } else if (dest instanceof Ref alias) {
-        Node n = NodeTable.named(alias.node);
-        if (n != null && n.incarnation == alias.incarnation) Aliases.deliver(alias, msg);
-        else if (node.distribution != null) remote(() -> node.distribution.sendAlias(alias, msg));
+        Distribution d = node.remoteFor(alias.node, alias.incarnation);
+        if (d == null) Aliases.deliver(alias, msg);
+        else remote(() -> d.sendAlias(alias, msg));
       } else if (dest instanceof List<?> named) {    // [name node-name]
         Object name = named.get(0);
         String nodeName = (String) named.get(1);

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 /**
  * Erlang's signals between tasklets: exit signals and what a tasklet's end
@@ -56,11 +55,12 @@ public final class Signals {
       self.checkExit();
       return;
     }
-    Tasklet t = NodeTable.resolve(pid);
+    Distribution d = self.node.remoteFor(pid);
+    Tasklet t = d == null ? NodeTable.resolve(pid) : null;
     if (t != null) {
       exitSignal(t, self.pid, reason, false);
-    } else if (!NodeTable.isLocal(pid) && self.node.distribution != null) {
-      self.node.distribution.exit(self.pid, pid, reason, false);
+    } else if (d != null) {
+      d.exit(self.pid, pid, reason, false);
     }
     self.node.preempt("signal", pid, reason);
   }
@@ -118,26 +118,6 @@ public final class Signals {
         + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
         + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid);
     CrashHandler.report(node, t.pid, t.initialFn, null, cause, context);
-  }
-
-  /**
-   * This node lost contact with another node of this JVM, whose pids
-   * {@code lost} accepts: cut {@code t}'s links to them (both halves, each end
-   * signalled with {@code reason} only if it still had the link, so whichever
-   * side's sweep comes first, each end gets one signal) and fire its monitors
-   * of them, as a lost connection would. Any thread.
-   */
-  public static void nodeLost(Tasklet t, Predicate<Pid> lost, Object reason) {
-    List<Pid> cut = new ArrayList<>();
-    synchronized (t) {
-      if (t.ex().links != null) for (Pid p : t.ex().links) if (lost.test(p)) cut.add(p);
-    }
-    for (Pid p : cut) {
-      Links.remoteExit(t, p, reason);
-      Tasklet peer = NodeTable.resolve(p);
-      if (peer != null) Links.remoteExit(peer, t.pid, reason);
-    }
-    Monitors.lost(t, lost, reason);
   }
 
   // ---- info ------------------------------------------------------------------

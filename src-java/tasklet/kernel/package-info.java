@@ -3,7 +3,9 @@
  * scheduler. Pure Java; it sees Clojure only as {@code clojure.lang.IFn} and
  * through the small interfaces that the Clojure layer installs
  * ({@link tasklet.kernel.Terms}, {@link tasklet.kernel.Context},
- * {@link tasklet.kernel.CrashHandler}, {@link tasklet.kernel.Distribution}).
+ * {@link tasklet.kernel.CrashHandler}); other nodes it sees through
+ * {@link tasklet.kernel.Distribution}, which the node protocol
+ * ({@code tasklet.dist}, Java) implements.
  *
  * <h2>Access-mode vocabulary</h2>
  * Lock-free code names each shared access by its memory ordering, in the

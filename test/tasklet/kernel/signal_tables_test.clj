@@ -8,8 +8,7 @@
             [tasklet.test :as tt])
   (:import [java.lang.ref WeakReference]
            [java.util.concurrent LinkedBlockingQueue TimeUnit]
-           [java.util.function Predicate]
-           [tasklet.kernel Node NodeOptions NodeTable Pid Signals]))
+           [tasklet.kernel Monitors Node NodeOptions NodeTable Pid Signals]))
 
 (set! *warn-on-reflection* true)
 
@@ -76,17 +75,16 @@
                                           #(= [:clean :clean] %)))))))
 
 (defn- lost-node-vs-demonitor
-  "A monitor fired by a lost-node sweep (Signals/nodeLost, run by another
-  tasklet) races the watcher's demonitor {:flush true}: once the sweep is
-  over, no :DOWN for the ref may be left in the mailbox."
+  "A monitor fired by a lost-node sweep (the node protocol's sweep fires it
+  with Monitors/fire, here from another tasklet) races the watcher's
+  demonitor {:flush true}: once the sweep is over, no :DOWN for the ref may
+  be left in the mailbox."
   []
   (let [me (self)
         v (spawn (fn [] (receive :stop nil)))
         r (monitor v)
         [sweeper sr] (t/spawn-monitor
-                       (fn [] (Signals/nodeLost (NodeTable/resolve me)
-                                                (reify Predicate (test [_ p] (= p v)))
-                                                :noconnection)))
+                       (fn [] (Monitors/fire (NodeTable/resolve me) r [:DOWN r :process v :noconnection])))
         _ (demonitor r {:flush true})]
     (receive [:DOWN sr :process _ _] nil)
     (! v :stop)
@@ -108,9 +106,7 @@
                    (let [me (self)
                          v (spawn (fn [] (receive :stop nil)))
                          r (monitor v)]
-                     (spawn (fn [] (Signals/nodeLost (NodeTable/resolve me)
-                                                     (reify Predicate (test [_ p] (= p v)))
-                                                     :noconnection)))
+                     (spawn (fn [] (Monitors/fire (NodeTable/resolve me) r [:DOWN r :process v :noconnection])))
                      (spawn (fn [] (t/exit v :kill)))
                      (receive [:DOWN r :process _ reason] nil)
                      (receive [:DOWN r :process _ _] :twice (after 100 :once))))]
