@@ -146,8 +146,10 @@
                    :when (and one many)]
                (format "| %s | %s | %s | %.2f |" label (cell :rate one) (cell :rate many)
                        (/ (double (:med many)) (double (:med one)))))]
-    (str/join "\n" (concat [(str "| tasklet (continuation) | 1 worker | " n " workers | " n " / 1 |") "|---|---:|---:|---:|"]
-                           rows))))
+    (if (seq rows)
+      (str/join "\n" (concat [(str "| tasklet (continuation) | 1 worker | " n " workers | " n " / 1 |") "|---|---:|---:|---:|"]
+                             rows))
+      "(no scaling figures in this run: W3/W4 of tasklet and tasklet-1w)")))
 
 (def ^:private headline-rows
   [[:W2 :rt-per-s "W2 ping-pong round trips/s" :rate]
@@ -256,6 +258,9 @@
                                       (when (:workers suite) (str " +S " (:workers suite) ":" (:workers suite)))
                                       (when erl (str "; OTP " (:otp erl) ", " (:schedulers erl) " schedulers")))
                                  (str "`" (str/join " " (jvm-flags p opts)) "`"
+                                      (when-let [r (some #(when (:jvm-args %) %) (map #(get % (:id p)) (vals (:results suite))))]
+                                        (str " (as a child JVM reported them: `" (str/join " " (:jvm-args r)) "`; collectors "
+                                             (str/join ", " (:gc r)) ")"))
                                       (when (:pekko p) "; Pekko 1.7.0 classic actors, default dispatcher a fork-join executor with parallelism-min = parallelism-max = that number, throughput 5")
                                       (when (:scale-by p) (str "; " (str/join ", " (for [[w f] (:scale-by p)] (str (name w) " at " f " of the counts"))) " (28 s and 13 s a run at the full counts; rates per second as for every peer)")))))))
          "\n\n## Every workload and peer\n\n"
