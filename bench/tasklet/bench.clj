@@ -8,7 +8,8 @@
   java.base/jdk.internal.vm=ALL-UNNAMED --enable-native-access=ALL-UNNAMED`
   (project.clj's :jvm-opts, which add -XX:+UseParallelGC -Xss2m, reach only
   the parent JVM, which just orchestrates). Tuned flags are a column of their
-  own, labelled with them. In each JVM: warm-up runs for 3 s, then `runs`
+  own, labelled with them. In each JVM: warm-up runs for 3 s (at a tenth
+  of the counts), then `runs`
   (5) measured runs; a figure is shown as the median [lowest–highest] of
   its runs. The tasklets are spawned from the plain
   measuring thread, as at the REPL. The Erlang/OTP column is one erl run of
@@ -39,6 +40,7 @@
                      only for a full run: a partial run prints only)
     --deadline S     a run not done within S seconds (default 300) is an
                      error (a lost wake-up must not hang the suite)
+    --with-slow      also core.async's W1 (a million go blocks: 2 min more)
     --shared-jvm     every pair in this JVM instead of one JVM per pair
                      (development; not the published figures)
     help, --help     this text (Leiningen takes -h and --help after an alias
@@ -118,10 +120,13 @@
   [{:id :tasklet :label "tasklet (continuation)" :flags []
     :run (assoc (tasklet-runs :default) :W5 (plain 'tasklet.bench.remote/w5) :W6 (plain 'tasklet.bench.remote/w6))}
    {:id :tasklet-vt :label "tasklet virtual" :flags ["-Dtasklet.strand=virtual"] :vt true
-    :run (tasklet-runs :virtual)}
+    :run (tasklet-runs :virtual)
+    :na {:W5 "n/a (remote runs on the default strand only)" :W6 "n/a (remote runs on the default strand only)"}}
    {:id :async :label "core.async go" :flags []
     ;; 28 s and 13 s a run at the full counts: a tenth, rates per second as ever
     :scale-by {:W2 0.1 :W3 0.1}
+    ;; 14-20 s a run, 2 min with its JVM: only with --with-slow
+    :slow {:W1 "n/a (14–20 s a run: make bench ARGS=--with-slow runs it)"}
     :run {:W1 (plain 'tasklet.bench.async-peer/w1) :W2 (plain 'tasklet.bench.async-peer/w2)
           :W3 (plain 'tasklet.bench.async-peer/w3) :W4 (plain 'tasklet.bench.async-peer/w4)
           :W7 (plain 'tasklet.bench.async-peer/w7)}
@@ -143,9 +148,10 @@
     :run {:BIG (plain 'tasklet.bench.savina-pekko/big)
           :CHAMENEOS (plain 'tasklet.bench.savina-pekko/chameneos)
           :FJC (plain 'tasklet.bench.savina-pekko/fjc)}}
-   ;; W7/W8 left out: a scan and a call do not depend on the collector
+   ;; W1, W7, W8 left out: the tuned flags did not move them (W1 in a run of
+   ;; 2026-12-03: 1,361 ms tuned, 1,235 defaults), and each JVM costs the run ~20 s
    {:id :tasklet-tuned :label "tasklet, tuned: ParallelGC, -Xss2m" :flags tuned-flags
-    :run (dissoc (tasklet-runs :default) :W7 :W8)}
+    :run (dissoc (tasklet-runs :default) :W1 :W7 :W8)}
    {:id :tasklet-1w :label "tasklet, 1 worker" :flags ["-Dtasklet.workers=1"] :scaling true
     :run (select-keys (tasklet-runs :default) [:W3 :W4])}])
 
@@ -184,20 +190,24 @@
   own {:runs [...]}."
   [peer w {:keys [runs warmup warmup-ms log] :or {runs 5 warmup true warmup-ms 3000 log (fn [_])} :as opts}]
   (let [params (params-for peer w opts)
+        warm-params (params-for peer w (update opts :scale #(* 0.1 (double (or % 1.0)))))
         f (get-in peer [:run w])]
     (cond
       (get-in peer [:na w]) {:na (get-in peer [:na w])}
+      (and (get-in peer [:slow w]) (not (:with-slow opts))) {:na (get-in peer [:slow w])}
       (nil? f) {:na nil}
       (:in-process peer) (let [r (run-once f params)] (log (str "  " (name w) " " (:label peer) ": " (pr-str r))) r)
       :else
       (do (when warmup
             ;; a fresh JVM needs more than one short run before C2 has compiled
             ;; the hot path (W3's first runs in a fresh JVM: 0.9M, 3.0M, 3.9M,
-            ;; then 6M hops/s): warm up for warmup-ms, with at least one run
+            ;; then 6M hops/s): warm up for warmup-ms, with at least one run, at
+            ;; a tenth of the counts (the same code; a W1 run at full count
+            ;; alone takes longer than the warm-up)
             (let [until (+ (System/nanoTime) (* 1000000 (long warmup-ms)))]
               (loop [i 1]
                 (log (str "  " (name w) " " (:label peer) " warm-up " i))
-                (run-once f params)
+                (run-once f warm-params)
                 (when (neg? (- (System/nanoTime) until)) (recur (inc i))))))
           (let [rs (vec (for [i (range runs)]
                           (let [r (run-once f params)]
@@ -218,6 +228,7 @@
                 "--warmup" (str (/ (double warmup-ms) 1000.0))
                 "--deadline" (str (quot (long (or deadline-ms u/*deadline-ms*)) 1000))]
                (when workers ["--workers" (str workers)])
+               (when (:with-slow opts) ["--with-slow"])
                (when-not warmup ["--no-warmup"]))))
 
 (def ^:private result-prefix "tasklet.bench/result ")
@@ -260,7 +271,8 @@
         run (fn [p w]
               (cond
                 (and (:shared-jvm opts) (:scaling p)) {:na "n/a (--shared-jvm: no JVM with its own worker count)"}
-                (or (:shared-jvm opts) (:in-process p) (get-in p [:na w]) (nil? (get-in p [:run w])))
+                (or (:shared-jvm opts) (:in-process p) (get-in p [:na w]) (nil? (get-in p [:run w]))
+                    (and (get-in p [:slow w]) (not (:with-slow opts))))
                 (run-workload p w opts)
                 :else (run-in-child p w opts)))
         t0 (u/now)
@@ -298,6 +310,7 @@
         "--out" (recur (rest more) (assoc opts :out (first more)))
         "--deadline" (recur (rest more) (assoc opts :deadline-ms (* 1000 (Long/parseLong (first more)))))
         "--shared-jvm" (recur more (assoc opts :shared-jvm true))
+        "--with-slow" (recur more (assoc opts :with-slow true))
         ("--help" "-h" "help") (recur more (assoc opts :help true))
         "--child" (recur (rest more) (assoc opts :child (let [[w p] (str/split (first more) #",")]
                                                           [(keyword w) (keyword p)])))

@@ -59,7 +59,9 @@
             [w k] [[:W1 :create-ms] [:W1 :bytes-per] [:W1 :end-ms] [:W2 :rt-per-s] [:W2 :ns-per-hop]
                    [:W3 :create-ms] [:W3 :hops-per-s] [:W4 :msgs-per-s]
                    [:W7 :marked-us] [:W7 :naive-us] [:W8 :call-ns] [:W8 :raw-ns]
-                   [:BIG :msgs-per-s] [:CHAMENEOS :meetings-per-s] [:FJC :actors-per-s]]]
+                   [:BIG :msgs-per-s] [:CHAMENEOS :meetings-per-s] [:FJC :actors-per-s]]
+            ;; the tuned column leaves out what the flags do not move
+            :when (not (and (= peer :tasklet-tuned) (#{:W1 :W7 :W8} w)))]
       (is (number-ok? (get (one-run (get-in results [w peer])) k)) (str (name w) " " (name peer) " " k)))
     (testing "the other peers' Savina and floor figures"
       (doseq [[w peer k] [[:BIG :vthread :msgs-per-s] [:CHAMENEOS :vthread :meetings-per-s]

@@ -16,42 +16,45 @@
 
 (defn- start [^Runnable f] (Thread/startVirtualThread f))
 
-(defn- big-actor [^Mailbox in idx pings ^Mailbox sink]
+(defn- big-actor
+  "An actor's body: answer every [:ping from] with :pong; on each :pong send
+  the next ping, or count down `done` after the last; on :stop add its
+  answered pings to `answered` and count down `stopped`."
+  [^Mailbox in ^objects peers idx pings ^CountDownLatch done ^LongAdder answered ^CountDownLatch stopped]
   (fn []
     (let [idx (long idx) pings (long pings)
           rnd (SplittableRandom. (+ 42 idx))
-          ^objects peers (nth (.take in) 1)
           k (alength peers)
           ping! (fn [] (let [j (.nextInt rnd (dec k))
                              j (if (>= j idx) (inc j) j)]
                          (.put ^Mailbox (aget peers j) [:ping in])))]
       (ping!)
-      (loop [sent 1 answered 0]
+      (loop [sent 1 n 0]
         (let [m (.take in)]
           (cond
             (identical? m :pong) (if (< sent pings)
-                                   (do (ping!) (recur (inc sent) answered))
-                                   (do (.put sink :done) (recur sent answered)))
-            (identical? m :stop) (.put sink [:answered answered])
-            :else (do (.put ^Mailbox (nth m 1) :pong) (recur sent (inc answered)))))))))
+                                   (do (ping!) (recur (inc sent) n))
+                                   (do (.countDown done) (recur sent n)))
+            (identical? m :stop) (do (.add answered n) (.countDown stopped))
+            :else (do (.put ^Mailbox (nth m 1) :pong) (recur sent (inc n)))))))))
 
 (defn big
-  "Savina Big on virtual threads: msgs/s counts pings and pongs."
+  "Savina Big on virtual threads: msgs/s counts pings and pongs. Every
+  mailbox exists before the first thread starts (a thread's first message
+  may be a ping)."
   [{:keys [big-actors pings]}]
   (let [n (long big-actors)
-        sink (vt/mailbox)
-        boxes (object-array n)
-        t0 (u/now)]
-    (dotimes [i n]
-      (let [mb (vt/mailbox)]
-        (aset boxes i mb)
-        (start (big-actor mb i pings sink))))
-    (dotimes [i n] (.put ^Mailbox (aget boxes i) [:peers boxes]))
-    (dotimes [_ n] (.take sink))
+        done (CountDownLatch. n)
+        stopped (CountDownLatch. n)
+        answered (LongAdder.)
+        t0 (u/now)
+        boxes (let [a (object-array n)] (dotimes [i n] (aset a i (vt/mailbox))) a)]
+    (dotimes [i n] (start (big-actor (aget boxes i) boxes i pings done answered stopped)))
+    (u/await-latch! done "Big")
     (let [dt (- (u/now) t0)]
       (dotimes [i n] (.put ^Mailbox (aget boxes i) :stop))
-      (u/check! "Big pings answered" (* n (long pings))
-                (reduce + (repeatedly n #(long (nth (.take sink) 1)))))
+      (u/await-latch! stopped "Big stop")
+      (u/check! "Big pings answered" (* n (long pings)) (.sum answered))
       {:msgs-per-s (u/per-second (* 2 n (long pings)) dt)})))
 
 (defn- complement-colour [a b]
