@@ -3,8 +3,6 @@ package tasklet.kernel;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -434,21 +432,12 @@ public final class WorkerPool implements Scheduler {
 
   // ---- observability -------------------------------------------------------------
 
-  @Override public Map<String, Object> stats() {
-    Map<String, Object> m = new LinkedHashMap<>();
+  @Override public SchedulerStats stats() {
     Worker[] ws = workers;
     int[] lengths = new int[ws.length];
     for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].fresh.size() + ws[i].local.size() + ws[i].inbox.size();
-    m.put("parallelism", parallelism);
-    m.put("workers", ws.length);
-    m.put("run-queue-lengths", lengths);
-    m.put("global-queue-length", global.size());
-    m.put("idle-workers", nIdle.get());
-    m.put("steals", steals.sum());
-    m.put("wake-ups", wakeups.sum());
-    m.put("compensations", compensations.sum());
-    m.put("retirements", retirements.sum());
-    return m;
+    return new SchedulerStats(parallelism, ws.length, lengths, global.size(), nIdle.get(),
+        steals.sum(), wakeups.sum(), compensations.sum(), retirements.sum(), null);
   }
 
   @Override public void shutdown() {
