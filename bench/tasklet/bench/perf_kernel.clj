@@ -167,15 +167,36 @@
       "W4" (let [[r placed] (w4-placed (p :W4))
                  v (:msgs-per-s (vt/w4 (p :W4)))
                  st (.schedulerStats node)]
-             (println "  placement" placed "stats" (into {} st))
+             (println "  placement" placed "stats" st)
              [r v (/ r v)])
       "Big" (let [r (big 120 (long (* s 20000)))] [r])
       "Chameneos" (let [r (chameneos 100 (long (* s 1000000)))] [r]))))
+
+(defn- hold-waiters
+  "Spawn n waiting tasklets and keep them waiting for `secs` seconds (for a
+  class histogram: jcmd <pid> GC.class_histogram)."
+  [n secs]
+  (let [node (tp/continuation-node)
+        fr (Var/cloneThreadBindingFrame)
+        latch (CountDownLatch. (int n))
+        pids (doall (for [_ (range n)] (tp/spawn-on node fr (fn [] (.countDown latch) (receive :wake nil)))))]
+    (.await latch)
+    (println "waiting" n "pid" (.pid (java.lang.ProcessHandle/current)))
+    (flush)
+    (let [out (.invoke (java.lang.management.ManagementFactory/getPlatformMBeanServer)
+                       (javax.management.ObjectName. "com.sun.management:type=DiagnosticCommand")
+                       "gcClassHistogram" (object-array [(into-array String [])]) (into-array String ["[Ljava.lang.String;"]))]
+      (println (subs (str out) 0 (min 3000 (count (str out))))))
+    (Thread/sleep (long (* 1000 secs)))
+    (count pids)))
 
 (defn -main
   "Run workload w `runs` times after one warm-up at scale s; print each run's
   figures and each column's median, minimum and maximum."
   [w & [runs s]]
+  (when (= w "hold")
+    (hold-waiters (Long/parseLong runs) (Double/parseDouble s))
+    (System/exit 0))
   (let [runs (Long/parseLong (or runs "7"))
         s (Double/parseDouble (or s "1"))
         _ (run-once w (min s 0.2))

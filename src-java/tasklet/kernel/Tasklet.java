@@ -22,7 +22,7 @@ import java.util.concurrent.locks.LockSupport;
  * Waiting is a park/wake protocol on two words, after the JDK's VirtualThread:
  *
  *   state   NEW, RUNNABLE, RUNNING, PARKING, PARKED, YIELDING, BLOCKED, DONE
- *   permit  0/1: a wake-up arrived since the tasklet last looked at its mailbox
+ *   permit  0/1: a wake-up arrived since a receive last found nothing (and cleared it)
  *
  * wake() (any thread, after putting a message or a signal):
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
@@ -316,10 +316,21 @@ public final class Tasklet extends Mailbox implements Runnable {
         + " and every message stays in its mailbox, so receive again to go on waiting", "pid", pid);
   }
 
-  /** Called by a worker before it runs this tasklet's continuation. Worker only. */
+  /**
+   * Called by a worker before it runs this tasklet's continuation. Worker only.
+   * A release store, no fence: a waker that reads RUNNING, or still the
+   * RUNNABLE before it, does nothing either way. The permit is left as it
+   * is: a permit still set costs the next receive that finds nothing one
+   * extra look, and meanwhile every wake() is a plain read instead of an
+   * atomic exchange (fan-in: each sender to a busy receiver).
+   */
   void onResume() {
-    state = RUNNING;
-    permit = 0;
+    STATE.setRelease(this, RUNNING);
+  }
+
+  /** Set a state no waker acts on (RUNNING, PARKING, YIELDING, RUNNABLE), without a fence. Owner or its worker. */
+  void setStateQuietly(int s) {
+    STATE.setRelease(this, s);
   }
 
   /**
@@ -330,11 +341,11 @@ public final class Tasklet extends Mailbox implements Runnable {
   boolean afterYield() {
     int s = state;
     if (s == YIELDING) {
-      state = RUNNABLE;
+      STATE.setRelease(this, RUNNABLE);
       return true;
     }
     if (s == PARKING) {
-      state = PARKED;
+      state = PARKED;   // volatile: the store-load pair with wake()'s exchange of permit
       return permit == 1 && STATE.compareAndSet(this, PARKED, RUNNABLE);
     }
     return false;

@@ -94,11 +94,12 @@ public final class WorkerPool implements Scheduler {
   private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
-  private static final VarHandle IDLE;
+  private static final VarHandle IDLE, SCHEDTICK;
   static {
     try {
-      IDLE = MethodHandles.privateLookupIn(Worker.class, MethodHandles.lookup())
-          .findVarHandle(Worker.class, "idle", int.class);
+      MethodHandles.Lookup l = MethodHandles.privateLookupIn(Worker.class, MethodHandles.lookup());
+      IDLE = l.findVarHandle(Worker.class, "idle", int.class);
+      SCHEDTICK = l.findVarHandle(Worker.class, "schedtick", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -212,7 +213,7 @@ public final class WorkerPool implements Scheduler {
         w.homed++;
       }
       w.current = t;
-      w.schedtick = w.schedtick + 1;
+      SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
       try {
         again = ContinuationStrand.runSlice(t);
