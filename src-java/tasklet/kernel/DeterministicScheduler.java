@@ -20,9 +20,10 @@ import java.util.SplittableRandom;
  * size), else from a SplittableRandom seeded with {@code seed}, else 0. A
  * step where only one tasklet can run consumes no choice.
  *
- * The node (see {@link Node}) treats a DeterministicScheduler specially:
- * whereis, register, unregister and spawn are switch points; with a
- * reduction budget of 1 so are every send and every receive.
+ * It is {@link Scheduler#preemptive}: the node makes whereis, register,
+ * unregister, spawn, link, unlink, monitor, demonitor, exit signals and
+ * alive? switch points; with a reduction budget of 1 so are every send and
+ * every receive.
  *
  * Time
  * ----
@@ -201,6 +202,9 @@ public final class DeterministicScheduler implements Scheduler, Tracer {
     for (Tasklet t : runnable) out.add(t.pid);
     return out;
   }
+
+  /** Always: exploring interleavings is what it is for. */
+  @Override public boolean preemptive() { return true; }
 
   @Override public synchronized SchedulerStats stats() {
     return new SchedulerStats(1, 1, new int[] {runnable.size()}, 0, 0, 0, 0, 0, 0,

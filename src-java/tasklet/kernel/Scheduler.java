@@ -16,6 +16,15 @@ public interface Scheduler {
   /** Counters for observability (workers, steals, compensations...). Any thread. */
   SchedulerStats stats();
 
+  /**
+   * Whether the node must give this scheduler a switch point inside every
+   * kernel operation whose outcome another tasklet can race (a registry
+   * operation, a spawn, a link, monitor or exit signal, an alive? check): see
+   * {@link Node#preempt}. Only a test scheduler that explores interleavings
+   * wants them. Any thread.
+   */
+  default boolean preemptive() { return false; }
+
   /** Stop all workers; tasklets still waiting never run again. Any thread. */
   void shutdown();
 }

@@ -3,8 +3,6 @@ package tasklet.kernel;
 import clojure.lang.IFn;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -72,36 +70,13 @@ public final class Tasklet extends Mailbox implements Runnable {
   volatile boolean trapExit;
   int reductions;                  // messages handled in this time slice (owner only)
   long totalReductions;            // messages handled in all (owner writes; others read racily)
-  Extra extra;                     // what most tasklets never need; lazily allocated, guarded by this
-
-  /** The rarely used part of a process record, kept apart to keep waiting tasklets small. */
-  static final class Extra {
-    static final Extra NONE = new Extra();  // read-only stand-in for "no extra yet"
-    // Insertion-ordered: an ending tasklet signals its links and monitors in
-    // the order they were made, not in the hash order of pids and refs (which
-    // include node names and incarnations), so a deterministic run repeats.
-    LinkedHashSet<Pid> links;                // pids (local or remote)
-    LinkedHashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
-    LinkedHashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
-    LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
-    Object registeredName;
-    Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
-    java.util.HashMap<Ref, Integer> aliases; // active aliases -> mode (see Aliases)
-    MailboxLimit limit;                      // spawn-opt :max-mailbox; set before start, then read-only
-    Object crashContext;                     // see setCrashContext
-    volatile Tracer tracer;            // see Tracer; null when untraced
-  }
+  Extra extra;                     // what most tasklets never need (see Extra); lazily allocated, guarded by this
 
   /** The extra record, made on first use. Caller holds this. */
-  Extra extra() {
-    if (extra == null) extra = new Extra();
-    return extra;
-  }
+  Extra extra() { return extra != null ? extra : (extra = new Extra()); }
 
   /** The extra record or a read-only empty one. Caller holds this. */
-  Extra ex() {
-    return extra == null ? Extra.NONE : extra;
-  }
+  Extra ex() { return extra == null ? Extra.NONE : extra; }
 
   Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
     this.node = node;
@@ -131,36 +106,6 @@ public final class Tasklet extends Mailbox implements Runnable {
     }
     if (tr != null) node.traced = true;
     return true;
-  }
-
-  /** A matcher that remembers the message it accepted (traced receives only). */
-  private static final class Taking extends clojure.lang.AFn {
-    final IFn matcher;
-    Object taken;
-    boolean took;
-    Taking(IFn matcher) { this.matcher = matcher; }
-    @Override public Object invoke(Object m) {
-      Object r = matcher.invoke(m);
-      if (r != null) {
-        taken = m;
-        took = true;
-      }
-      return r;
-    }
-  }
-
-  /**
-   * A receive by a traced tasklet: the plain receive with a matcher that
-   * remembers the message taken, then a "receive" trace event. Kept apart so
-   * that an untraced waiting tasklet's frame carries none of this (every slot
-   * of a parked frame costs heap per waiting tasklet).
-   */
-  private Object receiveTraced(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
-    Taking tk = new Taking(matcher);
-    Object r = receive(tk, timeoutNanos, timeoutValue, fromMark);
-    Tracer tr = tracer();
-    if (tr != null && tk.took) tr.trace(pid, "receive", tk.taken, null);
-    return r;
   }
 
   /** This tasklet's pid. Any thread. */
@@ -213,30 +158,10 @@ public final class Tasklet extends Mailbox implements Runnable {
     } catch (TaskletExit e) {
       reason = e.reason;
     } catch (Throwable e) {
-      crashed(e);
+      CrashHandler.crashed(this, e);
       return;
     }
     node.terminate(this, reason == null ? node.terms.normal() : reason);
-  }
-
-  /**
-   * The body threw {@code e}: end with it, then report the crash (the only
-   * place a crash report is made: see CrashHandler). Its strand only.
-   */
-  private void crashed(Throwable e) {
-    Object name;
-    Object context;
-    synchronized (this) {   // both gone once ended
-      Extra x = ex();
-      name = x.registeredName;
-      context = x.crashContext;
-    }
-    node.terminate(this, e);
-    try {
-      node.crashHandler().crashed(pid, initialFn, name, e, context);
-    } catch (Throwable h) {
-      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", h);
-    }
   }
 
   /** Install the conveyed bindings and hand over the body, once. Its strand only. */
@@ -250,11 +175,6 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   // ---- waiting -------------------------------------------------------------
-
-  /** Limit the mailbox (see {@link MailboxLimit}). Before start only. */
-  void limitMailbox(int n, boolean dropNewest) {
-    synchronized (this) { extra().limit = new MailboxLimit(n, dropNewest); }
-  }
 
   /**
    * Append a message, applying the mailbox limit if there is one (a tasklet
@@ -294,9 +214,9 @@ public final class Tasklet extends Mailbox implements Runnable {
    * wait: park returns at once while the interrupt status is set, so waiting
    * on would spin a core. It throws ex-info {:tasklet/error :interrupted}
    * with the status cleared (the exception carries the interrupt, as an
-   * InterruptedException would); the
-   * receive that called this leaves every message in the mailbox, and a
-   * plain thread keeps its pid. Owner only, on its own thread.
+   * InterruptedException would); the receive that called this leaves every
+   * message in the mailbox, and a plain thread keeps its pid. Owner only, on
+   * its own thread.
    */
   void block() {
     state = BLOCKED;
@@ -315,6 +235,9 @@ public final class Tasklet extends Mailbox implements Runnable {
         + " (Thread.interrupt, e.g. the REPL's interrupt) while waiting; the tasklet keeps its pid"
         + " and every message stays in its mailbox, so receive again to go on waiting", "pid", pid);
   }
+
+  /** Consume the wake-up permit: true when one had arrived (look again), false: suspend. Owner only. */
+  boolean takePermit() { return (int) PERMIT.getAndSet(this, 0) == 1; }
 
   /**
    * Called by a worker before it runs this tasklet's continuation. Worker only.
@@ -364,14 +287,14 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   public Object receive(IFn matcher) {
     checkExit();
-    if (extra != null && tracer() != null) return receiveTraced(matcher, -1, null, false);
+    if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, false);
     try {
       endScan();
       Object r;
       while ((r = scan(matcher)) == null) {
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
-        if (extra != null && tracer() != null) return receiveTraced(matcher, -1, null, true);
+        if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, true);
       }
       return handled(r);
     } catch (Throwable t) {
@@ -390,8 +313,8 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   public Object receive(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
     checkExit();
-    if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
-      return receiveTraced(matcher, timeoutNanos, timeoutValue, fromMark);
+    if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
+      return TracedReceive.receive(this, matcher, timeoutNanos, timeoutValue, fromMark);
     }
     if (!fromMark) endScan();   // a plain receive scans from the oldest message
     Object r = scan(matcher);
@@ -412,11 +335,11 @@ public final class Tasklet extends Mailbox implements Runnable {
         // the park step above, written inline: every frame here is kept per waiting tasklet
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
-        if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
+        if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
           // traced while waiting: carry on as a traced receive, from the same
           // scan position (fromMark keeps the cursor), with the time left
           long left = timeout == null ? -1 : Math.max(0, deadline - timers.clock().nanoTime());
-          return receiveTraced(matcher, left, timeoutValue, true);
+          return TracedReceive.receive(this, matcher, left, timeoutValue, true);
         }
         r = scan(matcher);
         if (r != null) return handled(r);
@@ -520,16 +443,6 @@ public final class Tasklet extends Mailbox implements Runnable {
     synchronized (this) {
       if (ctx != null || extra != null) extra().crashContext = ctx;
     }
-  }
-
-  /** The process-info status keyword name. Any thread. */
-  String statusName() {
-    return switch (state) {
-      case RUNNING -> "running";
-      case NEW, RUNNABLE, YIELDING -> "runnable";
-      case DONE -> "exiting";
-      default -> "waiting";
-    };
   }
 
   @Override public String toString() { return "tasklet " + pid; }
