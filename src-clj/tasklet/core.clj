@@ -49,10 +49,11 @@
   (:refer-clojure :exclude [flush alias])
   (:require [clojure.core.match]
             [tasklet.impl.crash :as crash]
+            [tasklet.impl.scheduler-stats :as scheduler-stats]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
-           [tasklet.kernel Aliases Context Mailbox Node Pid ProcessTimers Ref Signals Tasklet TaskletExit
+           [tasklet.kernel Aliases Context Links Mailbox Monitors Node NodeTable Pid ProcessTimers Ref Signals Tasklet TaskletExit
             Terms Timer]))
 
 (set! *warn-on-reflection* true)
@@ -100,14 +101,6 @@
 
 (defn- me ^Tasklet [] (current-tasklet))
 
-(defn- switch-point
-  "Under tasklet.test's deterministic scheduler, a point where another tasklet
-  may run next, traced as what (unless nil) with a and b; elsewhere nothing.
-  Every operation whose outcome another tasklet can race is one, so that
-  check-then-act races between them can be explored."
-  [^Tasklet t what a b]
-  (.preempt (.node t) what a b))
-
 (defn self
   "The calling tasklet's pid. On a plain thread (the REPL, a future, -main) it
   is that thread's own pid, with a mailbox, so `receive` works there too."
@@ -133,7 +126,7 @@
     {:strand (keyword (.strandName n))
      :node (keyword (.-name n))
      :processes (.processCount n)
-     :scheduler (some->> (.schedulerStats n) (into {} (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))))
+     :scheduler (scheduler-stats/->map (.schedulerStats n))
      :java (System/getProperty "java.version")}))
 
 (defn monotonic-ms
@@ -395,9 +388,7 @@
   ([reason] (.exitNow (me) reason))
   ([pid reason]
    (check-pid pid "exit")
-   (let [t (me)]
-     (Signals/exit t pid reason)
-     (switch-point t "signal" pid reason))
+   (Signals/exit (me) pid reason)
    true))
 
 (defn die
@@ -411,51 +402,27 @@
   caller an exit signal :noproc. Returns true."
   [pid]
   (check-pid pid "link")
-  (let [t (me)]
-    (Signals/link t pid)
-    (switch-point t nil nil nil))   ; traced as "link" by the kernel already
+  (Links/link (me) pid)
   true)
 
 (defn unlink
   "Remove the link between the caller and pid, if any. Returns true."
   [pid]
   (check-pid pid "unlink")
-  (let [t (me)]
-    (Signals/unlink t pid)
-    (switch-point t "unlink" pid nil))
+  (Links/unlink (me) pid)
   true)
 
-(defn- monitor-remote [^Tasklet t dest ^Ref ref]
-  (let [n (.node t)
-        d (.distribution n)]
-    (if d
-      (do (Signals/monitorRemote t ref dest)
-          (.monitor d (.pid t) ref dest))
-      (Node/send (.pid t) [:DOWN ref :process dest :noconnection]))
-    ref))
-
 (defn- monitor-with-ref
-  "Set up the monitor of dest for tasklet t under the fresh ref; returns ref."
+  "Set up the monitor of dest for tasklet t under the fresh ref (the kernel
+  routes it to a local or a remote target); returns ref."
   ^Ref [^Tasklet t dest ^Ref ref]
-  (let [n (.node t)]
-    (cond
-      (instance? Pid dest)
-      (if (or (Node/isLocal dest) (nil? (.distribution n)))
-        (Signals/monitor t (Node/resolve dest) dest ref)
-        (monitor-remote t dest ref))
-
-      (keyword? dest)
-      (let [p (.whereis n dest)]
-        (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
-
-      (and (vector? dest) (= 2 (count dest)))
-      (let [[nm nd] dest]
-        (if (= (node-name nd) (.-name n))
-          (let [p (.whereis n nm)] (Signals/monitor t (some-> p Node/resolve) (or p dest) ref))
-          (monitor-remote t dest ref)))
-
-      :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
-                           {:dest dest})))))
+  (cond
+    (instance? Pid dest) (Monitors/monitor t ^Pid dest ref)
+    (keyword? dest) (Monitors/monitorName t dest nil dest ref)
+    (and (vector? dest) (= 2 (count dest)))
+    (Monitors/monitorName t (nth dest 0) (node-name (nth dest 1)) dest ref)
+    :else (throw (badarg (str "monitor needs a pid, a keyword or [name node], got " (pr-str dest))
+                         {:dest dest}))))
 
 (defn- monitor-dest
   "Set up the monitor of dest for tasklet t; its ref."
@@ -475,10 +442,7 @@
   how a call gets its reply: the server answers through the ref, and once
   the caller gives up (demonitor), a late answer is dropped."
   (^Ref [dest]
-   (let [t (me)
-         ref (monitor-dest t dest)]
-     (switch-point t "monitor" dest ref)
-     ref))
+   (monitor-dest (me) dest))
   (^Ref [dest {alias-mode :alias :as opts}]
    (let [mode (case alias-mode
                 nil nil
@@ -487,15 +451,13 @@
                 (throw (badarg (str "monitor's :alias option is :demonitor or :reply-demonitor, got "
                                     (pr-str alias-mode))
                                {:opts opts})))
-         t (me)
-         ref (if mode
-               ;; the alias first, so a reply sent the moment the target sees the monitor finds it
-               (let [r (.makeRef (.node t))]
-                 (Aliases/alias t r (int mode))
-                 (monitor-with-ref t dest r))
-               (monitor-dest t dest))]
-     (switch-point t "monitor" dest ref)
-     ref)))
+         t (me)]
+     (if mode
+       ;; the alias first, so a reply sent the moment the target sees the monitor finds it
+       (let [r (.makeRef (.node t))]
+         (Aliases/alias t r (int mode))
+         (monitor-with-ref t dest r))
+       (monitor-dest t dest)))))
 
 (defn demonitor
   "Remove the monitor ref (and deactivate it as an alias, if it was made
@@ -506,10 +468,11 @@
    (when-not (instance? Ref ref)
      (throw (badarg (str "demonitor needs the ref that monitor returned, got " (pr-str ref)) {:ref ref})))
    (let [t (me)
-         active? (Signals/demonitor t ref)]
+         active? (Monitors/demonitor t ref)]
      (Aliases/unalias t ref)   ; a monitor's alias ({:alias :demonitor}) goes with it
-     (switch-point t "demonitor" ref active?)
-     ;; an active monitor never delivers its :DOWN once removed: scan only otherwise
+     ;; a live monitor never delivers its :DOWN once removed; one that fired
+     ;; has its :DOWN in the mailbox already (the kernel decides both under
+     ;; the caller's lock): scan only then
      (when (and flush (not active?))
        (.receive t (fn [m] (when (and (vector? m) (= :DOWN (nth m 0 nil)) (= ref (nth m 1 nil))) m))
                  0 nil false))
@@ -604,13 +567,7 @@
   the same holds across nodes."
   [pid]
   (check-pid pid "alive?")
-  (let [alive (if-let [t (Node/resolve pid)]
-                (not (.isExiting t))
-                (if-let [d (and (not (Node/isLocal pid)) (.distribution (node)))]
-                  (.alive ^tasklet.kernel.Distribution d pid)
-                  false))]
-    (when-let [t (Node/currentTasklet)] (switch-point t "alive?" pid alive))
-    alive))
+  (Node/isAlive pid))
 
 (defn- remote-process-info
   "process-info of pid on another node, asked of that node."
@@ -633,7 +590,7 @@
   `alive?` gives false."
   [pid]
   (check-pid pid "process-info")
-  (if-let [t (Node/resolve pid)]
+  (if-let [t (NodeTable/resolve pid)]
     (when-let [m (Signals/info t)]
       (into {}
             (map (fn [[k v]]
@@ -643,7 +600,7 @@
                           (:links :monitors :monitored-by) (vec v)
                           v)])))
             ^Map m))
-    (when (and (not (Node/isLocal pid)) (.distribution (node)))
+    (when (and (not (NodeTable/isLocal pid)) (.distribution (node)))
       (remote-process-info pid))))
 
 (defn processes
@@ -714,7 +671,7 @@
   pid's tasklet is the target (its end cancels the timer)."
   [dest what]
   (cond
-    (instance? Pid dest) [dest (Node/resolve dest)]
+    (instance? Pid dest) [dest (NodeTable/resolve dest)]
     (keyword? dest) [dest nil]
     (instance? Ref dest) [dest nil]
     (and (vector? dest) (= 2 (count dest)) (keyword? (nth dest 0)))
@@ -746,7 +703,7 @@
   ^Timer [ms pid reason]
   (let [ms (timer-ms ms "exit-after")]
     (check-pid pid "exit-after")
-    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (Node/resolve pid))))
+    (.exitAfter (user-timers) (* ms 1000000) pid reason (self) (NodeTable/resolve pid))))
 
 (defn send-interval
   "Send msg to dest every ms milliseconds (ms > 0), the first time after ms,

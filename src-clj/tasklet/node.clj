@@ -57,7 +57,7 @@
             [tasklet.impl.local-nodes :as local-nodes])
   (:import [java.util.concurrent CompletableFuture ConcurrentHashMap]
            [java.util.function BiFunction Function]
-           [tasklet.kernel Node Node$Config Pid]
+           [tasklet.kernel Await Node NodeOptions NodeOptions$Builder NodeTable Pid]
            [tasklet.net Config Config$Builder Connection Cookie Tls Transport]))
 
 (set! *warn-on-reflection* true)
@@ -226,16 +226,19 @@
       (throw (dist/error :badarg (str "distribution is already started as " (.-name (Node/local))
                                       "; call (tasklet.node/stop!) first")
                          {:name name})))
-    (when (dist/state-of (Node/named (clojure.core/name name)))
+    (when (dist/state-of (NodeTable/named (clojure.core/name name)))
       (throw (dist/error :badarg (str "a node called " name " already runs in this JVM") {:name name})))
+    (when (and default? (= (clojure.core/name name) (.-name (Node/local))))
+      ;; restarted under its old name: the old default node, still running its
+      ;; tasklets local-only since stop!, gives the name to the new incarnation
+      (NodeTable/release (Node/local)))
     (let [tls (some-> tls tls-of)   ; before the node exists: a bad :tls leaves nothing behind
           incarnation (fresh-incarnation)
-          cfg (Node$Config.)
-          _ (set! (.-name cfg) (clojure.core/name name))
-          _ (set! (.-incarnation cfg) (long incarnation))
-          _ (when (and workers (not default?)) (set! (.-parallelism cfg) (int workers)))
-          _ (when default? (set! (.-shareRegistryWith cfg) (Node/local)))  ; names outlive the switch
-          node (Node. cfg)
+          ^NodeOptions$Builder nb (-> (NodeOptions/builder (clojure.core/name name))
+                                      (.incarnation (long incarnation)))
+          _ (when (and workers (not default?)) (.parallelism nb (int workers)))
+          _ (when default? (.shareRegistryWith nb (Node/local)))  ; names outlive the switch
+          node (Node. (.build nb))
           st (dist/new-state node opts)
           ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]
       (.incarnation b (long incarnation))
@@ -325,13 +328,13 @@
   [address]
   (let [st (state-or-throw)
         address (str address)
-        [k v] (dist/await-future (.connect ^Transport (dist/transport st) address)
-                                 (+ 1000 (long (:connect-timeout-ms st))))]
-    (case k
-      :ok (keyword (.peerName ^Connection v))
-      :error (throw (dist/connect-error address v))
-      :timeout (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
-                                  {:address address})))))
+        ^CompletableFuture f (.connect ^Transport (dist/transport st) address)]
+    (when-not (Await/future f (+ 1000 (long (:connect-timeout-ms st))))
+      (throw (dist/error :timeout (str "connecting to " address " did not finish in time")
+                         {:address address})))
+    (try (keyword (.peerName ^Connection (.getNow f nil)))
+         (catch java.util.concurrent.CompletionException e (throw (dist/connect-error address (or (.getCause e) e))))
+         (catch java.util.concurrent.CancellationException e (throw (dist/connect-error address e))))))
 
 (defn nodes
   "The names of the nodes connected to this one, sorted."
@@ -352,7 +355,7 @@
       (let [gone (.computeIfAbsent ^ConcurrentHashMap (:gone st) nm
                                    (reify Function (apply [_ _] (CompletableFuture.))))]
         (.close c (str "disconnect! by " (:name st)))
-        (dist/await-future gone 5000)
+        (Await/future gone 5000)
         true)
       false)))
 
@@ -401,7 +404,7 @@
   (if-let [st (dist/state-of (Node/current))]
     (let [me (core/self)]
       (swap! (:nodes-mons st)
-             (fn [ws] (cond-> (into #{} (filter #(some-> (Node/resolve %) .isAlive)) ws)
+             (fn [ws] (cond-> (into #{} (filter #(some-> (NodeTable/resolve %) .isAlive)) ws)
                         on? (conj me)
                         (not on?) (disj me))))
       true)

@@ -23,11 +23,12 @@
   tracer); a traced one pays a message per event, delivered without tracing
   the delivery itself."
   (:require [clojure.pprint :as pp]
-            [tasklet.core :as t])
+            [tasklet.core :as t]
+            [tasklet.impl.scheduler-stats :as scheduler-stats])
   (:import [clojure.lang Compiler]
            [java.lang.management ManagementFactory]
            [javax.management MBeanServer ObjectName StandardMBean]
-           [tasklet.kernel Node Pid SchedulerMXBean SchedulerMXBean$Impl Tasklet Tracer]))
+           [tasklet.kernel Node NodeTable Pid SchedulerMXBean SchedulerMXBean$Impl Tasklet Tracer]))
 
 (set! *warn-on-reflection* true)
 
@@ -43,7 +44,7 @@
 (defn- local-tasklet ^Tasklet [pid what]
   (when-not (instance? Pid pid)
     (throw (badarg (str what " needs a pid, got " (pr-str pid)) {:pid pid})))
-  (or (Node/resolve pid)
+  (or (NodeTable/resolve pid)
       (throw (badarg (str what ": " (pr-str pid) " is not a live tasklet of a node in this JVM")
                      {:pid pid}))))
 
@@ -59,7 +60,7 @@
                              :send [:trace pid :send a b]
                              [:trace pid k a])))
         (when (and set-on-spawn? (= k :spawn))
-          (when-let [child (Node/resolve a)]
+          (when-let [child (NodeTable/resolve a)]
             (.setTracer child this)))))))
 
 (defn format-trace-message
@@ -119,7 +120,7 @@
 (defn untrace
   "Stop tracing pid; returns true (also for a pid that was not traced or is dead)."
   [pid]
-  (when-let [^Tasklet t (and (instance? Pid pid) (Node/resolve pid))]
+  (when-let [^Tasklet t (and (instance? Pid pid) (NodeTable/resolve pid))]
     (.setTracer t nil))
   true)
 
@@ -168,7 +169,7 @@
 (defn- node-of ^Node [node]
   (cond (instance? Node node) node
         (nil? node) (Node/current)
-        :else (or (Node/named (name node))
+        :else (or (NodeTable/named (name node))
                   (throw (badarg (str "no node called " (pr-str node) " in this JVM") {:node node})))))
 
 (defn scheduler-stats
@@ -184,8 +185,7 @@
      (into {:strand (keyword (.strandName n))
             :node (keyword (.-name n))
             :tasklets-alive (.processCount n)}
-           (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))
-           (.schedulerStats n)))))
+           (scheduler-stats/->map (.schedulerStats n))))))
 
 (defn- object-name ^ObjectName [^Node n]
   (ObjectName. (str "tasklet:type=Scheduler,node=" (ObjectName/quote (.-name n)))))

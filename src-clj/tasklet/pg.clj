@@ -49,7 +49,7 @@
            [java.lang System$Logger System$Logger$Level]
            [java.util List]
            [java.util.concurrent ConcurrentHashMap]
-           [tasklet.kernel Node Pid]))
+           [tasklet.kernel Node NodeTable Pid]))
 
 (set! *warn-on-reflection* true)
 
@@ -72,7 +72,7 @@
   "The current view of scope on the caller's node: {group {:all :local}}."
   [scope]
   (let [tb (.get ^ConcurrentHashMap tables (table-key scope))]
-    (if (and tb (some-> (Node/resolve (:owner tb)) .isAlive))
+    (if (and tb (some-> (NodeTable/resolve (:owner tb)) .isAlive))
       @(:data tb)
       {})))
 

@@ -30,7 +30,7 @@
             [tasklet.impl.error :refer [error check-start-opts]])
   (:import [clojure.lang ExceptionInfo MultiFn]
            [java.util.concurrent.atomic AtomicBoolean]
-           [tasklet.kernel Aliases Mailbox Node Pid Ref TaskletExit]))
+           [tasklet.kernel Aliases Mailbox Node NodeTable Pid Ref TaskletExit]))
 
 (set! *warn-on-reflection* true)
 
@@ -81,7 +81,7 @@
   the kernel: a target that dies during the demonitor itself may still
   deliver its :DOWN after the flush."
   [mref target]
-  (if (and (instance? Pid target) (Node/isLocal target))
+  (if (and (instance? Pid target) (NodeTable/isLocal target))
     (if (t/alive? target)
       (do (t/demonitor mref)
           (when-not (t/alive? target) (t/demonitor mref {:flush true})))

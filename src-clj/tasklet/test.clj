@@ -68,7 +68,7 @@
             [clojure.walk :as walk])
   (:import [clojure.lang IFn Var]
            [tasklet.kernel DeterministicScheduler DeterministicScheduler$Step
-            ManualTime Node Node$Config Pid Ref Signals Strand Tasklet TaskletExit]))
+            ManualTime Node NodeOptions NodeTable Pid Ref Signals Strand Tasklet TaskletExit]))
 
 (set! *warn-on-reflection* true)
 
@@ -93,13 +93,12 @@
                       {:tasklet/error :badarg})))))
 
 (defn- make-node ^Node [^DeterministicScheduler sched ^ManualTime time]
-  (let [c (Node$Config.)]
-    (set! (.-name c) (str "det-" (swap! node-serial inc)))
-    (set! (.-strand c) "continuation")
-    (set! (.-scheduler c) sched)
-    (set! (.-timers c) time)
-    (set! (.-reductionBudget c) (int 1))
-    (Node. c)))
+  (Node. (-> (NodeOptions/builder (str "det-" (swap! node-serial inc)))
+             (.strand "continuation")
+             (.scheduler sched)
+             (.timers time)
+             (.reductionBudget 1)
+             (.build))))
 
 ;; ---------------------------------------------------------------------------
 ;; Traces
@@ -212,15 +211,15 @@
                                               (catch Throwable e [:error e]))))]
     (try
       (let [pid (.spawn node body f (Var/cloneThreadBindingFrame) nil nil nil)
-            main (Node/resolve pid)
+            main (NodeTable/resolve pid)
             status (.drive sched main time (long max-steps))
             trace (when record? (mapv step->data (.trace sched)))
             base {:choices (vec (.choicesMade sched))
-                  :steps (get (.stats sched) "steps")
+                  :steps (.steps (.deterministic (.stats sched)))
                   :trace trace
                   :virtual-ms (/ (.nanoTime time) 1e6)}
             waiting (fn [] (vec (for [p (.processes node)]
-                                  [p (some-> (Node/resolve p) Signals/info (.get "status") keyword)])))]
+                                  [p (some-> (NodeTable/resolve p) Signals/info (.get "status") keyword)])))]
         (condp = status
           DeterministicScheduler/DONE
           (let [[k v] @result]

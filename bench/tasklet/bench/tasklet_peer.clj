@@ -12,7 +12,7 @@
   (:import [clojure.lang IFn Var]
            [java.util.concurrent CountDownLatch]
            [java.util.concurrent.atomic AtomicLong]
-           [tasklet.kernel Mailbox Node Node$Config Pid]))
+           [tasklet.kernel Mailbox Node NodeOptions Pid]))
 
 (set! *warn-on-reflection* true)
 
@@ -22,9 +22,7 @@
   (Node/local))
 
 (defonce ^{:private true :doc "The second node, on the virtual-thread strand."} vt-node
-  (delay (Node. (doto (Node$Config.)
-                  (-> .name (set! "bench-vt"))
-                  (-> .strand (set! "virtual"))))))
+  (delay (Node. (-> (NodeOptions/builder "bench-vt") (.strand "virtual") (.build)))))
 
 (defn virtual-node
   "A node of this JVM on the virtual-thread strand, made on first use."

@@ -3,7 +3,7 @@
   extensions for pids, refs and Throwables, and a Java-serialization allow-list.
 
   - Pid and Ref: [node-name serial incarnation]; a thawed pid resolves lazily
-    through its node's process table (tasklet.kernel.Node/resolve).
+    through its node's process table (tasklet.kernel.NodeTable/resolve).
   - Throwable: written as class name, message, ex-data, cause (recursively) and
     up to 64 stack frames; it is thawed as an ex-info whose data is the original
     ex-data plus :tasklet/class (the original class name, kept from the first

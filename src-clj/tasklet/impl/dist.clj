@@ -62,7 +62,7 @@
                                  ExecutorService Executors ThreadFactory TimeUnit]
            [java.util.concurrent.atomic AtomicBoolean AtomicLong]
            [java.util.function BiConsumer Function Predicate]
-           [tasklet.kernel Aliases Distribution Node Pid Ref Signals Tasklet]
+           [tasklet.kernel Aliases Distribution Links Monitors Node NodeTable Pid Ref Signals Tasklet]
            [tasklet.net AuthFailedException Connection Endpoint LogText Transport]))
 
 (set! *warn-on-reflection* true)
@@ -290,50 +290,27 @@
 ;; ---------------------------------------------------------------------------
 ;; Local effects
 
-(def ^:private ^ThreadLocal taking
-  "Bound (to a boolean[1]) while `take-monitor!` runs: demonitor! then only
-  records that the watcher still had the monitor."
-  (ThreadLocal.))
-
-(defn- take-monitor!
-  "Removes the remote monitor ref from local tasklet t's own table; true when
-  t still had it. (Signals/demonitor calls the Distribution's demonitor
-  exactly when it removed a monitor whose target is not a local pid; with
-  `taking` set, demonitor! just notes that. Its 'owner only' rule is about
-  the owner's later mailbox flush: the table itself is guarded by t's lock.)"
-  [^Tasklet t ref]
-  (let [hit (boolean-array 1)]
-    (.set taking hit)
-    (try (Signals/demonitor t ref)
-         (finally (.remove taking)))
-    (aget hit 0)))
-
 (defn- monitor-down!
   "Delivers msg, the [:DOWN ref ...] of a remote or [name node] monitor, to
   local watcher, only if the watcher still has monitor ref, which it then no
-  longer has: the kernel's rule for local targets. Both happen under the
-  watcher's lock, the lock its own demonitor takes first, so a demonitor
-  with :flush either finds the DOWN in the mailbox or stops it here. Any
-  thread that holds no tasklet's lock."
+  longer has (Monitors/fire: the kernel's one place where a monitor fires, so
+  a demonitor with :flush either finds the DOWN in the mailbox or stops it
+  here). Any thread that holds no tasklet's lock."
   [^Pid watcher ref msg]
-  (when-let [t (Node/resolve watcher)]
-    (locking t
-      (when (take-monitor! t ref)
-        ;; Node/deliver: no reduction or exit check, which could switch the
-        ;; calling tasklet out while it holds a lock
-        (Node/deliver watcher msg)))))
+  (when-let [t (NodeTable/resolve watcher)]
+    (Monitors/fire t ref msg)))
 
 (defn- remote-exit!
   "Local tasklet `local`, linked to remote `remote`, gets exit signal reason
   (if the link still exists)."
   [local remote reason]
-  (when-let [t (Node/resolve local)]
-    (Signals/remoteExit t remote reason)))
+  (when-let [t (NodeTable/resolve local)]
+    (Links/remoteExit t remote reason)))
 
 (defn- deliver-local!
   "Delivers msg to a pid of this JVM; anything else is dropped (never forwarded)."
   [^Pid to msg]
-  (when (Node/isLocal to) (Node/send to msg)))
+  (when (NodeTable/isLocal to) (Node/send to msg)))
 
 ;; ---------------------------------------------------------------------------
 ;; Requests (spawn, alive?, process-info, whereis)
@@ -471,7 +448,7 @@
                                                                 :message (.getMessage e)}])))]
                   (.send conn REPLY b)))]
     (case op
-      :alive (reply :ok (boolean (some-> (Node/resolve arg) .isExiting not)))
+      :alive (reply :ok (boolean (some-> (NodeTable/resolve arg) .isExiting not)))
       :info (reply :ok (when (instance? Pid arg) (info-map arg)))
       :whereis (reply :ok (.whereis ^Node (:node st) arg))
       :spawn (.execute loader
@@ -489,7 +466,7 @@
 (defn- in-jvm-node
   "The node of this JVM called name, when it is another node than st's own."
   ^Node [st ^String name]
-  (when-not (= name (:name st)) (Node/named name)))
+  (when-not (= name (:name st)) (NodeTable/named name)))
 
 (defn send-pid! [st ^Pid to msg]
   (when-let [conn (connection! st (.-node to) (may-wait?))]
@@ -583,7 +560,7 @@
     (when (> (.size m) (.get limit))
       (doseq [^Map$Entry e (vec m)
               :let [[_ ^Pid target] (.getValue e)]
-              :when (not (some-> (Node/resolve target) .isAlive))]
+              :when (not (some-> (NodeTable/resolve target) .isAlive))]
         (.remove m (.getKey e) (.getValue e)))
       (.set limit (max 64 (* 2 (.size m)))))))
 
@@ -593,8 +570,8 @@
         jvm (when (vector? dest) (in-jvm-node st node))]
     (if jvm
       (let [p (.whereis jvm (first dest))
-            t (some-> p Node/resolve)]
-        (if (and t (Signals/monitorFromRemote watcher t ref dest))
+            t (some-> p NodeTable/resolve)]
+        (if (and t (Monitors/monitorFromRemote watcher t ref dest))
           (do (.put (chm st :local-named) ref [watcher p dest node])
               (purge-local-named! st))
           (fire! watcher ref dest :noproc)))
@@ -611,15 +588,14 @@
               (fire! watcher ref dest :noconnection))))))))
 
 (defn demonitor! [st watcher ^Ref ref dest]
-  (if-let [^booleans hit (.get taking)]
-    (aset hit 0 true)   ; take-monitor! at work: the monitor has fired, nothing to undo
-    (if-let [[_ p] (.remove (chm st :local-named) ref)]
-      (some-> (Node/resolve p) (Signals/dropMonitoredBy ref))
-      (let [node (dest-node dest)]
-        ;; the peer is told only while the monitor is still in place there
-        (when (some-> ^ConcurrentHashMap (.get (chm st :mons) node) (.remove ref))
-          (when-let [conn (connection st node)]
-            (send-frame! conn DEMONITOR (encode st [watcher ref dest]))))))))
+  ;; called by the kernel only for a monitor the watcher still had (never for one that fired)
+  (if-let [[_ p] (.remove (chm st :local-named) ref)]
+    (some-> (NodeTable/resolve p) (Monitors/dropMonitoredBy ref))
+    (let [node (dest-node dest)]
+      ;; the peer is told only while the monitor is still in place there
+      (when (some-> ^ConcurrentHashMap (.get (chm st :mons) node) (.remove ref))
+        (when-let [conn (connection st node)]
+          (send-frame! conn DEMONITOR (encode st [watcher ref dest])))))))
 
 (defn alive-remote? [st ^Pid pid]
   (let [conn (connection! st (.-node pid) (may-wait?))]
@@ -710,37 +686,37 @@
         LINK (when (and (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
                         (own! (v 0) "LINK"))
                (let [[from to] v
-                     t (Node/resolve to)]
-                 (if (and t (Signals/linkFromRemote from t))
+                     t (NodeTable/resolve to)]
+                 (if (and t (Links/linkFromRemote from t))
                    (add-link! st peer to from)
                    (.send conn EXIT (encode st [to from :noproc true])))))
         UNLINK (when (and (shape! (and (vector? v) (= 2 (count v)) (pid? (v 0)) (pid? (v 1))))
                           (own! (v 0) "UNLINK"))
                  (let [[from to] v]
                    (remove-link! st peer to from)
-                   (some->> (Node/resolve to) (Signals/unlinkFromRemote from))))
+                   (some->> (NodeTable/resolve to) (Links/unlinkFromRemote from))))
         EXIT (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 0)) (pid? (v 1))))
                         (own! (v 0) "EXIT"))
                (let [[from to reason linked] v]
-                 (when-let [t (Node/resolve to)]
+                 (when-let [t (NodeTable/resolve to)]
                    (if linked
                      (do (remove-link! st peer to from)
-                         (Signals/remoteExit t from reason))
+                         (Links/remoteExit t from reason))
                      (Signals/exitSignal t from reason false)))))
         MONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (pid? (v 0)) (instance? Ref (v 1))))
                            (own! (v 0) "MONITOR"))
                   (let [[watcher ref dest] v
                         t (if (pid? dest)
-                            (Node/resolve dest)
-                            (some-> (.whereis ^Node (:node st) (first dest)) Node/resolve))]
-                    (if (and t (Signals/monitorFromRemote watcher t ref dest))
+                            (NodeTable/resolve dest)
+                            (some-> (.whereis ^Node (:node st) (first dest)) NodeTable/resolve))]
+                    (if (and t (Monitors/monitorFromRemote watcher t ref dest))
                       (.put (sub-map (chm st :watched) peer) ref (.pid ^Tasklet t))
                       (.send conn DOWN (encode st [watcher [:DOWN ref :process dest :noproc]])))))
         DEMONITOR (when (and (shape! (and (vector? v) (= 3 (count v)) (instance? Ref (v 1))))
                              (own! (v 0) "DEMONITOR"))
                     (when-let [^ConcurrentHashMap m (.get (chm st :watched) peer)]
                       (when-let [p (.remove m (v 1))]
-                        (some-> (Node/resolve p) (Signals/dropMonitoredBy (v 1))))))
+                        (some-> (NodeTable/resolve p) (Monitors/dropMonitoredBy (v 1))))))
         REQUEST (when (and (shape! (and (vector? v) (= 4 (count v)) (pid? (v 1))))
                            (own! (v 1) "REQUEST"))
                   (let [[id reply-to op arg] v] (answer st conn id reply-to op arg)))
@@ -774,7 +750,7 @@
   (let [peer (.peerName c)
         ^ConcurrentHashMap addresses (:addresses st)]
     (.put addresses peer (.peerAddress c))
-    (when-let [^Node n (Node/named peer)]
+    (when-let [^Node n (NodeTable/named peer)]
       (when (= (.-incarnation n) (.peerIncarnation c))
         (.put (chm st :in-jvm) peer (.peerIncarnation c))))
     (.send c PEERS (encode st (into {(:name st) (.address (transport st))} addresses)))
@@ -793,12 +769,12 @@
         lost (reify Predicate
                (test [_ p] (and (= peer (.-node ^Pid p)) (== inc (.-incarnation ^Pid p)))))]
     (doseq [^Pid pid (.processes node)]
-      (some-> (Node/resolve pid) (Signals/nodeLost lost :noconnection)))
+      (some-> (NodeTable/resolve pid) (Signals/nodeLost lost :noconnection)))
     (doseq [^Map$Entry e (vec (chm st :local-named))
             :let [[watcher target dest n] (.getValue e)]
             :when (= n peer)
             :when (.remove (chm st :local-named) (.getKey e) (.getValue e))]
-      (some-> (Node/resolve target) (Signals/dropMonitoredBy (.getKey e)))
+      (some-> (NodeTable/resolve target) (Monitors/dropMonitoredBy (.getKey e)))
       (fire! watcher (.getKey e) dest :noconnection))))
 
 (defn- on-disconnected [st ^Connection c reason]
@@ -811,7 +787,7 @@
     (when (.remove (chm st :in-jvm) peer (.peerIncarnation c))
       (sweep-in-jvm! st peer (.peerIncarnation c)))
     (doseq [[ref target] (some-> ^ConcurrentHashMap (.remove (chm st :watched) peer) vec)]
-      (some-> (Node/resolve target) (Signals/dropMonitoredBy ref)))
+      (some-> (NodeTable/resolve target) (Monitors/dropMonitoredBy ref)))
     (doseq [^Map$Entry e (vec (chm st :pending))
             :let [[node reply-to] (.getValue e)]
             :when (= node peer)]

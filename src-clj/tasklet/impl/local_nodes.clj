@@ -23,7 +23,8 @@
            [java.lang.management ManagementFactory]
            [java.nio.charset StandardCharsets]
            [java.util.concurrent CompletableFuture ConcurrentHashMap TimeUnit]
-           [java.util.function Consumer]))
+           [java.util.function Consumer]
+           [tasklet.kernel Await]))
 
 (set! *warn-on-reflection* true)
 
@@ -126,7 +127,8 @@
     (let [failed (doall
                    (remove (fn [{:keys [^CompletableFuture connected] :as c}]
                              (let [left (max 1 (- deadline (System/currentTimeMillis)))
-                                   ok (= :ok (first (dist/await-future connected left)))]
+                                   ok (and (Await/future connected left)
+                                           (not (.isCompletedExceptionally connected)))]
                                (when ok
                                  (progress! progress (keyword (:name c)) " is up ("
                                             (format "%.1f" (/ (- (System/nanoTime) t0) 1e9)) " s)"))

@@ -13,7 +13,7 @@ import java.util.HashMap;
  * --------------------
  * Routing: each node keeps a table alias -> owner (Node.aliases), read by a
  * sender. Activity: the owner's record keeps alias -> mode
- * (Tasklet.Extra.aliases), guarded by the owner's monitor, and a delivery
+ * (Extra.aliases), guarded by the owner's monitor, and a delivery
  * through an alias checks the mode and puts the message while holding that
  * monitor. Hence an unalias (which takes the same monitor) is a clean cut:
  * a message sent through the alias is either in the mailbox when unalias
@@ -41,7 +41,7 @@ public final class Aliases {
   /** Make {@code ref} an active alias of {@code self} with {@code mode}. Owner only. */
   public static void alias(Tasklet self, Ref ref, int mode) {
     synchronized (self) {
-      Tasklet.Extra e = self.extra();
+      Extra e = self.extra();
       if (e.aliases == null) e.aliases = new HashMap<>(4);
       e.aliases.put(ref, mode);
     }
@@ -55,7 +55,7 @@ public final class Aliases {
   public static boolean unalias(Tasklet self, Ref ref) {
     boolean active;
     synchronized (self) {
-      Tasklet.Extra e = self.extra;
+      Extra e = self.extra;
       if (e == null || e.aliases == null) return false;
       Integer mode = e.aliases.remove(ref);
       active = mode != null && ((mode & DEMONITOR) == 0 || (e.monitors != null && e.monitors.containsKey(ref)));
@@ -70,13 +70,13 @@ public final class Aliases {
    * (inactive, unknown, or not of this JVM: never forwarded). Any thread.
    */
   public static boolean deliver(Ref ref, Object msg) {
-    Node n = Node.named(ref.node);
+    Node n = NodeTable.named(ref.node);
     if (n == null || n.incarnation != ref.incarnation) return false;
     Tasklet t = n.aliases.get(ref);
     if (t == null) return false;
     boolean delivered = false, drop = false;
     synchronized (t) {
-      Tasklet.Extra e = t.extra;
+      Extra e = t.extra;
       Integer mode = e == null || e.aliases == null ? null : e.aliases.get(ref);
       if (mode != null && t.state != Tasklet.DONE) {
         if ((mode & DEMONITOR) != 0 && (e.monitors == null || !e.monitors.containsKey(ref))) {
@@ -108,7 +108,7 @@ public final class Aliases {
     if (me != null && me.state == Tasklet.DONE) me = null;   // sends made while ending
     if (me != null) me.checkExit();
     boolean sent;
-    Node n = Node.named(ref.node);
+    Node n = NodeTable.named(ref.node);
     if (n != null && n.incarnation == ref.incarnation) {
       sent = deliver(ref, msg);
     } else {

@@ -9,7 +9,7 @@ package tasklet.kernel;
  * is a plain thread, whose exception reaches its own caller.
  *
  * <p>A node uses its own handler if it has one, else the JVM's
- * ({@link Node#setDefaultCrashHandler}), so a handler installed once also
+ * ({@link NodeTable#setCrashHandler}), so a handler installed once also
  * covers nodes made later (tasklet.node/start!). The default logs one line
  * (no stack trace) through {@link System.Logger} "tasklet" at ERROR;
  * tasklet.core replaces it with its own (see set-crash-handler!).
@@ -31,6 +31,35 @@ public interface CrashHandler {
   default void crashed(Pid pid, Object initialFn, Object registeredName, Throwable cause,
                        Object context) {
     crashed(pid, initialFn, cause);
+  }
+
+  /**
+   * The body of {@code t} threw {@code e}: end it with {@code e}, then
+   * report the crash (the only place a crash report is made, besides the
+   * kernel's own for a mailbox overflow). Its strand only.
+   */
+  static void crashed(Tasklet t, Throwable e) {
+    Object name;
+    Object context;
+    synchronized (t) {   // both gone once ended
+      Extra x = t.ex();
+      name = x.registeredName;
+      context = x.crashContext;
+    }
+    t.node.terminate(t, e);
+    report(t.node, t.pid, t.initialFn, name, e, context);
+  }
+
+  /**
+   * Hand a crash to {@code node}'s handler in effect; a handler that throws
+   * is logged, never propagated. The crashed tasklet's strand.
+   */
+  static void report(Node node, Pid pid, Object initialFn, Object name, Throwable cause, Object context) {
+    try {
+      node.crashHandler().crashed(pid, initialFn, name, cause, context);
+    } catch (Throwable e) {
+      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
+    }
   }
 
   /** Logs one line through System.Logger "tasklet", and the context when there is one. */

@@ -34,6 +34,11 @@ final class MailboxLimit {
   private volatile long dropped;     // messages refused by dropNewest
   private volatile Object overflow;  // the reason an overflow ended the tasklet with
 
+  /** Limit {@code t}'s mailbox to {@code max} messages with this policy. Before {@code t} starts only. */
+  static void install(Tasklet t, int max, boolean dropNewest) {
+    synchronized (t) { t.extra().limit = new MailboxLimit(max, dropNewest); }
+  }
+
   MailboxLimit(int max, boolean dropNewest) {
     this.max = max;
     this.dropNewest = dropNewest;

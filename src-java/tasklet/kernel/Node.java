@@ -4,14 +4,15 @@ import clojure.lang.IFn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One node's runtime: its name and incarnation, process table, name registry,
- * strands, scheduler, timers and the hooks the Clojure layer installs. Usually
- * there is one per JVM ({@link #local()}); tests may make several.
+ * One node's runtime: its name and incarnation, process table, name registry
+ * ({@link Registry}), strands, scheduler, timers and the hooks the Clojure
+ * layer installs; made from {@link NodeOptions}. Usually there is one per JVM
+ * ({@link #local()}); tests may make several, each live one under its own
+ * name ({@link NodeTable}).
  *
  * <p>The strand is chosen once, when the node is made: system property
  * {@code tasklet.strand} = {@code continuation} | {@code virtual}, else
@@ -21,33 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Node {
   /** The tasklet of a plain or virtual thread (workers keep theirs in a field). */
   static final ThreadLocal<Tasklet> CURRENT = new ThreadLocal<>();
-  private static final Map<String, Node> LIVE = new ConcurrentHashMap<>();
-  private static volatile Node local;
-  private static volatile Terms defaultTerms = Terms.PLAIN;
-  private static volatile Context defaultContext = Context.NONE;
-  private static volatile CrashHandler defaultCrashHandler = CrashHandler.LOG;
-
-  /** Settings for a new node. */
-  public static final class Config {
-    public String name = "nonode";
-    public long incarnation = 0;
-    public String strand = System.getProperty("tasklet.strand", "");
-    public int parallelism = Integer.getInteger("tasklet.workers", Runtime.getRuntime().availableProcessors());
-    public int maxWorkers = Integer.getInteger("tasklet.max-workers", 256);
-    public int reductionBudget = Integer.getInteger("tasklet.reductions", 2000);
-    /** How long an idle worker polls for work before it parks (see WorkerPool, Parking). */
-    public long idleSpinMicros = Long.getLong("tasklet.idle-spin-us", 100L);
-    public Timers timers;          // default: a SystemTimers
-    public Scheduler scheduler;    // default: a WorkerPool (continuation strand only)
-    /** This node's own crash handler; null (the default): the JVM's (see setDefaultCrashHandler). */
-    public CrashHandler crashHandler;
-    /**
-     * A node whose name registry the new node shares (null: its own): the
-     * node that distribution replaces as the default keeps its tasklets, and
-     * the names they registered stay visible from the new default node.
-     */
-    public Node shareRegistryWith;
-  }
 
   public final String name;
   public final long incarnation;
@@ -59,78 +33,63 @@ public final class Node {
   final Strand strand;
   final Strand threadStrand = new ThreadStrand();
   final Scheduler scheduler;      // null on the virtual-thread strand
-  final boolean preemptive;       // a DeterministicScheduler: registry ops and spawns are switch points
+  final boolean preemptive;       // its scheduler wants switch points (Scheduler.preemptive)
+  volatile boolean stopped;       // shutdown was called
   volatile boolean traced;        // some tasklet of this node has had a tracer (spawns check it)
   volatile CrashHandler crashHandler;
   volatile Distribution distribution;
   final ProcessTable processes = new ProcessTable();
-  final ConcurrentHashMap<Object, Pid> registry;
+  final Registry registry;
   final ConcurrentHashMap<Ref, Tasklet> aliases = new ConcurrentHashMap<>();   // see Aliases
-  private final Set<Tasklet> threadTasklets = ConcurrentHashMap.newKeySet();
+  private final ThreadTasklets threads = new ThreadTasklets(this);
   private final AtomicLong serials = new AtomicLong();
   private final AtomicLong refs = new AtomicLong();
 
-  /** A new node. Any thread. */
-  public Node(Config c) {
-    this.name = c.name;
-    this.incarnation = c.incarnation;
-    this.terms = defaultTerms;
-    this.context = defaultContext;
-    this.timers = c.timers != null ? c.timers : new SystemTimers();
+  /**
+   * A new node, which joins the JVM's node table. Throws (:badarg) when a
+   * live node of this JVM has the same name. Any thread.
+   */
+  public Node(NodeOptions o) {
+    this.name = o.name;
+    this.incarnation = o.incarnation;
+    this.terms = NodeTable.terms;
+    this.context = NodeTable.context;
+    NodeTable.checkFree(name, terms);   // before any thread starts
+    this.timers = o.timers != null ? o.timers : new SystemTimers();
     this.userTimers = new ProcessTimers(this, timers);
-    this.reductionBudget = Math.max(1, c.reductionBudget);
-    this.crashHandler = c.crashHandler;
-    this.registry = c.shareRegistryWith != null ? c.shareRegistryWith.registry : new ConcurrentHashMap<>();
-    String kind = strandKind(c.strand);
+    this.reductionBudget = Math.max(1, o.reductionBudget);
+    this.crashHandler = o.crashHandler;
+    this.registry = o.shareRegistryWith != null ? o.shareRegistryWith.registry : new Registry(terms);
+    String kind = Strand.kind(o.strand);
     if (kind.equals("continuation")) {
       CompilerHints.install();
-      this.scheduler = c.scheduler != null ? c.scheduler
-          : new WorkerPool(c.parallelism, c.maxWorkers, c.idleSpinMicros * 1000, this::housekeeping);
+      this.scheduler = o.scheduler != null ? o.scheduler
+          : new WorkerPool(o.parallelism, o.maxWorkers, o.idleSpinMicros * 1000, threads::housekeeping);
       this.strand = new ContinuationStrand(scheduler);
-      this.preemptive = scheduler instanceof DeterministicScheduler;
+      this.preemptive = scheduler.preemptive();
     } else {
       this.preemptive = false;
       this.scheduler = null;
       this.strand = new VirtualThreadStrand();
-      startHousekeeper();
     }
-    LIVE.put(name, this);
-  }
-
-  /**
-   * The strand a node made now gets: {@code requested} when possible,
-   * continuation when jdk.internal.vm is exported, else virtual. Throws on a
-   * requested value that is neither "continuation" nor "virtual".
-   */
-  public static String strandKind(String requested) {
-    if ("virtual".equals(requested)) return "virtual";
-    if (requested != null && !requested.isEmpty() && !"continuation".equals(requested)) {
-      throw new IllegalArgumentException("tasklet.strand is \"" + requested
-          + "\"; use \"continuation\" or \"virtual\" (or leave it unset)");
+    try {
+      NodeTable.add(this);
+    } catch (RuntimeException e) {   // lost a race for the name: stop what was made for it
+      if (o.scheduler == null && scheduler != null) scheduler.shutdown();
+      if (o.timers == null) ((SystemTimers) timers).shutdown();
+      throw e;
     }
-    return Strand.continuationsAvailable() ? "continuation" : "virtual";
+    if (scheduler == null) threads.startHousekeeper();
   }
 
   /** Install the Clojure layer's terms and context for nodes made from now on. Any thread. */
-  public static synchronized void install(Terms terms, Context context) {
-    defaultTerms = terms;
-    defaultContext = context;
-  }
+  public static void install(Terms terms, Context context) { NodeTable.install(terms, context); }
 
-  /** This JVM's default node, made on first use. Any thread. */
-  public static Node local() {
-    Node n = local;
-    if (n == null) {
-      synchronized (Node.class) {
-        n = local;
-        if (n == null) local = n = new Node(new Config());
-      }
-    }
-    return n;
-  }
+  /** This JVM's default node, made on first use (see {@link NodeTable}). Any thread. */
+  public static Node local() { return NodeTable.local(); }
 
   /** Replace the default node (distribution gives it a name). Any thread. */
-  public static synchronized void setLocal(Node n) { local = n; }
+  public static void setLocal(Node n) { NodeTable.setLocal(n); }
 
   /**
    * The node of the calling tasklet; for a plain thread (whose pid may date
@@ -141,9 +100,6 @@ public final class Node {
     Tasklet t = currentTasklet();
     return t != null && t.strand != t.node.threadStrand ? t.node : local();
   }
-
-  /** The local node called {@code name}, or null. Any thread. */
-  public static Node named(String name) { return LIVE.get(name); }
 
   /** The tasklet running on this thread, or null. Any thread. */
   public static Tasklet currentTasklet() {
@@ -160,6 +116,7 @@ public final class Node {
    * Spawn a tasklet running {@code fn} with dynamic context {@code ctx}; when
    * {@code linkTo} is given, link it atomically; when {@code monitorRef} is
    * given, {@code linkTo}'s sibling {@code watcher} monitors it atomically.
+   * On a node that was shut down the tasklet ends at once with :noconnection.
    * Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef) {
@@ -169,16 +126,20 @@ public final class Node {
   /**
    * As {@link #spawn(IFn, Object, Object, Tasklet, Tasklet, Ref)}, with a
    * mailbox limit of {@code maxMailbox} messages (0: none) and its policy
-   * (see {@link Tasklet#limitMailbox}). Any thread.
+   * (see {@link MailboxLimit}). Any thread.
    */
   public Pid spawn(IFn fn, Object initialFn, Object ctx, Tasklet linkTo, Tasklet watcher, Ref monitorRef,
                    int maxMailbox, boolean dropNewest) {
     Tasklet t = new Tasklet(this, serials.incrementAndGet(), strand, fn, initialFn, ctx);
-    if (maxMailbox > 0) t.limitMailbox(maxMailbox, dropNewest);
+    if (maxMailbox > 0) MailboxLimit.install(t, maxMailbox, dropNewest);
     processes.add(t);
-    if (linkTo != null) Signals.linkUnstarted(linkTo, t);
-    if (watcher != null) Signals.monitorUnstarted(watcher, t, monitorRef);
+    if (linkTo != null) Links.linkUnstarted(linkTo, t);
+    if (watcher != null) Monitors.monitorUnstarted(watcher, t, monitorRef);
     if (traced) traceSpawn(t, linkTo);
+    if (stopped) {   // as on a node that is gone: the link and the monitor see :noconnection
+      Signals.terminate(t, terms.noconnection());
+      return t.pid;
+    }
     strand.start(t);
     if (preemptive) preempt(null, null, null);
     return t.pid;
@@ -213,77 +174,25 @@ public final class Node {
   public Tasklet self() {
     Tasklet t = currentTasklet();
     if (t != null && t.state != Tasklet.DONE) return t;
-    t = new Tasklet(this, serials.incrementAndGet(), threadStrand, null,
-        "thread " + Thread.currentThread().getName(), null);
-    threadStrand.start(t);
-    processes.add(t);
-    threadTasklets.add(t);
-    CURRENT.set(t);
-    return t;
+    return threads.adopt(serials.incrementAndGet());
   }
-
-  // ---- hook for tasklet.node (distribution) ---------------------------------
 
   /**
    * Detach the calling plain thread from its thread tasklet if nothing could
-   * tell the difference: it has no links, no monitors either way, no
-   * registered name, no tracer, does not trap exits and has no messages. Then
-   * that tasklet ends (:normal, signalling nobody) and the thread's next
-   * {@code self} adopts a fresh pid on the then-default node; returns true.
-   * Otherwise the thread keeps its pid and everything tied to it (a
-   * supervisor it started with start-link, say) and this returns false. Used
-   * by {@code tasklet.node/start!} so the REPL thread gets a pid of the named
-   * node when that loses nothing. True for a thread with no live tasklet;
-   * false for a tasklet on a continuation or virtual strand. The calling
-   * thread only.
+   * tell the difference; see {@link ThreadTasklets#forget}. The calling thread only.
    */
-  public static boolean forgetThread() {
-    Tasklet t = CURRENT.get();
-    if (t == null || t.state == Tasklet.DONE) return true;
-    if (t.strand != t.node.threadStrand) return false;
-    synchronized (t) {
-      // held across the end, so no link or monitor can be made in between;
-      // an idle tasklet's end takes no other lock (it has nobody to signal)
-      Tasklet.Extra e = t.ex();
-      if (e.links != null && !e.links.isEmpty()
-          || e.monitors != null && !e.monitors.isEmpty()
-          || e.monitoredBy != null && !e.monitoredBy.isEmpty()
-          || e.registeredName != null || e.tracer != null || t.trapExit || t.size() > 0) {
-        return false;
-      }
-      t.node.terminate(t, t.node.terms.normal());  // also clears CURRENT
-    }
-    return true;
-  }
+  public static boolean forgetThread() { return ThreadTasklets.forget(); }
 
   /** A fresh unique reference. Any thread. */
   public Ref makeRef() { return new Ref(name, refs.incrementAndGet(), incarnation); }
-
-  /** The live local tasklet of {@code pid}, or null. Any thread. */
-  public static Tasklet resolve(Pid pid) {
-    Tasklet t = pid.tasklet;
-    if (t != null) return t;
-    Node n = LIVE.get(pid.node);
-    if (n == null || n.incarnation != pid.incarnation) return null;
-    t = n.processes.get(pid.serial);
-    if (t != null) pid.tasklet = t;
-    return t;
-  }
-
-  /** Whether {@code pid} names a tasklet of a node in this JVM (dead or alive). Any thread. */
-  public static boolean isLocal(Pid pid) {
-    if (pid.tasklet != null) return true;
-    Node n = LIVE.get(pid.node);
-    return n != null && n.incarnation == pid.incarnation;
-  }
 
   // ---- messages --------------------------------------------------------------
 
   /** Send {@code msg} to {@code to}: local at once, remote through distribution. Any thread. */
   public static void send(Pid to, Object msg) {
     Tasklet t = to.tasklet;
-    if (t == null && (t = resolve(to)) == null) {
-      if (!isLocal(to)) {
+    if (t == null && (t = NodeTable.resolve(to)) == null) {
+      if (!NodeTable.isLocal(to)) {
         Distribution d = current().distribution;
         if (d != null) d.send(to, msg);
       }
@@ -302,7 +211,7 @@ public final class Node {
       }
     }
     t.deliver(msg);
-    if (me != null) me.reduce();
+    if (me != null) me.reduceSend(t);
   }
 
   /**
@@ -312,13 +221,34 @@ public final class Node {
    * local. Any thread.
    */
   public static void deliver(Pid to, Object msg) {
-    Tasklet t = resolve(to);
+    Tasklet t = NodeTable.resolve(to);
     if (t != null) t.deliver(msg);
+  }
+
+  /**
+   * Whether {@code pid} is alive, as {@code alive?} reports it: a tasklet of
+   * this JVM that has not ended and has no fatal exit signal pending
+   * ({@link Tasklet#isExiting}, so it is ordered after the caller's own
+   * signals); a pid of another node is asked through distribution (false
+   * without). A switch point. Any thread.
+   */
+  public static boolean isAlive(Pid pid) {
+    Tasklet t = NodeTable.resolve(pid);
+    boolean alive;
+    if (t != null) {
+      alive = !t.isExiting();
+    } else {
+      Distribution d = NodeTable.isLocal(pid) ? null : current().distribution;
+      alive = d != null && d.alive(pid);
+    }
+    Tasklet me = currentTasklet();
+    if (me != null) me.node.preempt("alive?", pid, alive);
+    return alive;
   }
 
   /** Send to a name registered on this node; throws :noproc when nobody has it. Any thread. */
   public void sendNamed(Object regName, Object msg) {
-    Pid p = registry.get(regName);
+    Pid p = registry.whereis(regName);
     if (p == null) {
       throw terms.error("noproc", "no tasklet is registered as " + regName
           + "; check the name, or (whereis name) before sending", "name", regName);
@@ -332,7 +262,7 @@ public final class Node {
       sendNamed(regName, msg);
       return;
     }
-    Node n = LIVE.get(nodeName);
+    Node n = NodeTable.named(nodeName);
     Distribution d = distribution;
     if (d != null) d.sendNamed(regName, nodeName, msg);
     else if (n != null) n.sendNamed(regName, msg);
@@ -340,54 +270,29 @@ public final class Node {
         + " with tasklet.node/start! and connect! to it first", "node", nodeName);
   }
 
-  // ---- registry --------------------------------------------------------------
+  // ---- registry (see Registry; each operation is a switch point) ------------
 
   /** Register {@code pid} as {@code regName}. Throws :badarg when taken, named, or dead. Any thread. */
   public void register(Object regName, Pid pid) {
-    Tasklet t = resolve(pid);
-    if (t == null || t.node.registry != registry) {
-      throw terms.error("badarg", "cannot register " + regName + ": " + pid
-          + " is not a live tasklet of this node", "name", regName, "pid", pid);
-    }
-    synchronized (t) {
-      if (t.state == Tasklet.DONE) {
-        throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is dead",
-            "name", regName, "pid", pid);
-      }
-      if (t.ex().registeredName != null) {
-        throw terms.error("badarg", "cannot register " + regName + ": " + pid + " is already registered as "
-            + t.ex().registeredName + "; unregister it first", "name", regName, "pid", pid);
-      }
-      Pid other = registry.putIfAbsent(regName, pid);
-      if (other != null) {
-        throw terms.error("badarg", "cannot register " + regName + ": the name is taken by " + other
-            + "; unregister it first or pick another name", "name", regName, "pid", pid);
-      }
-      t.extra().registeredName = regName;
-    }
+    registry.register(this, regName, pid);
     if (preemptive) preempt("register", regName, pid);
   }
 
   /** Remove a name. Throws :badarg when nobody has it. Any thread. */
   public void unregister(Object regName) {
-    Pid p = registry.remove(regName);
-    if (p == null) {
-      throw terms.error("badarg", "cannot unregister " + regName + ": no tasklet has that name", "name", regName);
-    }
-    Tasklet t = resolve(p);
-    if (t != null) synchronized (t) { if (regName.equals(t.ex().registeredName)) t.extra().registeredName = null; }
+    Pid p = registry.unregister(regName);
     if (preemptive) preempt("unregister", regName, p);
   }
 
   /** The pid registered as {@code regName}, or null. Any thread. */
   public Pid whereis(Object regName) {
-    Pid p = registry.get(regName);
+    Pid p = registry.whereis(regName);
     if (preemptive) preempt("whereis", regName, p);
     return p;
   }
 
   /** All registered names. Any thread. */
-  public List<Object> registered() { return new ArrayList<>(registry.keySet()); }
+  public List<Object> registered() { return registry.registered(); }
 
   /** Pids of all live tasklets of this node. Any thread. */
   public List<Pid> processes() {
@@ -403,7 +308,7 @@ public final class Node {
   public Scheduler scheduler() { return scheduler; }
 
   /** The scheduler's counters ({@code null} on the virtual-thread strand). Any thread. */
-  public Map<String, Object> schedulerStats() { return scheduler == null ? null : scheduler.stats(); }
+  public SchedulerStats schedulerStats() { return scheduler == null ? null : scheduler.stats(); }
 
   /** "continuation" or "virtual". */
   public String strandName() { return strand.name(); }
@@ -420,21 +325,11 @@ public final class Node {
   /** The crash handler in effect: this node's own, else the JVM's. Any thread. */
   public CrashHandler crashHandler() {
     CrashHandler h = crashHandler;
-    return h != null ? h : defaultCrashHandler;
+    return h != null ? h : NodeTable.crashHandler;
   }
 
-  /**
-   * Replace the JVM's crash handler, which every node without its own uses
-   * (nodes made later too); returns the old one. Any thread.
-   */
-  public static CrashHandler setDefaultCrashHandler(CrashHandler h) {
-    CrashHandler old = defaultCrashHandler;
-    defaultCrashHandler = h != null ? h : CrashHandler.LOG;
-    return old;
-  }
-
-  /** The JVM's crash handler. Any thread. */
-  public static CrashHandler defaultCrashHandler() { return defaultCrashHandler; }
+  /** Replace the JVM's crash handler (see {@link NodeTable#setCrashHandler}); returns the old one. Any thread. */
+  public static CrashHandler setDefaultCrashHandler(CrashHandler h) { return NodeTable.setCrashHandler(h); }
 
   /** The terms in use. */
   public Terms terms() { return terms; }
@@ -449,43 +344,55 @@ public final class Node {
   void terminate(Tasklet t, Object reason) {
     Signals.terminate(t, reason);
     WorkerPool.homedEnded(t);
-    if (t.strand == threadStrand) {
-      threadTasklets.remove(t);
-      if (CURRENT.get() == t) CURRENT.remove();
-    }
+    if (t.strand == threadStrand) threads.ended(t);
   }
 
-  /** Without a WorkerPool (virtual strand) no watchdog runs housekeeping: a daemon does. */
-  private void startHousekeeper() {
-    Thread h = new Thread(() -> {
-      while (LIVE.get(name) == this) {
-        try {
-          Thread.sleep(100);
-          housekeeping();
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "tasklet-housekeeper-" + name);
-    h.setDaemon(true);
-    h.start();
-  }
-
-  /** Ends thread tasklets whose thread is gone. Watchdog thread. */
-  private void housekeeping() {
-    for (Tasklet t : threadTasklets) {
-      if (t.carrier instanceof Thread th && !th.isAlive()) {
-        threadTasklets.remove(t);
-        Signals.terminate(t, terms.normal());
-      }
-    }
-  }
-
-  /** Stop this node's scheduler and timers; it leaves the JVM's node table. Any thread. */
+  /**
+   * Stop this node, as a node that goes down: it leaves the JVM's node table,
+   * every tasklet of it ends with :noconnection (so its links and watchers
+   * on other nodes of this JVM see what losing a node shows over a socket,
+   * and its pids are no longer alive), then its scheduler and timers stop.
+   * A tasklet ends on its own strand at its next suspension point (an exit
+   * signal, as {@code :kill}: it cannot be trapped); one that has not within
+   * a second (a loop that never reaches one), or that no scheduler runs any
+   * more, is ended here. Any thread.
+   */
   public void shutdown() {
-    LIVE.remove(name, this);
+    stopped = true;
+    NodeTable.remove(this);
+    Object reason = terms.noconnection();
+    if (scheduler != null && scheduler.preemptive()) {
+      scheduler.shutdown();   // a test scheduler's driver has returned: nothing runs its tasklets
+    } else {
+      long deadline = System.nanoTime() + 1_000_000_000L;
+      for (int round = 0; round < 5 && signalAll(reason, deadline); round++) { }
+    }
     if (scheduler != null) scheduler.shutdown();
     if (timers instanceof SystemTimers st) st.shutdown();
+    Tasklet me = currentTasklet();
+    processes.forEach(t -> {
+      if (t == me) return;   // it ends itself: its exit signal is pending
+      Signals.terminate(t, reason);
+      if (t.strand == threadStrand) threads.ended(t);
+    });
+  }
+
+  /**
+   * Send every live tasklet an exit signal and wait (until {@code deadline})
+   * for them to end; true when some new tasklet was found (one spawned
+   * meanwhile, say a supervisor's restart, needs another round).
+   */
+  private boolean signalAll(Object reason, long deadline) {
+    List<Tasklet> all = new ArrayList<>();
+    Tasklet me = currentTasklet();
+    processes.forEach(t -> { if (t != me && !t.isExiting()) all.add(t); });
+    for (Tasklet t : all) t.signalExit(reason);
+    for (Tasklet t : all) {
+      while (t.state != Tasklet.DONE && t.strand != threadStrand && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+      }
+    }
+    return !all.isEmpty();
   }
 
   @Override public String toString() { return "node " + name + " (" + strand.name() + ")"; }

@@ -20,7 +20,7 @@ import java.util.List;
  * underlying executor or on ManualTime's queue.
  *
  * A timer whose destination is a local pid is on that tasklet's list of
- * timers (Tasklet.Extra.timers); when the tasklet ends, Signals.terminate
+ * timers (Extra.timers); when the tasklet ends, Signals.terminate
  * cancels them all, so a timer to a dead pid costs nothing and retains
  * nothing. An interval timer to a name is on its starter's list instead.
  *
@@ -52,21 +52,19 @@ public final class ProcessTimers {
   /**
    * Start a timer firing after {@code delayNanos} (and then every
    * {@code intervalNanos} when positive). {@code target}, when given, is the
-   * tasklet whose end cancels it; a target already dead gives a timer that
-   * never fires. Any thread.
+   * tasklet whose end cancels it; a target already dead, or a {@code dest}
+   * that is a dead pid of this JVM, gives a timer that never fires. Any thread.
    */
   public Timer start(byte kind, long delayNanos, long intervalNanos, Object dest, Object msg, Pid from,
                      Tasklet target) {
     Timer t = new Timer(this, kind, intervalNanos, dest, msg, from, target);
+    if (target == null && dest instanceof Pid p && NodeTable.isLocal(p) && NodeTable.resolve(p) == null) {
+      return inert(t);                    // a dead pid of this JVM (its pid no longer reaches it)
+    }
     if (target != null) {
       synchronized (target) {
-        if (target.isExiting()) {         // never pending (read-timer gives false), retains nothing
-          t.target = null;
-          t.dest = t.msg = null;
-          t.from = null;
-          return t;
-        }
-        Tasklet.Extra e = target.extra();
+        if (target.isExiting()) return inert(t);
+        Extra e = target.extra();
         t.nextT = e.timers;
         if (e.timers != null) e.timers.prevT = t;
         e.timers = t;
@@ -78,6 +76,14 @@ public final class ProcessTimers {
       insert(t);
       armFor(heap[0]);
     }
+    return t;
+  }
+
+  /** A timer that is never pending (read-timer gives false) and retains nothing. */
+  private static Timer inert(Timer t) {
+    t.target = null;
+    t.dest = t.msg = null;
+    t.from = null;
     return t;
   }
 
@@ -147,7 +153,7 @@ public final class ProcessTimers {
     Tasklet target = t.target;
     if (target == null) return;
     synchronized (target) {
-      Tasklet.Extra e = target.extra;
+      Extra e = target.extra;
       // a DONE target's list belongs to targetEnded; an unlinked timer is on no list
       if (target.state != Tasklet.DONE && e != null && (t.prevT != null || e.timers == t)) {
         if (t.prevT != null) t.prevT.nextT = t.nextT;
@@ -200,15 +206,15 @@ public final class ProcessTimers {
     try {
       if (kind == Timer.EXIT) {
         Pid p = (Pid) dest;
-        Tasklet t = Node.resolve(p);
+        Tasklet t = NodeTable.resolve(p);
         if (t != null) Signals.exitSignal(t, from, msg, false);
-        else if (!Node.isLocal(p) && node.distribution != null) remote(() -> node.distribution.exit(from, p, msg, false));
+        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.exit(from, p, msg, false));
       } else if (dest instanceof Pid p) {
-        Tasklet t = Node.resolve(p);
+        Tasklet t = NodeTable.resolve(p);
         if (t != null) t.deliver(msg);
-        else if (!Node.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
+        else if (!NodeTable.isLocal(p) && node.distribution != null) remote(() -> node.distribution.send(p, msg));
       } else if (dest instanceof Ref alias) {
-        Node n = Node.named(alias.node);
+        Node n = NodeTable.named(alias.node);
         if (n != null && n.incarnation == alias.incarnation) Aliases.deliver(alias, msg);
         else if (node.distribution != null) remote(() -> node.distribution.sendAlias(alias, msg));
       } else if (dest instanceof List<?> named) {    // [name node-name]
@@ -226,9 +232,9 @@ public final class ProcessTimers {
 
   /** A name nobody has when the timer fires: dropped, as Erlang's send_after does. */
   private void deliverNamed(Object name, Object msg) {
-    Pid p = node.registry.get(name);
+    Pid p = node.registry.whereis(name);
     if (p == null) return;
-    Tasklet t = Node.resolve(p);
+    Tasklet t = NodeTable.resolve(p);
     if (t != null) t.deliver(msg);
   }
 

@@ -1,7 +1,5 @@
 package tasklet.kernel;
 
-import java.util.Map;
-
 /**
  * Runs continuation tasklets. The real one is {@link WorkerPool}; the interface
  * exists so that tests (and the deterministic scheduler) can drive tasklets
@@ -16,7 +14,16 @@ public interface Scheduler {
   void submit(Tasklet t, boolean handoff);
 
   /** Counters for observability (workers, steals, compensations...). Any thread. */
-  Map<String, Object> stats();
+  SchedulerStats stats();
+
+  /**
+   * Whether the node must give this scheduler a switch point inside every
+   * kernel operation whose outcome another tasklet can race (a registry
+   * operation, a spawn, a link, monitor or exit signal, an alive? check): see
+   * {@link Node#preempt}. Only a test scheduler that explores interleavings
+   * wants them. Any thread.
+   */
+  default boolean preemptive() { return false; }
 
   /** Stop all workers; tasklets still waiting never run again. Any thread. */
   void shutdown();

@@ -1,21 +1,17 @@
 package tasklet.kernel;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Erlang's signals between tasklets: links, monitors, exit signals and what a
- * tasklet's end sets off. Bookkeeping on a tasklet happens under its monitor;
- * a link takes both tasklets' monitors in pid-serial order, so two links made
- * at once from either end cannot deadlock. Messages and exit signals are sent
- * after the monitors are released.
+ * Erlang's signals between tasklets: exit signals and what a tasklet's end
+ * sets off (its links are {@link Links}', its monitors {@link Monitors}').
+ * Bookkeeping on a tasklet happens under its monitor, by the kernel's one
+ * lock-order rule ({@link Links#lockOrder}); messages and exit signals are
+ * sent after the monitors are released.
  *
  * <p>The exit rules (doc/reference.md §2), applied by {@link #exitSignal}:
  * <ol>
@@ -27,164 +23,6 @@ import java.util.function.Predicate;
  */
 public final class Signals {
   private Signals() {}
-
-  // ---- links -----------------------------------------------------------------
-
-  static void linkUnstarted(Tasklet parent, Tasklet child) {
-    synchronized (child) { links(child).add(parent.pid); }
-    synchronized (parent) { links(parent).add(child.pid); }
-  }
-
-  /** Link the calling tasklet {@code self} to {@code pid}. Owner (self) only. */
-  public static void link(Tasklet self, Pid pid) {
-    if (pid.equals(self.pid)) return;
-    Tasklet t = Node.resolve(pid);
-    if (t == null) {
-      Distribution d = self.node.distribution;
-      if (!Node.isLocal(pid) && d != null) {
-        synchronized (self) { links(self).add(pid); }
-        d.link(self.pid, pid);
-        traceLink(self, pid);
-        return;
-      }
-      exitSignal(self, pid, self.node.terms.noproc(), true);
-      return;
-    }
-    // a total order on tasklets of every node of this JVM (serials repeat across
-    // nodes), so two tasklets linking to each other at once never deadlock
-    Tasklet a = lockOrder(self, t) <= 0 ? self : t;
-    Tasklet b = a == self ? t : self;
-    boolean dead;
-    synchronized (a) {
-      synchronized (b) {
-        dead = t.state == Tasklet.DONE;
-        if (!dead) {
-          links(self).add(t.pid);
-          links(t).add(self.pid);
-        }
-      }
-    }
-    if (dead) exitSignal(self, pid, self.node.terms.noproc(), true);
-    else traceLink(self, pid);
-  }
-
-  private static int lockOrder(Tasklet x, Tasklet y) {
-    int c = Long.compare(x.pid.serial, y.pid.serial);
-    if (c == 0) c = x.pid.node.compareTo(y.pid.node);
-    return c != 0 ? c : Long.compare(x.pid.incarnation, y.pid.incarnation);
-  }
-
-  private static void traceLink(Tasklet self, Pid pid) {
-    Tracer tr = self.tracer();
-    if (tr != null) tr.trace(self.pid, "link", pid, null);
-  }
-
-  /** Remove a link in both directions. Owner (self) only. */
-  public static void unlink(Tasklet self, Pid pid) {
-    synchronized (self) { if (self.ex().links != null) self.ex().links.remove(pid); }
-    Tasklet t = Node.resolve(pid);
-    if (t != null) {
-      synchronized (t) { if (t.ex().links != null) t.ex().links.remove(self.pid); }
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
-      self.node.distribution.unlink(self.pid, pid);
-    }
-  }
-
-  /** The remote half of a link: remote {@code from} linked to local {@code to}. Any thread. */
-  public static boolean linkFromRemote(Pid from, Tasklet to) {
-    synchronized (to) {
-      if (to.state == Tasklet.DONE) return false;
-      links(to).add(from);
-      return true;
-    }
-  }
-
-  /** Remove the local half of a link with a remote pid. Any thread. */
-  public static void unlinkFromRemote(Pid from, Tasklet to) {
-    synchronized (to) { if (to.ex().links != null) to.ex().links.remove(from); }
-  }
-
-  // ---- monitors --------------------------------------------------------------
-
-  static void monitorUnstarted(Tasklet watcher, Tasklet target, Ref ref) {
-    synchronized (target) {
-      monitoredBy(target).put(ref, watcher.pid);
-    }
-    synchronized (watcher) { monitors(watcher).put(ref, target.pid); }
-  }
-
-  /**
-   * Monitor {@code target} (known to be local or null) as {@code who} (its pid
-   * or the name it was looked up by). A dead or missing target gives
-   * {@code :noproc} at once. Owner (watcher) only.
-   */
-  public static Ref monitor(Tasklet watcher, Tasklet target, Object who) {
-    return monitor(watcher, target, who, watcher.node.makeRef());
-  }
-
-  /** As {@link #monitor(Tasklet, Tasklet, Object)} with a given fresh {@code ref}. Owner (watcher) only. */
-  public static Ref monitor(Tasklet watcher, Tasklet target, Object who, Ref ref) {
-    Node node = watcher.node;
-    if (target != null) {
-      synchronized (target) {
-        if (target.state != Tasklet.DONE) {
-          monitoredBy(target).put(ref, watcher.pid);
-          if (!who.equals(target.pid)) monitoredAs(target).put(ref, who);
-          synchronized (watcher) { monitors(watcher).put(ref, target.pid); }
-          return ref;
-        }
-      }
-    }
-    Node.send(watcher.pid, node.terms.downMessage(ref, who, node.terms.noproc()));
-    return ref;
-  }
-
-  /** Record a monitor on a remote destination, made through distribution. Owner (watcher) only. */
-  public static void monitorRemote(Tasklet watcher, Ref ref, Object dest) {
-    synchronized (watcher) { monitors(watcher).put(ref, dest); }
-  }
-
-  /** The local half of a monitor set by a remote watcher. False when the target is dead. Any thread. */
-  public static boolean monitorFromRemote(Pid watcher, Tasklet target, Ref ref, Object who) {
-    synchronized (target) {
-      if (target.state == Tasklet.DONE) return false;
-      monitoredBy(target).put(ref, watcher);
-      if (!who.equals(target.pid)) monitoredAs(target).put(ref, who);
-      return true;
-    }
-  }
-
-  /**
-   * Remove the monitor {@code ref} made by {@code watcher}. Returns true when
-   * it was still active: then no :DOWN for it was, or ever will be, delivered
-   * by a local target (terminate checks the same entry under the same lock).
-   * False: it had fired already (its :DOWN may be in the mailbox) or never
-   * existed. Owner (watcher) only.
-   */
-  public static boolean demonitor(Tasklet watcher, Ref ref) {
-    Object target;
-    synchronized (watcher) {
-      target = watcher.ex().monitors == null ? null : watcher.ex().monitors.remove(ref);
-    }
-    if (target instanceof Pid p) {
-      Tasklet t = Node.resolve(p);
-      if (t != null) {
-        dropMonitoredBy(t, ref);
-        return true;
-      }
-    }
-    Distribution d = watcher.node.distribution;
-    if (target != null && d != null) d.demonitor(watcher.pid, ref, target);
-    return false;
-  }
-
-  /** Remove a monitor on a local target, by ref. Any thread. */
-  public static void dropMonitoredBy(Tasklet target, Ref ref) {
-    synchronized (target) {
-      if (target.ex().monitoredBy != null) target.ex().monitoredBy.remove(ref);
-      if (target.ex().monitoredAs != null) target.ex().monitoredAs.remove(ref);
-    }
-  }
 
   // ---- exit signals ----------------------------------------------------------
 
@@ -209,7 +47,8 @@ public final class Signals {
 
   /**
    * {@code (exit pid reason)} from the calling tasklet {@code self}: to itself
-   * it acts at once (throwing {@link TaskletExit} when it ends). Owner only.
+   * it acts at once (throwing {@link TaskletExit} when it ends); to another,
+   * local or remote, it is a switch point. Owner only.
    */
   public static void exit(Tasklet self, Pid pid, Object reason) {
     if (pid.equals(self.pid)) {
@@ -217,12 +56,13 @@ public final class Signals {
       self.checkExit();
       return;
     }
-    Tasklet t = Node.resolve(pid);
+    Tasklet t = NodeTable.resolve(pid);
     if (t != null) {
       exitSignal(t, self.pid, reason, false);
-    } else if (!Node.isLocal(pid) && self.node.distribution != null) {
+    } else if (!NodeTable.isLocal(pid) && self.node.distribution != null) {
       self.node.distribution.exit(self.pid, pid, reason, false);
     }
+    self.node.preempt("signal", pid, reason);
   }
 
   // ---- the end ---------------------------------------------------------------
@@ -231,102 +71,53 @@ public final class Signals {
    * End tasklet {@code t} with {@code reason}: it stops being alive, leaves
    * the process table and the registry, its links get exit signals, its
    * watchers get :DOWN and its own monitors are removed (a crash report, if
-   * any, is the caller's: see Tasklet). Idempotent. Its own strand (or housekeeping).
+   * any, is the caller's: see Tasklet). Idempotent. Its own strand (or
+   * housekeeping, or its node's shutdown).
    */
   static void terminate(Tasklet t, Object reason) {
-    HashSet<Pid> links;
-    HashMap<Ref, Pid> watchers;
-    HashMap<Ref, Object> as;
-    HashMap<Ref, Object> mine;
-    Object regName;
-    Tracer tracer;
-    Timer timers;
-    HashMap<Ref, Integer> aliases;
-    MailboxLimit limit;
-    Object crashContext;
+    Extra e;
     synchronized (t) {
       if (t.state == Tasklet.DONE) return;
       t.state = Tasklet.DONE;
-      Tasklet.Extra e = t.ex();
-      links = e.links;
-      watchers = e.monitoredBy;
-      as = e.monitoredAs;
-      mine = e.monitors;
-      regName = e.registeredName;
-      tracer = e.tracer;
-      timers = e.timers;
-      aliases = e.aliases;
-      crashContext = e.crashContext;
-      limit = e.limit;
+      // detached: every writer of a record checks DONE under this monitor
+      // first, so from here on only this thread reads it
+      e = t.extra;
       t.extra = null;
     }
-    if (aliases != null) Aliases.ended(t, aliases);
-    if (timers != null) ProcessTimers.targetEnded(timers);
-    Node node = t.node;
-    node.processes.remove(t);
-    if (regName != null) node.registry.remove(regName, t.pid);
-    t.clear();   // a dead tasklet retains no messages
-    t.context = null;
-    if (links != null) {
-      for (Pid p : links) {
-        Tasklet peer = Node.resolve(p);
-        if (peer != null) {
-          // only while the peer still has the link: an unlink, or a lost-node
-          // sweep that already signalled :noconnection, took it away meanwhile
-          boolean linked;
-          synchronized (peer) { linked = peer.ex().links != null && peer.ex().links.remove(t.pid); }
-          if (linked) exitSignal(peer, t.pid, reason, true);
-        } else if (node.distribution != null && !Node.isLocal(p)) {
-          node.distribution.exit(t.pid, p, reason, true);
-        }
-      }
-    }
-    if (watchers != null) {
-      for (Map.Entry<Ref, Pid> e : watchers.entrySet()) {
-        Ref ref = e.getKey();
-        Pid w = e.getValue();
-        Object who = as != null && as.containsKey(ref) ? as.get(ref) : t.pid;
-        Object down = node.terms.downMessage(ref, who, reason);
-        Tasklet wt = Node.resolve(w);
-        if (wt == null) {
-          Node.send(w, down);   // a remote watcher
-          continue;
-        }
-        // deliver only if still monitored, atomically with the removal, so a
-        // demonitor that finds the monitor gone knows its :DOWN is already queued
-        boolean active;
-        synchronized (wt) {
-          active = wt.ex().monitors != null && wt.ex().monitors.remove(ref) != null;
-          if (active && wt.state != Tasklet.DONE) wt.put(down);
-        }
-        if (active) wt.wake();
-      }
-    }
-    if (mine != null) {
-      for (Map.Entry<Ref, Object> e : mine.entrySet()) {
-        if (e.getValue() instanceof Pid p && Node.resolve(p) != null) {
-          dropMonitoredBy(Node.resolve(p), e.getKey());
-        } else if (node.distribution != null) {
-          node.distribution.demonitor(t.pid, e.getKey(), e.getValue());
-        }
-      }
-    }
-    if (tracer != null) tracer.trace(t.pid, "exit", reason, null);
-    if (limit != null && limit.endedBy(reason)) {
-      crashReport(node, t, node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
-          + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
-          + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid),
-          crashContext);
-    }
+    leave(t, e);
+    if (e == null) return;
+    if (e.links != null) Links.ended(t, e.links, reason);
+    if (e.monitoredBy != null) Monitors.targetEnded(t, e.monitoredBy, e.monitoredAs, reason);
+    if (e.monitors != null) Monitors.watcherEnded(t, e.monitors);
+    if (e.tracer != null) e.tracer.trace(t.pid, "exit", reason, null);
+    if (e.limit != null && e.limit.endedBy(reason)) overflowed(t, e.limit, e.crashContext);
   }
 
-  /** A crash report the kernel makes itself (a mailbox overflow kill): see CrashHandler. */
-  private static void crashReport(Node node, Tasklet t, Throwable cause, Object context) {
-    try {
-      node.crashHandler().crashed(t.pid, t.initialFn, null, cause, context);
-    } catch (Throwable e) {
-      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", e);
-    }
+  /**
+   * The DONE tasklet {@code t} (whose detached record is {@code e}, or null)
+   * leaves every table that routes to it: its aliases, timers, the process
+   * table and the registry; it keeps no messages, and its own pid no longer
+   * caches it, so a pid kept by anyone retains neither the tasklet nor its
+   * initial function.
+   */
+  private static void leave(Tasklet t, Extra e) {
+    Node node = t.node;
+    if (e != null && e.aliases != null) Aliases.ended(t, e.aliases);
+    if (e != null && e.timers != null) ProcessTimers.targetEnded(e.timers);
+    node.processes.remove(t);
+    if (e != null && e.registeredName != null) node.registry.ended(e.registeredName, t.pid);
+    t.clear();
+    t.context = null;
+    t.pid.tasklet = null;
+  }
+
+  /** The crash report of a tasklet its mailbox limit killed: see CrashHandler. */
+  private static void overflowed(Tasklet t, MailboxLimit limit, Object context) {
+    Node node = t.node;
+    Throwable cause = node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
+        + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
+        + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid);
+    CrashHandler.report(node, t.pid, t.initialFn, null, cause, context);
   }
 
   /**
@@ -342,44 +133,11 @@ public final class Signals {
       if (t.ex().links != null) for (Pid p : t.ex().links) if (lost.test(p)) cut.add(p);
     }
     for (Pid p : cut) {
-      remoteExit(t, p, reason);
-      Tasklet peer = Node.resolve(p);
-      if (peer != null) remoteExit(peer, t.pid, reason);
+      Links.remoteExit(t, p, reason);
+      Tasklet peer = NodeTable.resolve(p);
+      if (peer != null) Links.remoteExit(peer, t.pid, reason);
     }
-    monitorsLost(t, lost, reason);
-  }
-
-  /**
-   * Fire {@code watcher}'s monitors of pids that {@code lost} accepts: each is
-   * removed and its DOWN delivered with {@code reason}. The target's own end
-   * (its terminate) takes the same entry under the same lock, so each monitor
-   * fires once.
-   */
-  private static void monitorsLost(Tasklet watcher, Predicate<Pid> lost, Object reason) {
-    List<Map.Entry<Ref, Pid>> fired = new ArrayList<>();
-    synchronized (watcher) {
-      HashMap<Ref, Object> mons = watcher.ex().monitors;
-      if (mons == null) return;
-      for (Iterator<Map.Entry<Ref, Object>> it = mons.entrySet().iterator(); it.hasNext(); ) {
-        Map.Entry<Ref, Object> e = it.next();
-        if (e.getValue() instanceof Pid p && lost.test(p)) {
-          fired.add(Map.entry(e.getKey(), p));
-          it.remove();
-        }
-      }
-    }
-    for (Map.Entry<Ref, Pid> e : fired) {
-      Tasklet target = Node.resolve(e.getValue());
-      if (target != null) dropMonitoredBy(target, e.getKey());
-      Node.send(watcher.pid, watcher.node.terms.downMessage(e.getKey(), e.getValue(), reason));
-    }
-  }
-
-  /** Notify a local tasklet that remote {@code from} ended (link or monitor). Any thread. */
-  public static void remoteExit(Tasklet target, Pid from, Object reason) {
-    boolean linked;
-    synchronized (target) { linked = target.ex().links != null && target.ex().links.remove(from); }
-    if (linked) exitSignal(target, from, reason, true);
+    Monitors.lost(t, lost, reason);
   }
 
   // ---- info ------------------------------------------------------------------
@@ -393,7 +151,7 @@ public final class Signals {
     Map<String, Object> m = new LinkedHashMap<>();
     synchronized (t) {
       if (t.isExiting()) return null;
-      m.put("status", t.statusName());
+      m.put("status", statusName(t.state));
       m.put("mailbox-size", t.size());
       m.put("links", t.ex().links == null ? List.of() : new ArrayList<>(t.ex().links));
       List<Object> mons = new ArrayList<>();
@@ -419,27 +177,13 @@ public final class Signals {
     return old;
   }
 
-  private static LinkedHashSet<Pid> links(Tasklet t) {
-    Tasklet.Extra e = t.extra();
-    if (e.links == null) e.links = new LinkedHashSet<>(4);
-    return e.links;
-  }
-
-  private static LinkedHashMap<Ref, Object> monitors(Tasklet t) {
-    Tasklet.Extra e = t.extra();
-    if (e.monitors == null) e.monitors = new LinkedHashMap<>(4);
-    return e.monitors;
-  }
-
-  private static LinkedHashMap<Ref, Pid> monitoredBy(Tasklet t) {
-    Tasklet.Extra e = t.extra();
-    if (e.monitoredBy == null) e.monitoredBy = new LinkedHashMap<>(4);
-    return e.monitoredBy;
-  }
-
-  private static LinkedHashMap<Ref, Object> monitoredAs(Tasklet t) {
-    Tasklet.Extra e = t.extra();
-    if (e.monitoredAs == null) e.monitoredAs = new LinkedHashMap<>(4);
-    return e.monitoredAs;
+  /** The process-info status keyword name. Any thread. */
+  private static String statusName(int state) {
+    return switch (state) {
+      case Tasklet.RUNNING -> "running";
+      case Tasklet.NEW, Tasklet.RUNNABLE, Tasklet.YIELDING -> "runnable";
+      case Tasklet.DONE -> "exiting";
+      default -> "waiting";
+    };
   }
 }

@@ -36,4 +36,18 @@ public interface Strand {
       return false;
     }
   }
+
+  /**
+   * The strand a node made now gets: {@code requested} when possible,
+   * continuation when jdk.internal.vm is exported, else virtual. Throws on a
+   * requested value that is neither "continuation" nor "virtual".
+   */
+  static String kind(String requested) {
+    if ("virtual".equals(requested)) return "virtual";
+    if (requested != null && !requested.isEmpty() && !"continuation".equals(requested)) {
+      throw new IllegalArgumentException("tasklet.strand is \"" + requested
+          + "\"; use \"continuation\" or \"virtual\" (or leave it unset)");
+    }
+    return continuationsAvailable() ? "continuation" : "virtual";
+  }
 }

@@ -3,8 +3,6 @@ package tasklet.kernel;
 import clojure.lang.IFn;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -22,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * Waiting is a park/wake protocol on two words, after the JDK's VirtualThread:
  *
  *   state   NEW, RUNNABLE, RUNNING, PARKING, PARKED, YIELDING, BLOCKED, DONE
- *   permit  0/1: a wake-up arrived since the tasklet last looked at its mailbox
+ *   permit  0/1: a wake-up arrived since a receive last found nothing (and cleared it)
  *
  * wake() (any thread, after putting a message or a signal):
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
@@ -72,36 +70,13 @@ public final class Tasklet extends Mailbox implements Runnable {
   volatile boolean trapExit;
   int reductions;                  // messages handled in this time slice (owner only)
   long totalReductions;            // messages handled in all (owner writes; others read racily)
-  Extra extra;                     // what most tasklets never need; lazily allocated, guarded by this
-
-  /** The rarely used part of a process record, kept apart to keep waiting tasklets small. */
-  static final class Extra {
-    static final Extra NONE = new Extra();  // read-only stand-in for "no extra yet"
-    // Insertion-ordered: an ending tasklet signals its links and monitors in
-    // the order they were made, not in the hash order of pids and refs (which
-    // include node names and incarnations), so a deterministic run repeats.
-    LinkedHashSet<Pid> links;                // pids (local or remote)
-    LinkedHashMap<Ref, Object> monitors;     // refs this tasklet made -> monitored pid or destination
-    LinkedHashMap<Ref, Pid> monitoredBy;     // refs watching this tasklet -> watcher
-    LinkedHashMap<Ref, Object> monitoredAs;  // ref -> how the watcher named this tasklet (pid or name)
-    Object registeredName;
-    Timer timers;                            // timers that end with this tasklet (see ProcessTimers)
-    java.util.HashMap<Ref, Integer> aliases; // active aliases -> mode (see Aliases)
-    MailboxLimit limit;                      // spawn-opt :max-mailbox; set before start, then read-only
-    Object crashContext;                     // see setCrashContext
-    volatile Tracer tracer;            // see Tracer; null when untraced
-  }
+  Extra extra;                     // what most tasklets never need (see Extra); lazily allocated, guarded by this
 
   /** The extra record, made on first use. Caller holds this. */
-  Extra extra() {
-    if (extra == null) extra = new Extra();
-    return extra;
-  }
+  Extra extra() { return extra != null ? extra : (extra = new Extra()); }
 
   /** The extra record or a read-only empty one. Caller holds this. */
-  Extra ex() {
-    return extra == null ? Extra.NONE : extra;
-  }
+  Extra ex() { return extra == null ? Extra.NONE : extra; }
 
   Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
     this.node = node;
@@ -131,36 +106,6 @@ public final class Tasklet extends Mailbox implements Runnable {
     }
     if (tr != null) node.traced = true;
     return true;
-  }
-
-  /** A matcher that remembers the message it accepted (traced receives only). */
-  private static final class Taking extends clojure.lang.AFn {
-    final IFn matcher;
-    Object taken;
-    boolean took;
-    Taking(IFn matcher) { this.matcher = matcher; }
-    @Override public Object invoke(Object m) {
-      Object r = matcher.invoke(m);
-      if (r != null) {
-        taken = m;
-        took = true;
-      }
-      return r;
-    }
-  }
-
-  /**
-   * A receive by a traced tasklet: the plain receive with a matcher that
-   * remembers the message taken, then a "receive" trace event. Kept apart so
-   * that an untraced waiting tasklet's frame carries none of this (every slot
-   * of a parked frame costs heap per waiting tasklet).
-   */
-  private Object receiveTraced(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
-    Taking tk = new Taking(matcher);
-    Object r = receive(tk, timeoutNanos, timeoutValue, fromMark);
-    Tracer tr = tracer();
-    if (tr != null && tk.took) tr.trace(pid, "receive", tk.taken, null);
-    return r;
   }
 
   /** This tasklet's pid. Any thread. */
@@ -213,30 +158,10 @@ public final class Tasklet extends Mailbox implements Runnable {
     } catch (TaskletExit e) {
       reason = e.reason;
     } catch (Throwable e) {
-      crashed(e);
+      CrashHandler.crashed(this, e);
       return;
     }
     node.terminate(this, reason == null ? node.terms.normal() : reason);
-  }
-
-  /**
-   * The body threw {@code e}: end with it, then report the crash (the only
-   * place a crash report is made: see CrashHandler). Its strand only.
-   */
-  private void crashed(Throwable e) {
-    Object name;
-    Object context;
-    synchronized (this) {   // both gone once ended
-      Extra x = ex();
-      name = x.registeredName;
-      context = x.crashContext;
-    }
-    node.terminate(this, e);
-    try {
-      node.crashHandler().crashed(pid, initialFn, name, e, context);
-    } catch (Throwable h) {
-      System.getLogger("tasklet").log(System.Logger.Level.ERROR, "crash handler failed", h);
-    }
   }
 
   /** Install the conveyed bindings and hand over the body, once. Its strand only. */
@@ -250,11 +175,6 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   // ---- waiting -------------------------------------------------------------
-
-  /** Limit the mailbox (see {@link MailboxLimit}). Before start only. */
-  void limitMailbox(int n, boolean dropNewest) {
-    synchronized (this) { extra().limit = new MailboxLimit(n, dropNewest); }
-  }
 
   /**
    * Append a message, applying the mailbox limit if there is one (a tasklet
@@ -294,9 +214,9 @@ public final class Tasklet extends Mailbox implements Runnable {
    * wait: park returns at once while the interrupt status is set, so waiting
    * on would spin a core. It throws ex-info {:tasklet/error :interrupted}
    * with the status cleared (the exception carries the interrupt, as an
-   * InterruptedException would); the
-   * receive that called this leaves every message in the mailbox, and a
-   * plain thread keeps its pid. Owner only, on its own thread.
+   * InterruptedException would); the receive that called this leaves every
+   * message in the mailbox, and a plain thread keeps its pid. Owner only, on
+   * its own thread.
    */
   void block() {
     state = BLOCKED;
@@ -316,10 +236,24 @@ public final class Tasklet extends Mailbox implements Runnable {
         + " and every message stays in its mailbox, so receive again to go on waiting", "pid", pid);
   }
 
-  /** Called by a worker before it runs this tasklet's continuation. Worker only. */
+  /** Consume the wake-up permit: true when one had arrived (look again), false: suspend. Owner only. */
+  boolean takePermit() { return (int) PERMIT.getAndSet(this, 0) == 1; }
+
+  /**
+   * Called by a worker before it runs this tasklet's continuation. Worker only.
+   * A release store, no fence: a waker that reads RUNNING, or still the
+   * RUNNABLE before it, does nothing either way. The permit is left as it
+   * is: a permit still set costs the next receive that finds nothing one
+   * extra look, and meanwhile every wake() is a plain read instead of an
+   * atomic exchange (fan-in: each sender to a busy receiver).
+   */
   void onResume() {
-    state = RUNNING;
-    permit = 0;
+    STATE.setRelease(this, RUNNING);
+  }
+
+  /** Set a state no waker acts on (RUNNING, PARKING, YIELDING, RUNNABLE), without a fence. Owner or its worker. */
+  void setStateQuietly(int s) {
+    STATE.setRelease(this, s);
   }
 
   /**
@@ -330,11 +264,11 @@ public final class Tasklet extends Mailbox implements Runnable {
   boolean afterYield() {
     int s = state;
     if (s == YIELDING) {
-      state = RUNNABLE;
+      STATE.setRelease(this, RUNNABLE);
       return true;
     }
     if (s == PARKING) {
-      state = PARKED;
+      state = PARKED;   // volatile: the store-load pair with wake()'s exchange of permit
       return permit == 1 && STATE.compareAndSet(this, PARKED, RUNNABLE);
     }
     return false;
@@ -353,14 +287,14 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   public Object receive(IFn matcher) {
     checkExit();
-    if (extra != null && tracer() != null) return receiveTraced(matcher, -1, null, false);
+    if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, false);
     try {
       endScan();
       Object r;
       while ((r = scan(matcher)) == null) {
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
-        if (extra != null && tracer() != null) return receiveTraced(matcher, -1, null, true);
+        if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, true);
       }
       return handled(r);
     } catch (Throwable t) {
@@ -379,8 +313,8 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   public Object receive(IFn matcher, long timeoutNanos, Object timeoutValue, boolean fromMark) {
     checkExit();
-    if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
-      return receiveTraced(matcher, timeoutNanos, timeoutValue, fromMark);
+    if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
+      return TracedReceive.receive(this, matcher, timeoutNanos, timeoutValue, fromMark);
     }
     if (!fromMark) endScan();   // a plain receive scans from the oldest message
     Object r = scan(matcher);
@@ -401,11 +335,11 @@ public final class Tasklet extends Mailbox implements Runnable {
         // the park step above, written inline: every frame here is kept per waiting tasklet
         if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
-        if (extra != null && !(matcher instanceof Taking) && tracer() != null) {
+        if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
           // traced while waiting: carry on as a traced receive, from the same
           // scan position (fromMark keeps the cursor), with the time left
           long left = timeout == null ? -1 : Math.max(0, deadline - timers.clock().nanoTime());
-          return receiveTraced(matcher, left, timeoutValue, true);
+          return TracedReceive.receive(this, matcher, left, timeoutValue, true);
         }
         r = scan(matcher);
         if (r != null) return handled(r);
@@ -428,6 +362,47 @@ public final class Tasklet extends Mailbox implements Runnable {
     totalReductions++;
     reduce();
     return r;
+  }
+
+  /**
+   * A receiver this far behind (messages waiting, about) while it is busy
+   * makes each of its senders give up its time slice: see {@link #reduceSend}.
+   */
+  static final int PACE_BACKLOG = 1024;
+
+  /**
+   * Count a send to {@code to} for the fairness budget; when {@code to} is
+   * busy (not waiting in receive) with at least PACE_BACKLOG messages behind,
+   * end this slice as well, as Erlang charges a sender to a long queue more
+   * reductions. Why: senders faster than their receiver otherwise grow its
+   * mailbox without bound, and a mailbox is a linked list that the collector
+   * copies one node after the other (measured, W4 4->1 under G1: backlogs of
+   * 2-3.7 million messages, young pauses of 0.4-0.9 s). The senders yield and
+   * the receiver (on their worker, or on its own) catches up; a receiver
+   * parked with a backlog is waiting for a particular message and paces no
+   * one. Owner only.
+   */
+  void reduceSend(Tasklet to) {
+    if (to != this && to.backlog() >= PACE_BACKLOG && busy(to)) {
+      Worker w = home;
+      if (w != null && to.home != w && w.current == this) {
+        // on another worker a yield comes straight back here; wait instead,
+        // briefly, for the receiver to catch up (it is running meanwhile)
+        long deadline = System.nanoTime() + PACE_WAIT_NANOS;
+        // (Thread.yield: a loaded machine's other threads, the receiver's worker among them, get the CPU)
+        while (to.backlog() >= PACE_BACKLOG / 2 && busy(to) && System.nanoTime() - deadline < 0) {
+          Thread.yield();
+        }
+      }
+      reductions = node.reductionBudget;
+    }
+    reduce();
+  }
+  static final long PACE_WAIT_NANOS = 50_000L;
+
+  private static boolean busy(Tasklet t) {
+    int s = t.state;
+    return s == RUNNING || s == RUNNABLE || s == YIELDING;
   }
 
   /** Count a unit of work for the fairness budget (a send). Owner only. */
@@ -468,16 +443,6 @@ public final class Tasklet extends Mailbox implements Runnable {
     synchronized (this) {
       if (ctx != null || extra != null) extra().crashContext = ctx;
     }
-  }
-
-  /** The process-info status keyword name. Any thread. */
-  String statusName() {
-    return switch (state) {
-      case RUNNING -> "running";
-      case NEW, RUNNABLE, YIELDING -> "runnable";
-      case DONE -> "exiting";
-      default -> "waiting";
-    };
   }
 
   @Override public String toString() { return "tasklet " + pid; }

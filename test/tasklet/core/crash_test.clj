@@ -129,9 +129,8 @@
 (deftest handler-covers-nodes-made-later
   (capturing-crashes
     (fn [reports]
-      (let [cfg (tasklet.kernel.Node$Config.)
-            _ (set! (.-name cfg) "crash-test-later")   ; not "nonode": that would shadow the default node
-            n (tasklet.kernel.Node. cfg)]
+      (let [n (tasklet.kernel.Node.   ; not "nonode": the default node has that name
+                (.build (tasklet.kernel.NodeOptions/builder "crash-test-later")))]
         (try
           (.spawn n crashing-worker crashing-worker nil nil nil nil)
           (is (= [`crashing-worker] (map :initial-fn (reports-settle reports 1))))

@@ -206,7 +206,7 @@
         b (start-probe)
         rd (monitor b)]
     (link-probes a b)
-    (tasklet.kernel.Signals/remoteExit (tasklet.kernel.Node/resolve a) b :noconnection)
+    (tasklet.kernel.Links/remoteExit (tasklet.kernel.NodeTable/resolve a) b :noconnection)
     (is (= [:EXIT b :noconnection] (got a)))
     (! b [:exit :crash])
     (is (= :crash (await-down rd)))
@@ -220,9 +220,7 @@
 ;; hundred pairs).
 (deftest simultaneous-links-across-nodes-never-deadlock
   (let [mk (fn ^tasklet.kernel.Node [nm]
-             (let [c (tasklet.kernel.Node$Config.)]
-               (set! (.-name c) nm)
-               (tasklet.kernel.Node. c)))
+             (tasklet.kernel.Node. (.build (tasklet.kernel.NodeOptions/builder nm))))
         ^tasklet.kernel.Node x (mk "exit-test-x")
         ^tasklet.kernel.Node y (mk "exit-test-y")
         linked (java.util.concurrent.LinkedBlockingQueue.)

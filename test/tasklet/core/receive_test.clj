@@ -6,7 +6,7 @@
             [tasklet.core :as t :refer [spawn ! receive self schedule]]
             [tasklet.core.support :as s :refer [recv in-thread]])
   (:import [clojure.lang Var]
-           [tasklet.kernel ManualTime Node Node$Config]))
+           [tasklet.kernel ManualTime Node NodeOptions]))
 
 (set! *warn-on-reflection* true)
 
@@ -143,11 +143,7 @@
 ;; after measures its timeout on the node's clock: with manual time it does not fire before the clock reaches ms, and fires once it does.
 (deftest receive-after-uses-the-nodes-clock
   (let [mt (ManualTime.)
-        cfg (doto (Node$Config.)
-              (-> .-name (set! "tasklet-core-receive-test-manual-time"))
-              (-> .-timers (set! mt))
-              (-> .-parallelism (set! 1)))
-        node (Node. cfg)
+        node (Node. (-> (NodeOptions/builder "tasklet-core-receive-test-manual-time") (.timers mt) (.parallelism 1) (.build)))
         me (self)
         tg (s/tag)
         scanned (promise)
@@ -176,11 +172,7 @@
         b (t/monotonic-ms)]
     (is (<= a n b) "the default node runs on System/nanoTime"))
   (let [mt (ManualTime.)
-        cfg (doto (Node$Config.)
-              (-> .-name (set! "tasklet-core-receive-test-monotonic-ms"))
-              (-> .-timers (set! mt))
-              (-> .-parallelism (set! 1)))
-        node (Node. cfg)
+        node (Node. (-> (NodeOptions/builder "tasklet-core-receive-test-monotonic-ms") (.timers mt) (.parallelism 1) (.build)))
         me (self)
         tg (s/tag)]
     (try

@@ -37,11 +37,11 @@
 
 (deftest with-the-export-the-default-is-continuations
   (is (true? (Strand/continuationsAvailable)) "the project's JVM options export jdk.internal.vm")
-  (is (= "continuation" (Node/strandKind nil)))
-  (is (= "continuation" (Node/strandKind "")))
-  (is (= "virtual" (Node/strandKind "virtual"))))
+  (is (= "continuation" (Strand/kind nil)))
+  (is (= "continuation" (Strand/kind "")))
+  (is (= "virtual" (Strand/kind "virtual"))))
 
 (deftest unknown-strand-names-what-to-use
-  (let [e (try (Node/strandKind "green") nil (catch IllegalArgumentException e e))]
+  (let [e (try (Strand/kind "green") nil (catch IllegalArgumentException e e))]
     (is (some? e))
     (is (re-find #"\"green\".*\"continuation\" or \"virtual\"" (.getMessage ^Exception e)))))

@@ -8,7 +8,7 @@
             [tasklet.harness :refer [defsystest quiet-crash-reports]]
             [tasklet.core :as t :refer [! receive self spawn spawn-monitor]]
             [tasklet.core.support])
-  (:import [tasklet.kernel Node]))
+  (:import [tasklet.kernel Node NodeTable]))
 
 (set! *warn-on-reflection* true)
 
@@ -152,7 +152,7 @@
   (let [msg (Object.)
         p (spawn (fn [] (receive (after 20 nil))))
         trefs (doall (for [i (range 10)] (t/send-after (+ 60000 i) p msg)))]
-    [trefs (java.lang.ref.WeakReference. msg) (java.lang.ref.WeakReference. (Node/resolve p))]))
+    [trefs (java.lang.ref.WeakReference. msg) (java.lang.ref.WeakReference. (NodeTable/resolve p))]))
 
 ;; once its destination has ended, a timer retains nothing, even while its ref is kept: the message can be collected. (Normal mode only: it waits for the GC.)
 (deftest dead-pid-timer-retains-nothing

@@ -6,18 +6,17 @@
   (:require [clojure.test :refer [deftest is testing use-fixtures]]
             [tasklet.core :refer [spawn ! receive self exit runtime-info]])
   (:import [java.util.concurrent CountDownLatch TimeUnit]
-           [tasklet.kernel Node Node$Config]))
+           [tasklet.kernel Node NodeOptions]))
 
 (set! *warn-on-reflection* true)
 
 (defn- make-node
   "A node with `workers` scheduler threads growing to at most `max-workers`."
   ^Node [node-name workers max-workers]
-  (let [c (Node$Config.)]
-    (set! (.-name c) node-name)
-    (set! (.-parallelism c) (int workers))
-    (set! (.-maxWorkers c) (int max-workers))
-    (Node. c)))
+  (Node. (-> (NodeOptions/builder node-name)
+             (.parallelism (int workers))
+             (.maxWorkers (int max-workers))
+             (.build))))
 
 (defn- spawn-on-node
   "Spawn f on a specific node from a plain thread."
@@ -55,7 +54,7 @@
         (is (= [:pp-done] (await-msg #(or (= % :slept) (= % [:pp-done])) 10000 "ping-pong or a sleeper"))
             "ping-pong finished while both workers slept")
         (dotimes [_ 2] (await-msg #{:slept} 10000 "the sleepers"))
-        (is (pos? (long (get (.schedulerStats node) "compensations")))))
+        (is (pos? (long (.compensations (.schedulerStats node))))))
       (finally (.shutdown node)))))
 
 ;; With one worker and no compensation, a tasklet that always finds a message
@@ -165,14 +164,13 @@
 (defn- spin-node
   "A one-worker node whose idle worker polls for spin-us before it parks."
   ^Node [node-name spin-us]
-  (let [c (Node$Config.)]
-    (set! (.-name c) node-name)
-    (set! (.-parallelism c) (int 1))
-    (set! (.-maxWorkers c) (int 1))
-    (set! (.-idleSpinMicros c) (long spin-us))
-    (Node. c)))
+  (Node. (-> (NodeOptions/builder node-name)
+             (.parallelism 1)
+             (.maxWorkers 1)
+             (.idleSpinMicros (long spin-us))
+             (.build))))
 
-(defn- wake-ups ^long [^Node node] (long (get (.schedulerStats node) "wake-ups")))
+(defn- wake-ups ^long [^Node node] (long (.wakeUps (.schedulerStats node))))
 
 ;; An idle worker polls for its work for a while before it parks, so a message
 ;; arriving within that window needs no wake-up (the wake-up of a parked thread
