@@ -123,9 +123,8 @@
 ;; W4 with placement: which worker each tasklet was homed on (by reflection)
 
 (defn- home-of [pid]
-  (let [tf (doto (.getDeclaredField tasklet.kernel.Pid "tasklet") (.setAccessible true))
-        hf (doto (.getDeclaredField tasklet.kernel.Tasklet "home") (.setAccessible true))
-        tk (.get tf pid)
+  (let [hf (doto (.getDeclaredField tasklet.kernel.Tasklet "home") (.setAccessible true))
+        tk (tasklet.kernel.NodeTable/resolve pid)
         ^Thread h (when tk (.get hf tk))]
     (if h (subs (.getName h) (count "tasklet-worker-")) "-")))
 
@@ -139,8 +138,7 @@
                                                    (if (< c (long total))
                                                      (receive [:msg _] (recur (inc c)))
                                                      (deliver done (u/now)))))))
-        tf (doto (.getDeclaredField tasklet.kernel.Pid "tasklet") (.setAccessible true))
-        ^tasklet.kernel.Mailbox mb (.get tf r)
+        ^tasklet.kernel.Mailbox mb (tasklet.kernel.NodeTable/resolve r)
         t0 (u/now)
         ss (vec (for [_ (range senders)]
                   (tp/spawn-on node fr (fn [] (dotimes [i (long per-sender)] (t/! r [:msg i]))))))
@@ -153,6 +151,32 @@
         t1 (long (u/await! done "W4"))]
     [(u/per-second total (- t1 t0)) (str (home-of r) "<" (apply str (map home-of ss)) " peak-backlog " @peak)]))
 
+;; W3 with the number of ring neighbours homed on different workers
+
+(defn- w3-split [{:keys [ring rounds]}]
+  (let [ring (long ring) hops (* ring (long rounds))
+        result (promise)
+        relay (fn relay [nxt builder]
+                (loop [] (receive :stop (t/! nxt :stop)
+                                  k (do (if (zero? (long k)) (t/! builder :ring-done) (t/! nxt (dec (long k)))) (recur)))))]
+    (tp/spawn-on (tp/continuation-node) (Var/cloneThreadBindingFrame)
+                 (u/guarded result
+                            (fn []
+                              (let [me (t/self)
+                                    head (t/spawn (fn [] (receive [:link nxt] (relay nxt me))))
+                                    members (loop [i 1 nxt head acc [head]]
+                                              (if (< i ring) (let [p (t/spawn (fn [] (relay nxt me)))] (recur (inc i) p (conj acc p))) acc))
+                                    _ (t/! head [:link (peek members)])
+                                    t1 (u/now)]
+                                (t/! head hops)
+                                (receive :ring-done nil)
+                                (let [dt (- (u/now) t1)
+                                      homes (mapv home-of members)
+                                      cuts (count (filter true? (map not= homes (conj (vec (rest homes)) (first homes)))))]
+                                  (t/! head :stop)
+                                  (deliver result [(u/per-second hops dt) cuts]))))))
+    (u/await! result "W3")))
+
 (defn- run-once [w s]
   (let [node (tp/continuation-node)
         p (fn [k] (u/scaled k s))]
@@ -161,7 +185,8 @@
       "W2" (let [r (:rt-per-s (tp/w2 node (p :W2)))
                  f (/ (raw-switches (* 2 (long (:round-trips (p :W2))))) 2.0)]
              [r f (/ r f)])
-      "W3" (let [r (:hops-per-s (tp/w3 node (p :W3)))
+      "W3" (let [[r cuts] (w3-split (p :W3))
+                 _ (println "  ring cuts" cuts)
                  f (raw-switches (* (long (:ring (p :W3))) (long (:rounds (p :W3)))))]
              [r f (/ r f)])
       "W4" (let [[r placed] (w4-placed (p :W4))
