@@ -31,7 +31,7 @@ check:
 
 # The side-by-side suite (bench/tasklet/bench.clj); writes bench/RESULTS.md.
 # Every workload runs in a fresh JVM with JDK defaults (only the continuation
-# exports); about 20 min on this 2-core machine, --quick about 6. Options
+# exports); 12-25 min on this 2-core machine with the load, --quick about 6. Options
 # after ARGS=, e.g. make bench ARGS="--quick --only W2,W4,BIG" (ARGS=help
 # lists them). Installs Debian's erlang-base for the Erlang/OTP column when
 # it is missing (without it that column says n/a); Pekko comes from Maven
