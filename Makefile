@@ -30,9 +30,12 @@ check:
 	  if echo "$$out" | grep -E 'Reflection warning, (tasklet|.*/tasklet/)' ; then echo "reflection warnings above" >&2; exit 1; fi
 
 # The side-by-side suite (bench/tasklet/bench.clj); writes bench/RESULTS.md.
-# Options after ARGS=, e.g. make bench ARGS="--quick --only W2,W4". Installs
-# Debian's erlang-base for the Erlang/OTP column when it is missing (without
-# it that column says n/a).
+# Every workload runs in a fresh JVM with JDK defaults (only the continuation
+# exports); 12-25 min on this 2-core machine with the load, --quick about 6. Options
+# after ARGS=, e.g. make bench ARGS="--quick --only W2,W4,BIG" (ARGS=help
+# lists them). Installs Debian's erlang-base for the Erlang/OTP column when
+# it is missing (without it that column says n/a); Pekko comes from Maven
+# Central through project.clj's :bench profile.
 bench:
 	@$(ENV) command -v erl >/dev/null 2>&1 || tasklet_apt_install erlang-base || true; lein bench $(ARGS)
 

@@ -41,7 +41,10 @@
              :test {:jvm-opts ["-Djava.util.logging.config.file=test/logging.properties"]
                     :injections [(.mkdirs (java.io.File. "target/test-logs"))]}
              :demo {:main tasklet.demo :source-paths ["examples"]}
-             :bench {:jvm-opts ["-Xms4g" "-Xmx8g"]}
+             ;; `make bench`: the parent JVM only orchestrates; every workload runs in a
+             ;; child JVM with options of its own (tasklet.bench/child-command), not these
+             :bench {:dependencies [[org.apache.pekko/pekko-actor_2.13 "1.7.0"]
+                                    [org.scala-lang/scala-library "2.13.18"]]}
              ;; `make jmh` / `lein jmh`: the kernel's JMH micro-benchmarks in jmh/ (a
              ;; separate source set, as JCTools and Netty keep theirs). JMH's annotation
              ;; processor writes META-INF/BenchmarkList; JDK 23+ runs processors found on

@@ -49,6 +49,7 @@
   (:refer-clojure :exclude [flush alias])
   (:require [clojure.core.match]
             [tasklet.impl.crash :as crash]
+            [tasklet.impl.scheduler-stats :as scheduler-stats]
             [tasklet.impl.receive :as rcv])
   (:import [clojure.lang IFn Var]
            [java.util List Map]
@@ -125,7 +126,7 @@
     {:strand (keyword (.strandName n))
      :node (keyword (.-name n))
      :processes (.processCount n)
-     :scheduler (some->> (.schedulerStats n) (into {} (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))))
+     :scheduler (scheduler-stats/->map (.schedulerStats n))
      :java (System/getProperty "java.version")}))
 
 (defn monotonic-ms

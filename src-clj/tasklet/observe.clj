@@ -23,7 +23,8 @@
   tracer); a traced one pays a message per event, delivered without tracing
   the delivery itself."
   (:require [clojure.pprint :as pp]
-            [tasklet.core :as t])
+            [tasklet.core :as t]
+            [tasklet.impl.scheduler-stats :as scheduler-stats])
   (:import [clojure.lang Compiler]
            [java.lang.management ManagementFactory]
            [javax.management MBeanServer ObjectName StandardMBean]
@@ -184,8 +185,7 @@
      (into {:strand (keyword (.strandName n))
             :node (keyword (.-name n))
             :tasklets-alive (.processCount n)}
-           (map (fn [[k v]] [(keyword k) (if (instance? (Class/forName "[I") v) (vec v) v)]))
-           (.schedulerStats n)))))
+           (scheduler-stats/->map (.schedulerStats n))))))
 
 (defn- object-name ^ObjectName [^Node n]
   (ObjectName. (str "tasklet:type=Scheduler,node=" (ObjectName/quote (.-name n)))))

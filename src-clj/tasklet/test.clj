@@ -215,7 +215,7 @@
             status (.drive sched main time (long max-steps))
             trace (when record? (mapv step->data (.trace sched)))
             base {:choices (vec (.choicesMade sched))
-                  :steps (get (.stats sched) "steps")
+                  :steps (.steps (.deterministic (.stats sched)))
                   :trace trace
                   :virtual-ms (/ (.nanoTime time) 1e6)}
             waiting (fn [] (vec (for [p (.processes node)]

@@ -18,11 +18,15 @@
    :W5 {:round-trips 100000}
    :W6 {:messages 1000000}
    :W7 {:backlog 10000 :round-trips 20000 :naive-round-trips 2000}
-   :W8 {:calls 200000}})
+   :W8 {:calls 200000}
+   ;; Savina (Imam and Sarkar 2014), the issue's parameters
+   :BIG {:big-actors 120 :pings 20000}
+   :CHAMENEOS {:chameneos 100 :meetings 1000000}
+   :FJC {:actors 500000}})
 
 (def ^:private unscaled
   "Parameters that define a workload's shape and stay fixed at any scale."
-  #{:senders :rounds :backlog})
+  #{:senders :rounds :backlog :big-actors :chameneos})
 
 (defn scaled
   "The parameters of workload w at scale s (1.0 = the issue's), each count at
@@ -97,6 +101,15 @@
           (throw (ex-info (str what ": condition not reached within " *deadline-ms* " ms") {:what what})))
         (LockSupport/parkNanos 20000)
         (recur)))))
+
+(defn check!
+  "Throw ex-info unless (= expected actual): a workload verifies its counts
+  and checksums, so that a peer that lost or duplicated messages reports an
+  error instead of a fast figure."
+  [what expected actual]
+  (when-not (= expected actual)
+    (throw (ex-info (str what ": expected " (pr-str expected) ", got " (pr-str actual))
+                    {:what what :expected expected :actual actual}))))
 
 (defn median
   "The median of numbers xs (the middle one of an odd count, the mean of the

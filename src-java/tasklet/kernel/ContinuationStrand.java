@@ -58,7 +58,7 @@ public final class ContinuationStrand implements Strand {
   private static boolean yieldAs(Tasklet t, int state) {
     // the frame is frozen with the tasklet, so only t stays live across the yield
     saveContext(t);
-    t.state = state;
+    t.setStateQuietly(state);   // PARKING or YIELDING: wake() acts on neither
     boolean yielded = Continuation.yield(SCOPE);
     if (yielded) restoreContext(t);
     else t.context = null;

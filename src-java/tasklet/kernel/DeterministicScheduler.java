@@ -1,9 +1,7 @@
 package tasklet.kernel;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -36,7 +34,7 @@ import java.util.SplittableRandom;
  * A started continuation must always resume on the same thread (ADR 0002):
  * drive one scheduler from one thread only. Submissions from other threads
  * are accepted (they are synchronized) but make the run nondeterministic;
- * they are counted in {@link #stats()} as "foreign-submits".
+ * they are counted in {@link #stats()} as foreignSubmits.
  */
 public final class DeterministicScheduler implements Scheduler, Tracer {
   /** What one step did: ran a tasklet (ran != null) or advanced time. */
@@ -208,17 +206,9 @@ public final class DeterministicScheduler implements Scheduler, Tracer {
   /** Always: exploring interleavings is what it is for. */
   @Override public boolean preemptive() { return true; }
 
-  @Override public synchronized Map<String, Object> stats() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("parallelism", 1);
-    m.put("workers", 1);
-    m.put("run-queue-lengths", new int[] {runnable.size()});
-    m.put("steps", steps);
-    m.put("choices-used", used);
-    m.put("foreign-submits", foreign);
-    m.put("steals", 0L);
-    m.put("compensations", 0L);
-    return m;
+  @Override public synchronized SchedulerStats stats() {
+    return new SchedulerStats(1, 1, new int[] {runnable.size()}, 0, 0, 0, 0, 0, 0,
+        new SchedulerStats.Deterministic(steps, used, foreign));
   }
 
   @Override public synchronized void shutdown() {

@@ -252,7 +252,7 @@ public final class Node {
       }
     }
     t.deliver(msg);
-    if (me != null) me.reduce();
+    if (me != null) me.reduceSend(t);
   }
 
   /**
@@ -349,7 +349,7 @@ public final class Node {
   public Scheduler scheduler() { return scheduler; }
 
   /** The scheduler's counters ({@code null} on the virtual-thread strand). Any thread. */
-  public Map<String, Object> schedulerStats() { return scheduler == null ? null : scheduler.stats(); }
+  public SchedulerStats schedulerStats() { return scheduler == null ? null : scheduler.stats(); }
 
   /** "continuation" or "virtual". */
   public String strandName() { return strand.name(); }

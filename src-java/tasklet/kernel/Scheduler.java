@@ -1,7 +1,5 @@
 package tasklet.kernel;
 
-import java.util.Map;
-
 /**
  * Runs continuation tasklets. The real one is {@link WorkerPool}; the interface
  * exists so that tests (and the deterministic scheduler) can drive tasklets
@@ -16,7 +14,7 @@ public interface Scheduler {
   void submit(Tasklet t, boolean handoff);
 
   /** Counters for observability (workers, steals, compensations...). Any thread. */
-  Map<String, Object> stats();
+  SchedulerStats stats();
 
   /**
    * Whether the node must give this scheduler a switch point inside every

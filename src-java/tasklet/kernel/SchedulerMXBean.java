@@ -36,29 +36,21 @@ public interface SchedulerMXBean {
 
     public Impl(Node node) { this.node = node; }
 
-    private Object get(String k) {
-      java.util.Map<String, Object> m = node.schedulerStats();
-      return m == null ? null : m.get(k);
-    }
-
-    private long num(String k) {
-      Object v = get(k);
-      return v instanceof Number n ? n.longValue() : 0L;
+    private SchedulerStats stats() {
+      SchedulerStats s = node.schedulerStats();
+      return s == null ? new SchedulerStats(0, 0, new int[0], 0, 0, 0, 0, 0, 0, null) : s;
     }
 
     @Override public String getStrand() { return node.strandName(); }
-    @Override public int getParallelism() { return (int) num("parallelism"); }
-    @Override public int getWorkers() { return (int) num("workers"); }
-    @Override public int[] getRunQueueLengths() {
-      Object v = get("run-queue-lengths");
-      return v instanceof int[] a ? a.clone() : new int[0];
-    }
-    @Override public int getGlobalQueueLength() { return (int) num("global-queue-length"); }
-    @Override public int getIdleWorkers() { return (int) num("idle-workers"); }
-    @Override public long getSteals() { return num("steals"); }
-    @Override public long getWakeUps() { return num("wake-ups"); }
-    @Override public long getCompensations() { return num("compensations"); }
-    @Override public long getRetirements() { return num("retirements"); }
+    @Override public int getParallelism() { return stats().parallelism(); }
+    @Override public int getWorkers() { return stats().workers(); }
+    @Override public int[] getRunQueueLengths() { return stats().runQueueLengths().clone(); }
+    @Override public int getGlobalQueueLength() { return stats().globalQueueLength(); }
+    @Override public int getIdleWorkers() { return stats().idleWorkers(); }
+    @Override public long getSteals() { return stats().steals(); }
+    @Override public long getWakeUps() { return stats().wakeUps(); }
+    @Override public long getCompensations() { return stats().compensations(); }
+    @Override public long getRetirements() { return stats().retirements(); }
     @Override public int getTaskletsAlive() { return node.processCount(); }
   }
 }

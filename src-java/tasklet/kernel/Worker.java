@@ -25,10 +25,7 @@ final class Worker extends Thread {
   int homed;                    // live tasklets homed here (owner only: they start and end here)
   final ConcurrentLinkedQueue<Tasklet> overflow = new ConcurrentLinkedQueue<>(); // new tasklets past fresh's capacity: owner adds
   volatile boolean backlogged;  // the watchdog saw a new tasklet wait a whole period: thieves may take some
-  int seenTail;                 // watchdog only: fresh's tail, and overflow's oldest, at the previous sample
-  Tasklet seenOverflowHead;
   int nextStreak;               // consecutive runs from the next slot (owner only)
-  int seenTick, stuckChecks;    // watchdog only
 
   Worker(WorkerPool pool, int id) {
     super("tasklet-worker-" + id);

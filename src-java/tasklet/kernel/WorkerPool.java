@@ -3,8 +3,6 @@ package tasklet.kernel;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -83,11 +81,12 @@ import java.util.concurrent.locks.LockSupport;
  * Compensation
  * ------------
  * A tasklet may block its worker (Thread/sleep, I/O, a lock, a pinned
- * continuation). A watchdog samples each worker's slice counter every
- * WATCH_NANOS; a worker stuck on one slice for STUCK_CHECKS samples while
- * stealable work waits gets a compensating worker (Go's sysmon), which runs new
- * tasklets and everything homed on it. Tasklets homed on the stuck worker wait
- * for it. A surplus worker retires once nothing is homed on it any more.
+ * continuation). The {@link Watchdog} samples each worker's slice counter
+ * every 2 ms; a worker stuck on one slice for 5 samples, not computing,
+ * while stealable work waits gets a compensating worker (Go's sysmon), which
+ * runs new tasklets and everything homed on it. Tasklets homed on the stuck
+ * worker wait for it. A surplus worker retires once nothing is homed on it
+ * any more.
  * </pre>
  */
 public final class WorkerPool implements Scheduler {
@@ -95,13 +94,12 @@ public final class WorkerPool implements Scheduler {
   private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
-  private static final long WATCH_NANOS = 2_000_000L;
-  private static final int STUCK_CHECKS = 5;
-  private static final VarHandle IDLE;
+  private static final VarHandle IDLE, SCHEDTICK;
   static {
     try {
-      IDLE = MethodHandles.privateLookupIn(Worker.class, MethodHandles.lookup())
-          .findVarHandle(Worker.class, "idle", int.class);
+      MethodHandles.Lookup l = MethodHandles.privateLookupIn(Worker.class, MethodHandles.lookup());
+      IDLE = l.findVarHandle(Worker.class, "idle", int.class);
+      SCHEDTICK = l.findVarHandle(Worker.class, "schedtick", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -120,7 +118,6 @@ public final class WorkerPool implements Scheduler {
   private final LongAdder wakeups = new LongAdder();
   private final LongAdder compensations = new LongAdder();
   private final LongAdder retirements = new LongAdder();
-  private final Runnable housekeeping;
   private final Thread watchdog;
   private volatile boolean shutdown;
 
@@ -143,9 +140,8 @@ public final class WorkerPool implements Scheduler {
     this.idleSpinNanos = idleSpinNanos;
     this.parallelism = parallelism;
     this.maxWorkers = Math.max(parallelism, maxWorkers);
-    this.housekeeping = housekeeping;
     for (int i = 0; i < parallelism; i++) addWorker();
-    watchdog = new Thread(this::watch, "tasklet-watchdog");
+    watchdog = new Thread(new Watchdog(this, housekeeping), "tasklet-watchdog");
     watchdog.setDaemon(true);
     watchdog.start();
   }
@@ -187,7 +183,7 @@ public final class WorkerPool implements Scheduler {
     }
   }
 
-  private void wakeOne() {
+  void wakeOne() {
     if (nIdle.get() == 0 || nSpinning.get() != 0) return;
     if (!nSpinning.compareAndSet(0, 1)) return;
     Worker w;
@@ -217,7 +213,7 @@ public final class WorkerPool implements Scheduler {
         w.homed++;
       }
       w.current = t;
-      w.schedtick = w.schedtick + 1;
+      SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
       try {
         again = ContinuationStrand.runSlice(t);
@@ -280,8 +276,13 @@ public final class WorkerPool implements Scheduler {
       return t;
     }
     w.nextStreak = 0;
+    // tasklets woken from other threads join the back of the local queue
+    // before it is served: served only once local ran dry, one of them could
+    // wait for as long as a local tasklet kept yielding (measured: a fan-in
+    // receiver woken from the other worker waited behind a yielding sender
+    // for a whole sender's run while its mailbox grew by 5M messages/s)
+    while ((t = w.inbox.poll()) != null) w.local.add(t);
     if ((t = w.local.poll()) != null) return t;
-    if ((t = w.inbox.poll()) != null) return t;
     if ((t = w.fresh.pollRing()) != null) return t;
     if ((t = w.overflow.poll()) != null) return t;
     if ((t = w.next) != null) w.next = null;
@@ -383,13 +384,23 @@ public final class WorkerPool implements Scheduler {
     return w.hasOwnWork() || w.hasNewWork() || hasStealableWork() || shutdown;
   }
 
-  private boolean hasStealableWork() {
+  boolean hasStealableWork() {
     if (!global.isEmpty()) return true;
     for (Worker v : workers) if (v.lendsNewWork()) return true;
     return false;
   }
 
   // ---- compensation ------------------------------------------------------------
+
+  /** The workers now (copy-on-write: never modified). Any thread. */
+  Worker[] workers() { return workers; }
+
+  boolean isShutdown() { return shutdown; }
+
+  /** Start a compensating worker for a blocked one (the watchdog's call). */
+  void compensate() {
+    if (addWorker()) compensations.increment();
+  }
 
   private synchronized boolean addWorker() {
     if (shutdown || workers.length >= maxWorkers) return false;
@@ -420,69 +431,14 @@ public final class WorkerPool implements Scheduler {
     return true;
   }
 
-  private void watch() {
-    long rounds = 0;
-    while (!shutdown) {
-      LockSupport.parkNanos(WATCH_NANOS);
-      for (Worker w : workers) {
-        // a new tasklet queued before the previous sample still waits: it has
-        // waited a whole period, so an idle worker may take some
-        Tasklet oldest = w.overflow.peek();
-        boolean waited = w.fresh.headIndex() - w.seenTail < 0
-            || (oldest != null && oldest == w.seenOverflowHead);
-        if (waited && !w.backlogged) {
-          w.backlogged = true;
-          wakeOne();
-        } else if (!waited && w.backlogged) {
-          w.backlogged = false;
-        }
-        w.seenTail = w.fresh.tailIndex();
-        w.seenOverflowHead = oldest;
-      }
-      boolean pending = hasStealableWork();
-      for (Worker w : workers) {
-        int tick = w.schedtick;
-        if (w.current == null || tick != w.seenTick) {
-          w.seenTick = tick;
-          w.stuckChecks = 0;
-          continue;
-        }
-        if (++w.stuckChecks >= 2 && !w.slow && w.hasNewWork()) {
-          w.slow = true;   // let an idle worker take even a lone new tasklet from it
-          wakeOne();
-        }
-        if (w.stuckChecks >= STUCK_CHECKS && pending && !w.compensated) {
-          w.compensated = true;
-          if (addWorker()) compensations.increment();
-        }
-      }
-      if (++rounds % 50 == 0 && housekeeping != null) {
-        try {
-          housekeeping.run();
-        } catch (Throwable e) {
-          System.getLogger("tasklet").log(System.Logger.Level.WARNING, "housekeeping failed", e);
-        }
-      }
-    }
-  }
-
   // ---- observability -------------------------------------------------------------
 
-  @Override public Map<String, Object> stats() {
-    Map<String, Object> m = new LinkedHashMap<>();
+  @Override public SchedulerStats stats() {
     Worker[] ws = workers;
     int[] lengths = new int[ws.length];
     for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].fresh.size() + ws[i].local.size() + ws[i].inbox.size();
-    m.put("parallelism", parallelism);
-    m.put("workers", ws.length);
-    m.put("run-queue-lengths", lengths);
-    m.put("global-queue-length", global.size());
-    m.put("idle-workers", nIdle.get());
-    m.put("steals", steals.sum());
-    m.put("wake-ups", wakeups.sum());
-    m.put("compensations", compensations.sum());
-    m.put("retirements", retirements.sum());
-    return m;
+    return new SchedulerStats(parallelism, ws.length, lengths, global.size(), nIdle.get(),
+        steals.sum(), wakeups.sum(), compensations.sum(), retirements.sum(), null);
   }
 
   @Override public void shutdown() {

@@ -54,7 +54,7 @@
         (is (= [:pp-done] (await-msg #(or (= % :slept) (= % [:pp-done])) 10000 "ping-pong or a sleeper"))
             "ping-pong finished while both workers slept")
         (dotimes [_ 2] (await-msg #{:slept} 10000 "the sleepers"))
-        (is (pos? (long (get (.schedulerStats node) "compensations")))))
+        (is (pos? (long (.compensations (.schedulerStats node))))))
       (finally (.shutdown node)))))
 
 ;; With one worker and no compensation, a tasklet that always finds a message
@@ -170,7 +170,7 @@
              (.idleSpinMicros (long spin-us))
              (.build))))
 
-(defn- wake-ups ^long [^Node node] (long (get (.schedulerStats node) "wake-ups")))
+(defn- wake-ups ^long [^Node node] (long (.wakeUps (.schedulerStats node))))
 
 ;; An idle worker polls for its work for a while before it parks, so a message
 ;; arriving within that window needs no wake-up (the wake-up of a parked thread
