@@ -48,10 +48,11 @@ public class Mailbox extends MailLink {
   private static final Object TAKEN = new Object();
 
 
-  private static final VarHandle TAIL, HEAD, NEXT;
+  private static final VarHandle TAIL, HEAD, NEXT, PUTS;
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
+      PUTS = l.findVarHandle(Mailbox.class, "puts", int.class);
       TAIL = l.findVarHandle(Mailbox.class, "tail", MailLink.class);
       HEAD = l.findVarHandle(Mailbox.class, "head", MailLink.class);
       NEXT = l.findVarHandle(MailLink.class, "next", MailNode.class);
@@ -64,6 +65,11 @@ public class Mailbox extends MailLink {
   private volatile MailLink tail; // producers: xchg
   private MailLink cursor;        // consumer: last node scanned by the receive in progress, or null
   private MailLink hole, holePrev; // consumer: the last hole left behind, and its predecessor then
+  // puts - takes is the backlog (wrapping ints: only the difference means anything).
+  // puts is one atomic add by a producer on the line its xchg of tail just took,
+  // takes a plain store by the consumer; a producer reads takes racily.
+  private volatile int puts;      // producers: atomic add after linking
+  private int takes;              // consumer: messages removed
 
   /**
    * An empty mailbox, which is its own stub node: an empty queue costs no node
@@ -82,6 +88,15 @@ public class Mailbox extends MailLink {
     // the "bubble": between the xchg and this store the consumer sees prev.next == null
     // and may suspend; the producer wakes it after this store, so nothing is lost.
     NEXT.setRelease(prev, n);
+    PUTS.getAndAdd(this, 1);
+  }
+
+  /**
+   * About how many messages wait (put and not yet taken, matched or not), in
+   * O(1): what a sender looks at to pace itself. Any thread; racy.
+   */
+  public int backlog() {
+    return puts - takes;
   }
 
   /**
@@ -140,6 +155,7 @@ public class Mailbox extends MailLink {
     HEAD.setRelease(this, last);
     if (last != this) NEXT.setRelease(this, null);
     cursor = hole = holePrev = null;
+    takes = puts;
   }
 
   /** Make {@code n}, the node after the stub, the stub. Consumer only. */
@@ -180,6 +196,7 @@ public class Mailbox extends MailLink {
   }
 
   private void remove(MailLink prev, MailNode n) {
+    takes++;
     if (prev == head) {
       advanceHead(n);                    // n becomes the stub
     } else if (n.next != null) {

@@ -211,7 +211,7 @@ public final class Node {
       }
     }
     t.deliver(msg);
-    if (me != null) me.reduce();
+    if (me != null) me.reduceSend(t);
   }
 
   /**

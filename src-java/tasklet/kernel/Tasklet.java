@@ -364,6 +364,37 @@ public final class Tasklet extends Mailbox implements Runnable {
     return r;
   }
 
+  /**
+   * A receiver this far behind (messages waiting, about) while it is busy
+   * makes each of its senders give up its time slice: see {@link #reduceSend}.
+   */
+  static final int PACE_BACKLOG = 1024;
+
+  /**
+   * Count a send to {@code to} for the fairness budget; when {@code to} is
+   * busy (not waiting in receive) with at least PACE_BACKLOG messages behind,
+   * end this slice as well, as Erlang charges a sender to a long queue more
+   * reductions. Why: senders faster than their receiver otherwise grow its
+   * mailbox without bound, and a mailbox is a linked list that the collector
+   * copies one node after the other (measured, W4 4->1 under G1: backlogs of
+   * 0.7-3.7 million messages, young pauses of 0.4-1.0 s; with this, 1,500-20,000).
+   * The senders yield and the receiver (on their worker, or on its own)
+   * catches up; a receiver parked with a backlog is waiting for a particular
+   * message and paces no one. Only a yield: waiting for the backlog to shrink
+   * cost a many-to-many flood 35x (doc/adr/0007). Owner only.
+   */
+  void reduceSend(Tasklet to) {
+    if (to != this && to.backlog() >= PACE_BACKLOG && busy(to)) {
+      reductions = node.reductionBudget;
+    }
+    reduce();
+  }
+
+  private static boolean busy(Tasklet t) {
+    int s = t.state;
+    return s == RUNNING || s == RUNNABLE || s == YIELDING;
+  }
+
   /** Count a unit of work for the fairness budget (a send). Owner only. */
   void reduce() {
     if (++reductions >= node.reductionBudget) {
