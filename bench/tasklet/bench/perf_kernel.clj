@@ -8,9 +8,12 @@
     java -cp ... clojure.main -m tasklet.bench.perf-kernel W4 7 [scale]
 
   Workloads: W1 (tasklet), W2 and W3 (tasklet vs a raw single-thread
-  continuation loop), W4 (tasklet vs VT + ConcurrentLinkedQueue), Big and
-  Chameneos (tasklet only; Savina shapes, for JFR). Prints one line a run
-  and a summary of medians, minima and maxima."
+  continuation loop), W4 (tasklet vs VT + ConcurrentLinkedQueue, with the
+  tasklets' homes and, with -Dperf.sample, the receiver's peak backlog),
+  Big and Chameneos (tasklet only; Savina-like shapes for profiling: this Big
+  lets pings pile up, heavier than Savina's), and `hold N secs` (a class
+  histogram of N waiting tasklets). Prints one line a run and a summary of
+  medians, minima and maxima."
   (:require [tasklet.bench.tasklet-peer :as tp]
             [tasklet.bench.util :as u]
             [tasklet.bench.vthread-peer :as vt]
@@ -55,7 +58,7 @@
     (loop [sent 0 answered 0]
       (if (and (>= sent pings) (>= answered pings))
         (do (t/! done :done)
-            (receive :exit nil))
+            (loop [] (receive [:ping from] (do (t/! from :pong) (recur)) :exit nil)))
         (let [sent (if (< sent pings)
                      (do (t/! (aget ps (.nextInt rnd n)) [:ping me]) (inc sent))
                      sent)]
@@ -145,7 +148,7 @@
         peak (atom 0)
         sampler (when (System/getProperty "perf.sample")
                   (doto (Thread. (fn [] (while (not (realized? done))
-                                          (swap! peak max (.backlog mb))
+                                          (swap! peak max (.size mb))
                                           (Thread/sleep 20))))
                     (.setDaemon true) (.start)))
         t1 (long (u/await! done "W4"))]

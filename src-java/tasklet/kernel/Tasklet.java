@@ -377,28 +377,18 @@ public final class Tasklet extends Mailbox implements Runnable {
    * reductions. Why: senders faster than their receiver otherwise grow its
    * mailbox without bound, and a mailbox is a linked list that the collector
    * copies one node after the other (measured, W4 4->1 under G1: backlogs of
-   * 2-3.7 million messages, young pauses of 0.4-0.9 s). The senders yield and
-   * the receiver (on their worker, or on its own) catches up; a receiver
-   * parked with a backlog is waiting for a particular message and paces no
-   * one. Owner only.
+   * 0.7-3.7 million messages, young pauses of 0.4-1.0 s; with this, 1,500-20,000).
+   * The senders yield and the receiver (on their worker, or on its own)
+   * catches up; a receiver parked with a backlog is waiting for a particular
+   * message and paces no one. Only a yield: waiting for the backlog to shrink
+   * cost a many-to-many flood 35x (doc/adr/0007). Owner only.
    */
   void reduceSend(Tasklet to) {
     if (to != this && to.backlog() >= PACE_BACKLOG && busy(to)) {
-      Worker w = home;
-      if (w != null && to.home != w && w.current == this) {
-        // on another worker a yield comes straight back here; wait instead,
-        // briefly, for the receiver to catch up (it is running meanwhile)
-        long deadline = System.nanoTime() + PACE_WAIT_NANOS;
-        // (Thread.yield: a loaded machine's other threads, the receiver's worker among them, get the CPU)
-        while (to.backlog() >= PACE_BACKLOG / 2 && busy(to) && System.nanoTime() - deadline < 0) {
-          Thread.yield();
-        }
-      }
       reductions = node.reductionBudget;
     }
     reduce();
   }
-  static final long PACE_WAIT_NANOS = 50_000L;
 
   private static boolean busy(Tasklet t) {
     int s = t.state;

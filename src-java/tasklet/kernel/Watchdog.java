@@ -58,8 +58,7 @@ final class Watchdog implements Runnable {
   private final WorkerPool pool;
   private final Runnable housekeeping;
   private final Map<Worker, Seen> seen = new IdentityHashMap<>();
-  private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-  private final boolean cpuTime = threads.isThreadCpuTimeSupported();
+  private ThreadMXBean threads;   // made on first need: keeps java.management off a node's start-up
 
   Watchdog(WorkerPool pool, Runnable housekeeping) {
     this.pool = pool;
@@ -114,7 +113,7 @@ final class Watchdog implements Runnable {
       w.slow = true;   // let an idle worker take even a lone new tasklet from it
       pool.wakeOne();
     }
-    if (checks == 2 && cpuTime) s.cpuNanos = threads.getThreadCpuTime(w.threadId());
+    if (checks == 2) s.cpuNanos = cpuNanos(w);
     if (checks >= STUCK_CHECKS && pending && !w.compensated && blocked(w, s)) {
       w.compensated = true;
       pool.compensate();
@@ -125,8 +124,15 @@ final class Watchdog implements Runnable {
   private boolean blocked(Worker w, Seen s) {
     if (w.getState() != Thread.State.RUNNABLE) return true;
     if (s.stuckChecks < RUNNABLE_CHECKS) return false;
-    if (!cpuTime || s.cpuNanos < 0) return true;
-    long used = threads.getThreadCpuTime(w.threadId()) - s.cpuNanos;
+    long now = cpuNanos(w);
+    if (now < 0 || s.cpuNanos < 0) return true;   // no CPU clock: as before, stuck is blocked
+    long used = now - s.cpuNanos;
     return used >= 0 && used * 20 < (s.stuckChecks - 2) * WATCH_NANOS;
+  }
+
+  /** The worker thread's CPU time in ns, or -1 where the JVM cannot tell. */
+  private long cpuNanos(Worker w) {
+    if (threads == null) threads = ManagementFactory.getThreadMXBean();
+    return threads.isThreadCpuTimeSupported() ? threads.getThreadCpuTime(w.threadId()) : -1;
   }
 }

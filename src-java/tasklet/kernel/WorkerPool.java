@@ -32,7 +32,9 @@ import java.util.concurrent.locks.LockSupport;
  * ----------
  * Per worker: a next slot (the tasklet the running one just woke: a
  * request/reply pair runs back to back, Go's runnext), an owner-only deque of
- * homed tasklets, an inbox of homed tasklets woken by other threads, and a
+ * homed tasklets, an inbox of homed tasklets woken by other threads (it
+ * joins the back of the deque whenever the deque is served, so a woken
+ * tasklet never waits behind one that keeps yielding; doc/adr/0007), and a
  * stealable ring of tasklets that never ran, with an overflow queue behind it.
  * A worker takes from next at most NEXT_STREAK times in a row before serving
  * the rest, so a ping-pong pair cannot starve its neighbours; a global queue

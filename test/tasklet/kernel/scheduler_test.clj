@@ -192,3 +192,47 @@
                   (str "wake-ups over 200 requests with a " spin-us " µs window: " (- (wake-ups node) before))))
             (! echo :stop)))
         (finally (.shutdown node))))))
+
+;; A tasklet woken from another thread (here the test's plain thread) runs
+;; within a round of its worker even while a neighbour on that worker yields
+;; its slice over and over: the inbox joins the local queue (doc/adr/0007).
+;; Before, the inbox was served only once local ran dry, never here.
+(deftest a-tasklet-woken-from-outside-is-not-starved-by-a-yielding-neighbour
+  (let [node (make-node "inbox-fairness" 1 1)
+        me (self)
+        hog-running (CountDownLatch. 1)]
+    (try
+      (when (continuation? node)
+        (let [waiter (spawn-on-node node (fn []
+                                           (! me :waiter-ready)
+                                           (receive [:ping from] (! from :pong))))
+              _ (await-msg #{:waiter-ready} 10000 "the waiter")
+              hog (spawn-on-node node (fn []
+                                        (.countDown hog-running)
+                                        (! (self) :again)
+                                        (loop [] (receive :again (do (! (self) :again) (recur))))))]
+          (is (.await hog-running 5 TimeUnit/SECONDS))
+          (! waiter [:ping me])
+          (is (= :pong (await-msg #{:pong} 10000 "the woken waiter's answer")))
+          (exit hog :kill)))
+      (finally (.shutdown node)))))
+
+;; A worker whose slice computes (RUNNABLE, using its CPU) for 300 ms while
+;; its new tasklets wait gets no compensating worker: the other worker takes
+;; them instead (slow flag). Only a worker that waits (sleep, a lock, a
+;; pinned park) is compensated (blocked-workers-are-compensated above).
+(deftest a-computing-worker-is-not-compensated
+  (let [node (make-node "no-compensation" 2 8)
+        me (self)
+        ran (java.util.concurrent.atomic.AtomicLong.)]
+    (try
+      (when (continuation? node)
+        (spawn-on-node node (fn []
+                              (dotimes [_ 1000] (spawn (fn [] (.incrementAndGet ran))))
+                              (let [end (+ (System/nanoTime) 300000000)]
+                                (while (< (System/nanoTime) end)))
+                              (! me [:hog-done (.get ran)])))
+        (let [[_ during] (await-msg #(and (vector? %) (= :hog-done (first %))) 10000 "the computing tasklet")]
+          (is (pos? (long during)) "the other worker ran some of the new tasklets meanwhile"))
+        (is (zero? (.compensations (.schedulerStats node)))))
+      (finally (.shutdown node)))))
