@@ -88,13 +88,6 @@
 ;; ---------------------------------------------------------------------------
 ;; Chameneos
 
-(defn- complement-colour [a b]
-  (if (identical? a b) a
-      (case a
-        :blue (if (identical? b :red) :yellow :red)
-        :red (if (identical? b :blue) :yellow :blue)
-        :yellow (if (identical? b :blue) :red :blue))))
-
 (defn- chameneo-handler [^ActorRef mall colour]
   (fn []
     (let [state (object-array [colour 0])]    ; [colour meets]
@@ -105,7 +98,7 @@
             (let [[tag c] m]
               (case tag
                 :start (.tell mall [:meet (aget state 0)] self)
-                :meet-with (let [c' (complement-colour (aget state 0) c)]
+                :meet-with (let [c' (u/complement-colour (aget state 0) c)]
                              (.tell (.getSender a) [:change c'] self)
                              (aset state 0 c')
                              (aset state 1 (Long/valueOf (inc (long (aget state 1)))))

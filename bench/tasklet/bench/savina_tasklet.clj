@@ -76,19 +76,12 @@
 ;; arrivals; the pair change colour; after `meetings` the mall stops each
 ;; chameneo that asks again.
 
-(defn- complement-colour [a b]
-  (if (identical? a b) a
-      (case a
-        :blue (if (identical? b :red) :yellow :red)
-        :red (if (identical? b :blue) :yellow :blue)
-        :yellow (if (identical? b :blue) :red :blue))))
-
 (defn- chameneo [mall colour]
   (let [me (t/self)]
     (t/! mall [:meet me colour])
     (loop [colour colour meets 0]
       (receive
-        [:meet-with other c] (let [c' (complement-colour colour c)]
+        [:meet-with other c] (let [c' (u/complement-colour colour c)]
                                (t/! other [:change c'])
                                (t/! mall [:meet me c'])
                                (recur c' (inc meets)))

@@ -57,13 +57,6 @@
       (u/check! "Big pings answered" (* n (long pings)) (.sum answered))
       {:msgs-per-s (u/per-second (* 2 n (long pings)) dt)})))
 
-(defn- complement-colour [a b]
-  (if (identical? a b) a
-      (case a
-        :blue (if (identical? b :red) :yellow :red)
-        :red (if (identical? b :blue) :yellow :blue)
-        :yellow (if (identical? b :blue) :red :blue))))
-
 (defn- chameneo [^Mailbox in ^Mailbox mall colour]
   (fn []
     (.put mall [:meet in colour])
@@ -73,7 +66,7 @@
           (.put mall [:meets meets])
           (let [[tag a b] m]
             (if (identical? tag :meet-with)
-              (let [c' (complement-colour colour b)]
+              (let [c' (u/complement-colour colour b)]
                 (.put ^Mailbox a [:change c'])
                 (.put mall [:meet in c'])
                 (recur c' (inc meets)))

@@ -121,3 +121,13 @@
       (if (odd? n)
         (v (quot n 2))
         (/ (+ (double (v (dec (quot n 2)))) (double (v (quot n 2)))) 2.0)))))
+
+(defn complement-colour
+  "Savina Chameneos' colour rule, the same for every peer: two chameneos of
+  one colour keep it; two of different colours both take the third."
+  [a b]
+  (if (identical? a b) a
+      (case a
+        :blue (if (identical? b :red) :yellow :red)
+        :red (if (identical? b :blue) :yellow :blue)
+        :yellow (if (identical? b :blue) :red :blue))))
