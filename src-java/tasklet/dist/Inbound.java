@@ -193,8 +193,10 @@ final class Inbound implements Endpoint {
       if (t != null) Monitors.dropMonitoredBy(t, ref);
     });
     dist.requests.lost(peer);
-    dist.watchers.down(peer);
+    // the node's own bookkeeping (its children table, disconnect!'s wait)
+    // before any [:nodedown peer]: whoever sees the nodedown sees it done
     dist.lost(peer, reason);
+    dist.watchers.down(peer);
   }
 
   private boolean ownRef(Ref r) {
