@@ -63,7 +63,7 @@ public final class Tasklet extends Mailbox implements Runnable {
   final Object initialFn;          // for process-info and crash reports
   Object carrier;                  // strand-specific: a Continuation or a Thread
   Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
-  Object context;                  // saved dynamic bindings while suspended
+  Object context;                  // dynamic bindings: conveyed at spawn, saved at each suspension; dropped at the end
   volatile int state;
   volatile int permit;
   volatile Object pendingExit;     // an exit signal to act on at the next suspension point
@@ -164,14 +164,44 @@ public final class Tasklet extends Mailbox implements Runnable {
     node.terminate(this, reason == null ? node.terms.normal() : reason);
   }
 
-  /** Install the conveyed bindings and hand over the body, once. Its strand only. */
+  /**
+   * Install the conveyed bindings and hand over the body, once. The context
+   * stays in {@link #context} (see ContinuationStrand.saveContext). Its strand only.
+   */
   private IFn begin() {
-    node.context.install(context);
-    context = null;
+    installContext();
     checkExit();
     IFn f = fn;
     fn = null;
     return f;
+  }
+
+  /** {@link Worker#frame} when the context its thread holds is not known. */
+  static final Object NO_CONTEXT = new Object();
+
+  /**
+   * Make {@link #context} the calling thread's context, unless it already is.
+   * Why the check: most slices make no binding and the tasklets of a worker
+   * mostly share their spawner's frame, so every resume would write the same
+   * frame into the worker thread's ThreadLocal again (a hash lookup, and
+   * under G1 a StoreLoad fence in the post-write barrier of a reference store
+   * into an old object). The home worker remembers the context its thread
+   * holds between slices ({@link Worker#frame}: what the last tasklet to
+   * yield there captured, NO_CONTEXT once a tasklet ended there, since its
+   * body may leave anything installed). Invariant: between slices a worker's
+   * frame is NO_CONTEXT or its thread's context; only the home worker runs a
+   * tasklet's continuation, and nothing but slices runs on a worker thread.
+   * Elsewhere (the virtual or thread strand, the deterministic scheduler's
+   * driver) it always installs. Its strand only.
+   */
+  void installContext() {
+    Object frame = context;
+    Worker w = home;
+    if (w != null && w == Thread.currentThread()) {
+      if (w.frame == frame) return;
+      w.frame = frame;
+    }
+    node.context.install(frame);
   }
 
   // ---- waiting -------------------------------------------------------------
