@@ -20,20 +20,28 @@ import java.util.concurrent.locks.LockSupport;
  * Waiting is a park/wake protocol on two words, after the JDK's VirtualThread:
  *
  *   state   NEW, RUNNABLE, RUNNING, PARKING, PARKED, YIELDING, BLOCKED, DONE
- *   permit  0/1: a wake-up arrived since a receive last found nothing (and cleared it)
+ *   permit  0/1: a wake-up arrived that the tasklet has not looked at yet
  *
  * wake() (any thread, after putting a message or a signal):
+ *   if state is PARKED and cas(state, PARKED, RUNNABLE) wins: the strand resumes
+ *     it (no permit: a resumed receive looks again anyway; the cas is the fence
+ *     that publishes the message)
+ *   else full fence (the message before the permit), then
+ *   if permit is 1: nothing (the tasklet will look again before it parks)
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
  *                              BLOCKED -> unpark the blocked thread
  *                              other   -> nothing: the tasklet will look again
  * park, in receive (the tasklet itself, after a scan found nothing):
- *   if xchg(permit, 0) was 1: return (look again)
+ *   if permit is 1 and xchg(permit, 0) was 1: return (look again)
  *   else the strand suspends: a continuation sets PARKING and yields; its
  *   worker then stores PARKED and re-reads permit, resuming it itself if a
  *   wake-up slipped in (the two sides form a Dekker pair on volatile state and
  *   permit, so at least one of them sees the other). A strand that cannot yield
  *   (a plain thread, a virtual thread, a pinned continuation) sets BLOCKED and
  *   parks its thread until permit is 1.
+ * So a hop to a parked receiver costs one cas on the waker's side and no
+ * atomic at all on the receiver's (doc/adr/0008); a permit is set only for
+ * a tasklet that is busy, and taken by its next receive that finds nothing.
  *
  * Links, monitors and the DONE transition are guarded by this object's monitor,
  * held only for bookkeeping, never across a suspension or a call out. What most
@@ -226,6 +234,11 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   /** Make this tasklet look at its mailbox again. Any thread. */
   public void wake() {
+    if (state == PARKED && STATE.compareAndSet(this, PARKED, RUNNABLE)) {
+      strand.resume(this);
+      return;
+    }
+    VarHandle.fullFence();   // the store-load pair with receive's look at the permit
     if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;
     int s = state;
     if (s == PARKED) {
@@ -267,7 +280,7 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   /** Consume the wake-up permit: true when one had arrived (look again), false: suspend. Owner only. */
-  boolean takePermit() { return (int) PERMIT.getAndSet(this, 0) == 1; }
+  boolean takePermit() { return permit == 1 && (int) PERMIT.getAndSet(this, 0) == 1; }
 
   /**
    * Called by a worker before it runs this tasklet's continuation. Worker only.
@@ -322,7 +335,7 @@ public final class Tasklet extends Mailbox implements Runnable {
       endScan();
       Object r;
       while ((r = scan(matcher)) == null) {
-        if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, true);
       }
@@ -363,7 +376,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     try {
       for (;;) {
         // the park step above, written inline: every frame here is kept per waiting tasklet
-        if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
           // traced while waiting: carry on as a traced receive, from the same
