@@ -88,6 +88,8 @@ public class Mailbox extends MailLink {
     // the "bubble": between the xchg and this store the consumer sees prev.next == null
     // and may suspend; the producer wakes it after this store, so nothing is lost.
     NEXT.setRelease(prev, n);
+    // a full fence too: Tasklet.wake's read of the permit after this must not
+    // pass the store of next above (see the permit protocol in Tasklet)
     PUTS.getAndAdd(this, 1);
   }
 

@@ -26,7 +26,8 @@ import java.util.concurrent.locks.LockSupport;
  *   if state is PARKED and cas(state, PARKED, RUNNABLE) wins: the strand resumes
  *     it (no permit: a resumed receive looks again anyway; the cas is the fence
  *     that publishes the message)
- *   else full fence (the message before the permit), then
+ *   else (the caller's full-fence atomic, e.g. Mailbox.put's counter add,
+ *   orders the message before the permit):
  *   if permit is 1: nothing (the tasklet will look again before it parks)
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
  *                              BLOCKED -> unpark the blocked thread
@@ -232,13 +233,20 @@ public final class Tasklet extends Mailbox implements Runnable {
     }
   }
 
-  /** Make this tasklet look at its mailbox again. Any thread. */
+  /**
+   * Make this tasklet look at its mailbox again. Any thread, after making its
+   * change (a message, a signal) visible with a full-fence atomic: the
+   * message's Mailbox.put, a cas or a volatile store.
+   */
   public void wake() {
     if (state == PARKED && STATE.compareAndSet(this, PARKED, RUNNABLE)) {
       strand.resume(this);
       return;
     }
-    VarHandle.fullFence();   // the store-load pair with receive's look at the permit
+    // No fence of its own: the caller's change (a message, an exit signal, a
+    // callback's flag) was made visible by a full-fence atomic (Mailbox.put's
+    // counter add, a cas, a volatile store) before this read of the permit,
+    // the store-load pair with receive's look at it.
     if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;
     int s = state;
     if (s == PARKED) {
