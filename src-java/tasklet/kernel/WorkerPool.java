@@ -93,6 +93,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class WorkerPool implements Scheduler {
   private static final int NEXT_STREAK = 64;
+  private static final int FRESH_EVERY = 8;
   private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
@@ -215,6 +216,7 @@ public final class WorkerPool implements Scheduler {
         w.homed++;
       }
       w.current = t;
+      w.slices++;
       SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
       try {
@@ -283,12 +285,30 @@ public final class WorkerPool implements Scheduler {
     // wait for as long as a local tasklet kept yielding (measured: a fan-in
     // receiver woken from the other worker waited behind a yielding sender
     // for a whole sender's run while its mailbox grew by 5M messages/s)
-    while ((t = w.inbox.poll()) != null) w.local.add(t);
-    if ((t = w.local.poll()) != null) return t;
-    if ((t = w.fresh.pollRing()) != null) return t;
-    if ((t = w.overflow.poll()) != null) return t;
+    while ((t = w.inbox.poll()) != null) {
+      w.local.add(t);
+      w.fromInbox++;
+    }
+    // a new tasklet gets a turn every FRESH_EVERY homed ones: served only
+    // once local ran dry, it waited for as long as its spawner's worker
+    // stayed busy (forever with one worker), and a wait of one watchdog
+    // period let a thief take it, homing part of a many-to-many group on the
+    // other worker for life (Savina Big: one of 120 actors stolen cost 40%;
+    // doc/adr/0009)
+    if (w.sinceFresh >= FRESH_EVERY && (t = pollFresh(w)) != null) return t;
+    if ((t = w.local.poll()) != null) {
+      w.sinceFresh++;
+      return t;
+    }
+    if ((t = pollFresh(w)) != null) return t;
     if ((t = w.next) != null) w.next = null;
     return t;
+  }
+
+  private static Tasklet pollFresh(Worker w) {
+    w.sinceFresh = 0;
+    Tasklet t = w.fresh.pollRing();
+    return t != null ? t : w.overflow.poll();
   }
 
   private Tasklet steal(Worker w) {
@@ -362,6 +382,7 @@ public final class WorkerPool implements Scheduler {
       long deadline = System.nanoTime() + idleSpinNanos;
       do {
         if (hasWorkFor(w)) return true;
+        w.spinYields++;
         Thread.yield();
       } while (System.nanoTime() - deadline < 0);
     }
@@ -375,6 +396,7 @@ public final class WorkerPool implements Scheduler {
       idleWorkers.remove(w);
       return true;
     }
+    w.parks++;
     while (w.idle == Worker.IDLE && !shutdown) LockSupport.park(this);
     if (w.idle == Worker.WOKEN) w.spinning = true;   // the waker counted us in nSpinning
     w.idle = Worker.ACTIVE;
