@@ -37,7 +37,11 @@ import java.util.concurrent.locks.LockSupport;
  * tasklet never waits behind one that keeps yielding; doc/adr/0007), and a
  * stealable ring of tasklets that never ran, with an overflow queue behind it.
  * A worker takes from next at most NEXT_STREAK times in a row before serving
- * the rest, so a ping-pong pair cannot starve its neighbours; a global queue
+ * the rest, so a ping-pong pair cannot starve its neighbours; after every
+ * FRESH_EVERY homed tasklets from the deque it runs one of its new ones, so
+ * a new tasklet is neither starved by busy homed ones nor left waiting long
+ * enough for a thief to take it (which would split a group of tasklets that
+ * talk to each other across workers for life; doc/adr/0009); a global queue
  * takes new tasklets from outside (and a retiring worker's), and is checked
  * first every 61st slice.
  *
