@@ -14,7 +14,8 @@
   own peer: the actors are spawned by the sink or the mall, a tasklet), and
   BIG-OUTSIDE (the same Big actors spawned by the plain measuring thread, so
   that the workers take them from the global queue in batches and the group
-  is split across workers: what a split costs). The counters are plain
+  is split across workers: what a split costs), and FJC (Fork-Join
+  create, the bench's peer). The counters are plain
   fields of tasklet.kernel.Worker, read by reflection (racily: between runs
   the workers are idle)."
   (:require [tasklet.bench.savina-tasklet :as sv]
@@ -80,7 +81,7 @@
       {:msgs-per-s (u/per-second (* 2 n (long pings)) (- t1 t0))})))
 
 (defn -main
-  "Run workload w (BIG, CHAMENEOS, BIG-OUTSIDE) once to warm up, then `runs`
+  "Run workload w (BIG, CHAMENEOS, BIG-OUTSIDE, FJC) once to warm up, then `runs`
   times, printing each run's figure and counters."
   [w & [runs s]]
   (let [node (tp/continuation-node)
@@ -89,7 +90,8 @@
         f (case w
             "BIG" #(sv/big node (u/scaled :BIG s))
             "CHAMENEOS" #(sv/chameneos node (u/scaled :CHAMENEOS s))
-            "BIG-OUTSIDE" #(big-outside node (u/scaled :BIG s)))]
+            "BIG-OUTSIDE" #(big-outside node (u/scaled :BIG s))
+            "FJC" #(sv/fjc node (u/scaled :FJC s)))]
     (f)
     (dotimes [i runs]
       (let [c0 (counters) s0 (.schedulerStats node) g0 (gc-ms)
