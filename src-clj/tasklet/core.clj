@@ -172,12 +172,28 @@
   "The last [frame clone] pair: many spawns from one caller share one clone."
   (volatile! [nil nil]))
 
+(def ^:private ^java.lang.reflect.Field frame-prev
+  "Clojure's Var$Frame.prev (the frame a `binding` pops back to), or nil where
+  this Clojure has none."
+  (try
+    (doto (.getDeclaredField (Class/forName "clojure.lang.Var$Frame") "prev") (.setAccessible true))
+    (catch Throwable _ nil)))
+
+(defn- base-frame?
+  "Whether frame f has nothing to pop back to, so that f is as good as its
+  clone (Frame.clone keeps the bindings and drops prev)."
+  [f]
+  (and frame-prev (nil? (.get frame-prev f))))
+
 (defn- conveyed-frame
   "The caller's dynamic bindings for a new tasklet, as future conveys them.
-  Frames are immutable once made, so spawns under the same frame share one clone."
+  Frames are immutable once made, so spawns under the same frame share one
+  clone, and a caller outside any `binding` (a tasklet at its own base frame)
+  shares that frame itself with the new tasklet: tasklets that share a frame
+  switch on a worker without reinstalling it (Tasklet.installContext)."
   []
   (let [f (Var/getThreadBindingFrame)]
-    (if (identical? f top-frame)
+    (if (or (identical? f top-frame) (base-frame? f))
       f
       (let [[k v] @conveyed]
         (if (identical? k f)

@@ -61,19 +61,20 @@ public final class ContinuationStrand implements Strand {
     t.setStateQuietly(state);   // PARKING or YIELDING: wake() acts on neither
     boolean yielded = Continuation.yield(SCOPE);
     if (yielded) restoreContext(t);
-    else t.context = null;
     return yielded;
   }
 
   // Kept out of line by CompilerHints: inlined, the binding-frame lookups would
   // widen the frame every waiting tasklet keeps (by about 60 bytes, measured).
-  static void saveContext(Tasklet t) { t.context = t.node.context.capture(); }
-
-  static void restoreContext(Tasklet t) {
-    Object saved = t.context;
-    t.context = null;
-    t.node.context.install(saved);
+  // Both skip what is already in place: see Tasklet.installContext.
+  static void saveContext(Tasklet t) {
+    Object frame = t.node.context.capture();
+    if (frame != t.context) t.context = frame;
+    Worker w = t.home;
+    if (w != null && w.frame != frame && w == Thread.currentThread()) w.frame = frame;
   }
+
+  static void restoreContext(Tasklet t) { t.installContext(); }
 
   /**
    * Run {@code t} until it suspends or ends. Returns true when it must be
@@ -83,12 +84,23 @@ public final class ContinuationStrand implements Strand {
   public static boolean runSlice(Tasklet t) {
     Cont c = (Cont) t.carrier;
     t.onResume();
-    c.run();
+    try {
+      c.run();
+    } catch (Throwable e) {
+      forgetContext(t);
+      throw e;
+    }
     if (c.isDone()) {
       t.carrier = null;
+      forgetContext(t);   // the ended body may have left any context installed
       return false;
     }
     return t.afterYield();
+  }
+
+  private static void forgetContext(Tasklet t) {
+    Worker w = t.home;
+    if (w != null) w.frame = Tasklet.NO_CONTEXT;
   }
 
   @Override public String name() { return "continuation"; }

@@ -20,20 +20,28 @@ import java.util.concurrent.locks.LockSupport;
  * Waiting is a park/wake protocol on two words, after the JDK's VirtualThread:
  *
  *   state   NEW, RUNNABLE, RUNNING, PARKING, PARKED, YIELDING, BLOCKED, DONE
- *   permit  0/1: a wake-up arrived since a receive last found nothing (and cleared it)
+ *   permit  0/1: a wake-up arrived that the tasklet has not looked at yet
  *
  * wake() (any thread, after putting a message or a signal):
+ *   if state is PARKED and cas(state, PARKED, RUNNABLE) wins: the strand resumes
+ *     it (no permit: a resumed receive looks again anyway; the cas is the fence
+ *     that publishes the message)
+ *   else full fence (the message before the permit), then
+ *   if permit is 1: nothing (the tasklet will look again before it parks)
  *   if xchg(permit, 1) was 0:  PARKED  -> cas to RUNNABLE, then the strand resumes it
  *                              BLOCKED -> unpark the blocked thread
  *                              other   -> nothing: the tasklet will look again
  * park, in receive (the tasklet itself, after a scan found nothing):
- *   if xchg(permit, 0) was 1: return (look again)
+ *   if permit is 1 and xchg(permit, 0) was 1: return (look again)
  *   else the strand suspends: a continuation sets PARKING and yields; its
  *   worker then stores PARKED and re-reads permit, resuming it itself if a
  *   wake-up slipped in (the two sides form a Dekker pair on volatile state and
  *   permit, so at least one of them sees the other). A strand that cannot yield
  *   (a plain thread, a virtual thread, a pinned continuation) sets BLOCKED and
  *   parks its thread until permit is 1.
+ * So a hop to a parked receiver costs one cas on the waker's side and no
+ * atomic at all on the receiver's (doc/adr/0008); a permit is set only for
+ * a tasklet that is busy, and taken by its next receive that finds nothing.
  *
  * Links, monitors and the DONE transition are guarded by this object's monitor,
  * held only for bookkeeping, never across a suspension or a call out. What most
@@ -63,7 +71,7 @@ public final class Tasklet extends Mailbox implements Runnable {
   final Object initialFn;          // for process-info and crash reports
   Object carrier;                  // strand-specific: a Continuation or a Thread
   Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
-  Object context;                  // saved dynamic bindings while suspended
+  Object context;                  // dynamic bindings: conveyed at spawn, saved at each suspension; dropped at the end
   volatile int state;
   volatile int permit;
   volatile Object pendingExit;     // an exit signal to act on at the next suspension point
@@ -164,14 +172,44 @@ public final class Tasklet extends Mailbox implements Runnable {
     node.terminate(this, reason == null ? node.terms.normal() : reason);
   }
 
-  /** Install the conveyed bindings and hand over the body, once. Its strand only. */
+  /**
+   * Install the conveyed bindings and hand over the body, once. The context
+   * stays in {@link #context} (see ContinuationStrand.saveContext). Its strand only.
+   */
   private IFn begin() {
-    node.context.install(context);
-    context = null;
+    installContext();
     checkExit();
     IFn f = fn;
     fn = null;
     return f;
+  }
+
+  /** {@link Worker#frame} when the context its thread holds is not known. */
+  static final Object NO_CONTEXT = new Object();
+
+  /**
+   * Make {@link #context} the calling thread's context, unless it already is.
+   * Why the check: most slices make no binding and the tasklets of a worker
+   * mostly share their spawner's frame, so every resume would write the same
+   * frame into the worker thread's ThreadLocal again (a hash lookup, and
+   * under G1 a StoreLoad fence in the post-write barrier of a reference store
+   * into an old object). The home worker remembers the context its thread
+   * holds between slices ({@link Worker#frame}: what the last tasklet to
+   * yield there captured, NO_CONTEXT once a tasklet ended there, since its
+   * body may leave anything installed). Invariant: between slices a worker's
+   * frame is NO_CONTEXT or its thread's context; only the home worker runs a
+   * tasklet's continuation, and nothing but slices runs on a worker thread.
+   * Elsewhere (the virtual or thread strand, the deterministic scheduler's
+   * driver) it always installs. Its strand only.
+   */
+  void installContext() {
+    Object frame = context;
+    Worker w = home;
+    if (w != null && w == Thread.currentThread()) {
+      if (w.frame == frame) return;
+      w.frame = frame;
+    }
+    node.context.install(frame);
   }
 
   // ---- waiting -------------------------------------------------------------
@@ -196,6 +234,11 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   /** Make this tasklet look at its mailbox again. Any thread. */
   public void wake() {
+    if (state == PARKED && STATE.compareAndSet(this, PARKED, RUNNABLE)) {
+      strand.resume(this);
+      return;
+    }
+    VarHandle.fullFence();   // the store-load pair with receive's look at the permit
     if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;
     int s = state;
     if (s == PARKED) {
@@ -237,7 +280,7 @@ public final class Tasklet extends Mailbox implements Runnable {
   }
 
   /** Consume the wake-up permit: true when one had arrived (look again), false: suspend. Owner only. */
-  boolean takePermit() { return (int) PERMIT.getAndSet(this, 0) == 1; }
+  boolean takePermit() { return permit == 1 && (int) PERMIT.getAndSet(this, 0) == 1; }
 
   /**
    * Called by a worker before it runs this tasklet's continuation. Worker only.
@@ -292,7 +335,7 @@ public final class Tasklet extends Mailbox implements Runnable {
       endScan();
       Object r;
       while ((r = scan(matcher)) == null) {
-        if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, true);
       }
@@ -333,7 +376,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     try {
       for (;;) {
         // the park step above, written inline: every frame here is kept per waiting tasklet
-        if ((int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
         checkExit();
         if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
           // traced while waiting: carry on as a traced receive, from the same

@@ -152,3 +152,67 @@
                                    (! (self) :wake)
                                    (receive :wake (do (receive (after 1 nil)) *x*)))]
                        [inner *x*]))))))
+
+;; ---------------------------------------------------------------------------
+;; Tasklets that share one frame (a tasklet outside any `binding` shares its
+;; own frame with the tasklets it spawns) switch on a worker without
+;; reinstalling it: the worker remembers the frame its thread holds between
+;; slices (Tasklet.installContext). What that must never do: let one tasklet
+;; see a binding made by a neighbour, or left behind by one that ended.
+
+(defn- thread-name [] (.getName (Thread/currentThread)))
+
+;; A child that binds *x* and ping-pongs with its parent from inside the
+;; binding; the parent, at its base frame, sees the root value after every
+;; reply and the child its own binding. Both on one worker (a spawn stays
+;; with its spawner), so every hop switches frames on that thread.
+(deftest frame-sharing-neighbours-keep-their-own-bindings
+  (let [[seen same-thread]
+        (schedule
+          (fn []
+            (let [me (self)
+                  child (spawn (fn []
+                                 (binding [*x* :child]
+                                   (loop []
+                                     (receive
+                                       [:ping from] (do (! from [:pong *x* (thread-name)]) (recur))
+                                       :stop nil)))))]
+              (loop [i 0 seen #{} same true]
+                (if (< i 2000)
+                  (do (! child [:ping me])
+                      (recv [:pong cx th]
+                            (recur (inc i) (conj seen [cx *x*]) (and same (= th (thread-name))))))
+                  (do (! child :stop) [seen same]))))))]
+    (is (= #{[:child :root]} seen) "each reply: the child's binding there, the root value here")
+    (when (= :continuation (:strand (t/runtime-info)))
+      (is same-thread "parent and child ran on one worker thread"))))
+
+;; A tasklet that ends with a binding pushed and never popped leaves it on
+;; its worker's thread; the next tasklet resumed there still sees its own.
+(deftest a-binding-left-by-an-ended-tasklet-is-not-seen
+  (let [[before after same-thread]
+        (schedule
+          (fn []
+            (let [me (self)
+                  before *x*]
+              (spawn (fn []
+                       (push-thread-bindings {#'*x* :leaked})
+                       (! me [:leaker-ending (thread-name)])))
+              (recv [:leaker-ending th] [before *x* (= th (thread-name))]))))]
+    (is (= [:root :root] [before after]))
+    (when (= :continuation (:strand (t/runtime-info)))
+      (is same-thread "the leaker ran on the receiver's worker thread"))))
+
+;; A tasklet outside any binding shares its frame with the tasklets it
+;; spawns; a binding made by either is still its own.
+(deftest a-shared-base-frame-is-not-a-shared-binding
+  (is (= [:root :in-child :root]
+         (schedule
+           (fn []
+             (let [me (self)
+                   child (spawn (fn []
+                                  (let [a *x*]
+                                    (binding [*x* :in-child]
+                                      (receive :go (! me [:child a *x*]))))))]
+               (! child :go)
+               (recv [:child a b] [a b *x*])))))))
