@@ -27,6 +27,13 @@ final class Worker extends Thread {
   final ConcurrentLinkedQueue<Tasklet> overflow = new ConcurrentLinkedQueue<>(); // new tasklets past fresh's capacity: owner adds
   volatile boolean backlogged;  // the watchdog saw a new tasklet wait a whole period: thieves may take some
   int nextStreak;               // consecutive runs from the next slot (owner only)
+  int sinceFresh;               // homed tasklets run since a new one last got a turn (owner only)
+  // counters, owner-written plain longs (no cost on any path but the increment), read racily by
+  // reflection by bench/tasklet/bench/perf_savina.clj (doc/adr/0009)
+  long slices;                  // slices run
+  long fromInbox;               // homed tasklets woken by another thread (taken from the inbox)
+  long parks;                   // times this worker parked in the OS
+  long spinYields;              // Thread.yield calls while polling before a park
 
   Worker(WorkerPool pool, int id) {
     super("tasklet-worker-" + id);

@@ -37,7 +37,11 @@ import java.util.concurrent.locks.LockSupport;
  * tasklet never waits behind one that keeps yielding; doc/adr/0007), and a
  * stealable ring of tasklets that never ran, with an overflow queue behind it.
  * A worker takes from next at most NEXT_STREAK times in a row before serving
- * the rest, so a ping-pong pair cannot starve its neighbours; a global queue
+ * the rest, so a ping-pong pair cannot starve its neighbours; after every
+ * FRESH_EVERY homed tasklets from the deque it runs one of its new ones, so
+ * a new tasklet is neither starved by busy homed ones nor left waiting long
+ * enough for a thief to take it (which would split a group of tasklets that
+ * talk to each other across workers for life; doc/adr/0009); a global queue
  * takes new tasklets from outside (and a retiring worker's), and is checked
  * first every 61st slice.
  *
@@ -93,6 +97,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class WorkerPool implements Scheduler {
   private static final int NEXT_STREAK = 64;
+  private static final int FRESH_EVERY = 8;
   private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
@@ -215,6 +220,7 @@ public final class WorkerPool implements Scheduler {
         w.homed++;
       }
       w.current = t;
+      w.slices++;
       SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
       try {
@@ -283,12 +289,30 @@ public final class WorkerPool implements Scheduler {
     // wait for as long as a local tasklet kept yielding (measured: a fan-in
     // receiver woken from the other worker waited behind a yielding sender
     // for a whole sender's run while its mailbox grew by 5M messages/s)
-    while ((t = w.inbox.poll()) != null) w.local.add(t);
-    if ((t = w.local.poll()) != null) return t;
-    if ((t = w.fresh.pollRing()) != null) return t;
-    if ((t = w.overflow.poll()) != null) return t;
+    while ((t = w.inbox.poll()) != null) {
+      w.local.add(t);
+      w.fromInbox++;
+    }
+    // a new tasklet gets a turn every FRESH_EVERY homed ones: served only
+    // once local ran dry, it waited for as long as its spawner's worker
+    // stayed busy (forever with one worker), and a wait of one watchdog
+    // period let a thief take it, homing part of a many-to-many group on the
+    // other worker for life (Savina Big: one of 120 actors stolen cost 40%;
+    // doc/adr/0009)
+    if (w.sinceFresh >= FRESH_EVERY && (t = pollFresh(w)) != null) return t;
+    if ((t = w.local.poll()) != null) {
+      w.sinceFresh++;
+      return t;
+    }
+    if ((t = pollFresh(w)) != null) return t;
     if ((t = w.next) != null) w.next = null;
     return t;
+  }
+
+  private static Tasklet pollFresh(Worker w) {
+    w.sinceFresh = 0;
+    Tasklet t = w.fresh.pollRing();
+    return t != null ? t : w.overflow.poll();
   }
 
   private Tasklet steal(Worker w) {
@@ -362,6 +386,7 @@ public final class WorkerPool implements Scheduler {
       long deadline = System.nanoTime() + idleSpinNanos;
       do {
         if (hasWorkFor(w)) return true;
+        w.spinYields++;
         Thread.yield();
       } while (System.nanoTime() - deadline < 0);
     }
@@ -375,6 +400,7 @@ public final class WorkerPool implements Scheduler {
       idleWorkers.remove(w);
       return true;
     }
+    w.parks++;
     while (w.idle == Worker.IDLE && !shutdown) LockSupport.park(this);
     if (w.idle == Worker.WOKEN) w.spinning = true;   // the waker counted us in nSpinning
     w.idle = Worker.ACTIVE;

@@ -236,3 +236,23 @@
           (is (pos? (long during)) "the other worker ran some of the new tasklets meanwhile"))
         (is (zero? (.compensations (.schedulerStats node)))))
       (finally (.shutdown node)))))
+
+;; A tasklet spawned by a tasklet runs within a few slices of its worker even
+;; while a neighbour there yields its slice over and over: new tasklets get a
+;; turn every WorkerPool.FRESH_EVERY slices (doc/adr/0009). Before, the new
+;; tasklets were served only once the local queue ran dry, never here (one
+;; worker: no thief either).
+(deftest a-spawned-tasklet-is-not-starved-by-a-yielding-spawner
+  (let [node (make-node "fresh-fairness" 1 1)
+        me (self)]
+    (try
+      (when (continuation? node)
+        (let [hog (spawn-on-node node (fn []
+                                        (! (self) :again)
+                                        (receive :again nil)   ; homed, and back in the local queue
+                                        (spawn (fn [] (! me :child-ran)))
+                                        (! (self) :again)
+                                        (loop [] (receive :again (do (! (self) :again) (recur))))))]
+          (is (= :child-ran (await-msg #{:child-ran} 10000 "the spawned tasklet")))
+          (exit hog :kill)))
+      (finally (.shutdown node)))))
