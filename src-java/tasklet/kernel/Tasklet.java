@@ -59,8 +59,12 @@ public final class Tasklet extends Mailbox implements Runnable {
   final Node node;
   final Pid pid;
   final Strand strand;
-  private IFn fn;                  // the body; nulled once started
-  final Object initialFn;          // for process-info and crash reports
+  // The initial function (process-info, crash reports; see initialFn()). Until
+  // the body starts it is a Start when the body differs from it (spawn with
+  // arguments wraps the function in a closure): one field for both, since a
+  // million waiting tasklets pay for each (doc/adr/0011). Racy reads from
+  // other threads see either form; both give the same initial function.
+  private Object initial;
   Object carrier;                  // strand-specific: a Continuation or a Thread
   Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
   Object context;                  // saved dynamic bindings while suspended
@@ -68,9 +72,12 @@ public final class Tasklet extends Mailbox implements Runnable {
   volatile int permit;
   volatile Object pendingExit;     // an exit signal to act on at the next suspension point
   volatile boolean trapExit;
-  int reductions;                  // messages handled in this time slice (owner only)
+  short reductions;                // messages handled in this time slice (owner only); the budget is at most Short.MAX_VALUE - 1
   long totalReductions;            // messages handled in all (owner writes; others read racily)
   Extra extra;                     // what most tasklets never need (see Extra); lazily allocated, guarded by this
+
+  /** A body that is not the initial function itself, until it starts. */
+  private record Start(IFn body, Object initialFn) {}
 
   /** The extra record, made on first use. Caller holds this. */
   Extra extra() { return extra != null ? extra : (extra = new Extra()); }
@@ -82,9 +89,14 @@ public final class Tasklet extends Mailbox implements Runnable {
     this.node = node;
     this.pid = new Pid(node.name, serial, node.incarnation, this);
     this.strand = strand;
-    this.fn = fn;
-    this.initialFn = initialFn;
+    this.initial = fn == null || fn == initialFn ? initialFn : new Start(fn, initialFn);
     this.context = context;
+  }
+
+  /** The function it was spawned with (for a plain thread's tasklet, a description). Any thread. */
+  Object initialFn() {
+    Object i = initial;
+    return i instanceof Start s ? s.initialFn() : i;
   }
 
   /** This tasklet's tracer, or null. The untraced fast path is the null check on extra. Any thread. */
@@ -169,9 +181,12 @@ public final class Tasklet extends Mailbox implements Runnable {
     node.context.install(context);
     context = null;
     checkExit();
-    IFn f = fn;
-    fn = null;
-    return f;
+    Object i = initial;
+    if (i instanceof Start s) {
+      initial = s.initialFn();   // the wrapping closure (and the arguments it holds) can go
+      return s.body();
+    }
+    return (IFn) i;
   }
 
   // ---- waiting -------------------------------------------------------------
@@ -385,7 +400,7 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   void reduceSend(Tasklet to) {
     if (to != this && to.backlog() >= PACE_BACKLOG && busy(to)) {
-      reductions = node.reductionBudget;
+      reductions = (short) node.reductionBudget;
     }
     reduce();
   }
