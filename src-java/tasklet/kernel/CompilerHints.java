@@ -17,7 +17,19 @@ import javax.management.ObjectName;
  * wake-up, so the out-of-line call costs a few nanoseconds where it happens.
  * Likewise the save and restore of the dynamic-binding frame around a yield
  * (ThreadLocal lookups): out of line, the chunk of a tasklet waiting in
- * receive went from 296–368 to 232–248 bytes.
+ * receive went from 296–368 to 232–248 bytes. So is {@link Tasklet}'s
+ * {@code begin} (installing the conveyed bindings, once per tasklet).
+ *
+ * <p>The other half: a tasklet's frames from {@code Continuation.enter} (the
+ * JDK's entry frame) down to the user's receive are best one compiled frame,
+ * since C2 keeps no register across a call and every separate frame costs its
+ * return address, saved frame pointer and the spill slots of its own worst
+ * call site. Left to its heuristics C2 decides per JVM: {@code enter} inlined
+ * {@code enter0} and {@link Tasklet#run} in some JVMs and not in others
+ * ("already compiled into a big method", depending on which got compiled
+ * first), so W1's chunk was 20, 26 or 28 words from one JVM to the next.
+ * Forcing those two (once per tasklet, never hot) into {@code enter}'s
+ * compile makes the one-frame shape the usual one (doc/adr/0011).
  *
  * <p>Best effort: on a JVM without the DiagnosticCommand MBean nothing
  * happens. System property {@code tasklet.compiler-hints=false} turns it off.
@@ -25,18 +37,31 @@ import javax.management.ObjectName;
 final class CompilerHints {
   private static final String[] OUT_OF_LINE = {
     "tasklet.kernel.Mailbox::scan", "tasklet.kernel.Tasklet::handled", "tasklet.kernel.Tasklet::checkExit",
-    "tasklet.kernel.ContinuationStrand::saveContext", "tasklet.kernel.ContinuationStrand::restoreContext"
+    "tasklet.kernel.ContinuationStrand::saveContext", "tasklet.kernel.ContinuationStrand::restoreContext",
+    "tasklet.kernel.Tasklet::begin"
+  };
+  /** Inlined into the compile of {@code Continuation.enter}: see the class comment. */
+  private static final String[] INTO_ENTRY = {
+    "jdk.internal.vm.Continuation::enter0", "tasklet.kernel.Tasklet::run"
   };
   private static volatile boolean installed;
 
   private CompilerHints() {}
 
+  private static String inlineList(String[] methods, char sign) {
+    StringBuilder list = new StringBuilder();
+    for (String m : methods) list.append(list.length() == 0 ? "" : ", ").append('"').append(sign).append(m).append('"');
+    return list.toString();
+  }
+
   static synchronized void install() {
     if (installed || "false".equals(System.getProperty("tasklet.compiler-hints"))) return;
     installed = true;
-    StringBuilder list = new StringBuilder();
-    for (String m : OUT_OF_LINE) list.append(list.length() == 0 ? "" : ", ").append("\"-").append(m).append('"');
-    String json = "[ { match: \"*.*\", c1: { inline: [" + list + "] }, c2: { inline: [" + list + "] } } ]";
+    String out = inlineList(OUT_OF_LINE, '-');
+    String entry = inlineList(INTO_ENTRY, '+') + ", " + out;
+    // the first directive that matches a method being compiled applies to it alone
+    String json = "[ { match: \"jdk.internal.vm.Continuation::enter\", c2: { inline: [" + entry + "] } },"
+        + " { match: \"*.*\", c1: { inline: [" + out + "] }, c2: { inline: [" + out + "] } } ]";
     Path f = null;
     try {
       f = Files.createTempFile("tasklet-directives", ".json");

@@ -47,7 +47,7 @@ public interface CrashHandler {
       context = x.crashContext;
     }
     t.node.terminate(t, e);
-    report(t.node, t.pid, t.initialFn, name, e, context);
+    report(t.node, t.pid, t.initialFn(), name, e, context);
   }
 
   /**

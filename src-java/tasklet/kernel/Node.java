@@ -57,7 +57,8 @@ public final class Node {
     NodeTable.checkFree(name, terms);   // before any thread starts
     this.timers = o.timers != null ? o.timers : new SystemTimers();
     this.userTimers = new ProcessTimers(this, timers);
-    this.reductionBudget = Math.max(1, o.reductionBudget);
+    // a tasklet counts its slice in a short (a field fewer bytes per tasklet): the budget fits one
+    this.reductionBudget = Math.max(1, Math.min(Short.MAX_VALUE - 1, o.reductionBudget));
     this.crashHandler = o.crashHandler;
     this.registry = o.shareRegistryWith != null ? o.shareRegistryWith.registry : new Registry(terms);
     String kind = Strand.kind(o.strand);
@@ -149,7 +150,7 @@ public final class Node {
     Tasklet parent = currentTasklet();
     Tracer tr = parent == null ? null : parent.tracer();
     if (tr == null) return;
-    tr.trace(parent.pid, "spawn", child.pid, child.initialFn);
+    tr.trace(parent.pid, "spawn", child.pid, child.initialFn());
     if (linkTo == parent) tr.trace(parent.pid, "link", child.pid, null);
   }
 

@@ -13,7 +13,7 @@ package tasklet.kernel;
  *   <tr><td>strand</td><td>property tasklet.strand</td><td>"continuation", "virtual" or "" (see {@link Strand#kind})</td></tr>
  *   <tr><td>parallelism</td><td>property tasklet.workers, else cores</td><td>workers of the WorkerPool</td></tr>
  *   <tr><td>maxWorkers</td><td>property tasklet.max-workers, else 256</td><td>workers including compensation</td></tr>
- *   <tr><td>reductionBudget</td><td>property tasklet.reductions, else 2000</td><td>messages per time slice</td></tr>
+ *   <tr><td>reductionBudget</td><td>property tasklet.reductions, else 2000</td><td>messages per time slice (at most 32,766)</td></tr>
  *   <tr><td>idleSpinMicros</td><td>property tasklet.idle-spin-us, else 100</td><td>how long an idle worker polls before it parks</td></tr>
  *   <tr><td>timers</td><td>a SystemTimers</td><td>the node's clock and timer wheel (a ManualTime in tests)</td></tr>
  *   <tr><td>scheduler</td><td>a WorkerPool</td><td>runs continuation tasklets (a DeterministicScheduler in tests)</td></tr>

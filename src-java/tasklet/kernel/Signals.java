@@ -117,7 +117,7 @@ public final class Signals {
     Throwable cause = node.terms.error("mailbox-overflow", "tasklet " + t.pid + " had more than "
         + limit.max + " messages queued (spawn-opt :max-mailbox); it takes messages slower than they"
         + " come: apply back-pressure, or raise the limit", "limit", (long) limit.max, "pid", t.pid);
-    CrashHandler.report(node, t.pid, t.initialFn, null, cause, context);
+    CrashHandler.report(node, t.pid, t.initialFn(), null, cause, context);
   }
 
   // ---- info ------------------------------------------------------------------
@@ -140,7 +140,7 @@ public final class Signals {
       m.put("monitored-by", t.ex().monitoredBy == null ? List.of() : new ArrayList<>(t.ex().monitoredBy.values()));
       m.put("trap-exit", t.trapExit);
       m.put("registered-name", t.ex().registeredName);
-      m.put("initial-fn", t.initialFn);
+      m.put("initial-fn", t.initialFn());
       m.put("reductions", t.totalReductions);
       m.put("strand", t.strand.name());
       MailboxLimit lim = t.ex().limit;

@@ -68,8 +68,12 @@ public final class Tasklet extends Mailbox implements Runnable {
   final Node node;
   final Pid pid;
   final Strand strand;
-  private IFn fn;                  // the body; nulled once started
-  final Object initialFn;          // for process-info and crash reports
+  // The initial function (process-info, crash reports; see initialFn()). Until
+  // the body starts it is a Start when the body differs from it (spawn with
+  // arguments wraps the function in a closure): one field for both, since a
+  // million waiting tasklets pay for each (doc/adr/0011). Racy reads from
+  // other threads see either form; both give the same initial function.
+  private Object initial;
   Object carrier;                  // strand-specific: a Continuation or a Thread
   Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
   Object context;                  // dynamic bindings: conveyed at spawn, saved at each suspension; dropped at the end
@@ -77,9 +81,12 @@ public final class Tasklet extends Mailbox implements Runnable {
   volatile int permit;
   volatile Object pendingExit;     // an exit signal to act on at the next suspension point
   volatile boolean trapExit;
-  int reductions;                  // messages handled in this time slice (owner only)
+  short reductions;                // messages handled in this time slice (owner only); the budget is at most Short.MAX_VALUE - 1
   long totalReductions;            // messages handled in all (owner writes; others read racily)
   Extra extra;                     // what most tasklets never need (see Extra); lazily allocated, guarded by this
+
+  /** A body that is not the initial function itself, until it starts. */
+  private record Start(IFn body, Object initialFn) {}
 
   /** The extra record, made on first use. Caller holds this. */
   Extra extra() { return extra != null ? extra : (extra = new Extra()); }
@@ -91,9 +98,14 @@ public final class Tasklet extends Mailbox implements Runnable {
     this.node = node;
     this.pid = new Pid(node.name, serial, node.incarnation, this);
     this.strand = strand;
-    this.fn = fn;
-    this.initialFn = initialFn;
+    this.initial = fn == null || fn == initialFn ? initialFn : new Start(fn, initialFn);
     this.context = context;
+  }
+
+  /** The function it was spawned with (for a plain thread's tasklet, a description). Any thread. */
+  Object initialFn() {
+    Object i = initial;
+    return i instanceof Start s ? s.initialFn() : i;
   }
 
   /** This tasklet's tracer, or null. The untraced fast path is the null check on extra. Any thread. */
@@ -180,9 +192,12 @@ public final class Tasklet extends Mailbox implements Runnable {
   private IFn begin() {
     installContext();
     checkExit();
-    IFn f = fn;
-    fn = null;
-    return f;
+    Object i = initial;
+    if (i instanceof Start s) {
+      initial = s.initialFn();   // the wrapping closure (and the arguments it holds) can go
+      return s.body();
+    }
+    return (IFn) i;
   }
 
   /** {@link Worker#frame} when the context its thread holds is not known. */
@@ -436,7 +451,7 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   void reduceSend(Tasklet to) {
     if (to != this && to.backlog() >= PACE_BACKLOG && busy(to)) {
-      reductions = node.reductionBudget;
+      reductions = (short) node.reductionBudget;
     }
     reduce();
   }
