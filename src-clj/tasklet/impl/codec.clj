@@ -33,8 +33,11 @@
   inside `decode`: other users of Nippy in the JVM see Nippy unchanged."
   {:skip-wiki true}
   (:require [taoensso.nippy :as nippy])
-  (:import [java.io ByteArrayInputStream DataInput DataInputStream DataOutput ObjectInputFilter
-                    ObjectInputFilter$FilterInfo ObjectInputFilter$Status ObjectInputStream]
+  (:import [clojure.lang IKVReduce IMeta Keyword LazilyPersistentVector PersistentArrayMap PersistentHashMap
+                         PersistentHashSet PersistentVector Symbol]
+           [java.io DataInput DataOutput ObjectInputFilter ObjectInputFilter$FilterInfo
+                    ObjectInputFilter$Status ObjectInputStream]
+           [tasklet.dist PayloadInput PayloadOutput]
            [tasklet.kernel Pid Ref]))
 
 (set! *warn-on-reflection* true)
@@ -103,10 +106,10 @@
 ;; The thaw guards (see the namespace doc)
 
 (def ^:private ^ThreadLocal guard-local
-  "Set by `decode` for the thaw it runs on this thread: {:allowlist set :limit
-  payload-bytes :in the ByteArrayInputStream}, else nil. A ThreadLocal, not a
-  dynamic var: `binding` cost about 0.5 µs a message (W6), and the guards
-  look it up once per value."
+  "Set by `decode` on this thread once it hands a value to Nippy (the rest of
+  that decode): {:allowlist set :limit payload-bytes :in the PayloadInput},
+  else nil. A ThreadLocal, not a dynamic var: `binding` cost about 0.5 µs a
+  message (W6); the fast path below sets nothing."
   (ThreadLocal.))
 
 (defn- guard [] (.get guard-local))
@@ -236,11 +239,9 @@
                (when-let [g (guard)]
                  ;; an object array is allocated from its count before anything
                  ;; else is read: peek at the type id and the count
-                 (let [^ByteArrayInputStream bin (:in g)]
-                   (.mark bin 0)
-                   (when (== objects-lg (.read bin))
-                     (check-count! (.readInt (DataInputStream. bin)) "an object-array count"))
-                   (.reset bin)))
+                 (let [^PayloadInput pin (:in g)]
+                   (when (== objects-lg (.peekByte pin))
+                     (check-count! (.peekInt pin 1) "an object-array count"))))
                (orig in))))
     (hook! 'thaw-serializable-allowed?
            (fn [orig]
@@ -263,35 +264,298 @@
 
 (def ^:private ^ThreadLocal cache-proxy @(ns-resolve 'taoensso.nippy '-cache-proxy))
 
+;; ---------------------------------------------------------------------------
+;; The fast path
+;;
+;; A remote send of a small message spent about 0.55 µs in Nippy's freeze and
+;; as much in the guarded thaw (JFR of W6: three quarters of the sending
+;; thread, nine tenths of the receiving event loop): a `binding` and a cache
+;; ThreadLocal per call, a synchronised ByteArrayOutputStream, protocol
+;; dispatch per value, and the guards' ThreadLocal and mark/reset per value.
+;; So the terms that make up nearly every message (nil, booleans, longs,
+;; doubles, strings, keywords, symbols, vectors, maps and sets without
+;; metadata, pids and refs) are written and read here, directly on a
+;; PayloadOutput / PayloadInput, in exactly Nippy's format (the same type ids
+;; and count sizes Nippy writes), so either side thaws what the other froze.
+;; Any other value (records, types, Throwables, metadata, Serializable,
+;; dates, ...) is frozen and thawed by Nippy itself, on the same stream, with
+;; the allow-list bound and the guards active (those are per call again, but
+;; only on that path). The fast thaw bounds every count and length by the
+;; bytes left before it allocates.
+
+(def ^:private ^:const max-fast-depth
+  "Deeper values are handed to Nippy whole (which recurses as before)."
+  64)
+
+(defn- custom-prefix
+  "The short after Nippy's prefixed-custom id (82) for values of class c, as
+  Nippy's extend-freeze writes it."
+  [x]
+  (let [^bytes b (nippy/fast-freeze x)]
+    (when-not (== 82 (aget b 0))
+      (throw (IllegalStateException. "Nippy no longer writes a custom type as id 82 + a short")))
+    (long (unchecked-short (bit-or (bit-shift-left (bit-and (aget b 1) 0xff) 8) (bit-and (aget b 2) 0xff))))))
+
+(def ^:private ^:const id-custom 82)
+(def ^:private pid-type (custom-prefix (Pid. "a" 1 1)))
+(def ^:private ref-type (custom-prefix (Ref. "a" 1 1)))
+
+(defmacro ^:private write-count!
+  "Writes id sm, md or lg by the size of n, then n as a byte, short or int."
+  [out n sm md lg]
+  `(let [n# (long ~n)]
+     (cond (<= n# 127) (do (.writeByte ~out ~sm) (.writeByte ~out n#))
+           (<= n# 32767) (do (.writeByte ~out ~md) (.writeShort ~out n#))
+           :else (do (.writeByte ~out ~lg) (.writeInt ~out n#)))))
+
+(defn- write-text!
+  "A string, keyword or symbol body: its UTF-8 length under ids sm md lg, then
+  the bytes."
+  [^PayloadOutput out ^String s sm md lg]
+  (let [a (PayloadOutput/asciiLength s)]
+    (if (>= a 0)
+      (do (write-count! out a (long sm) (long md) (long lg)) (.writeAscii out s))
+      (let [b (PayloadOutput/utf8 s)]
+        (write-count! out (alength b) (long sm) (long md) (long lg))
+        (.write out b)))))
+
+(declare write-term!)
+
+(defn- freeze-by-nippy!
+  "x frozen by Nippy onto out, Java serialization limited to allowlist."
+  [^PayloadOutput out x allowlist]
+  (binding [nippy/*freeze-serializable-allowlist* allowlist]
+    (nippy/freeze-to-out! out x)))
+
+(defn- write-items!
+  [^PayloadOutput out ^Iterable xs allowlist depth]
+  (let [it (.iterator xs)]
+    (while (.hasNext it) (write-term! out (.next it) allowlist depth))))
+
+(defn- write-term!
+  "x onto out in Nippy's format: the fast path's terms here, the rest by Nippy."
+  [^PayloadOutput out x allowlist ^long depth]
+  (let [c (class x)]
+    (cond
+      (nil? x) (.writeByte out 3)
+      (identical? c Long)
+      (let [n (long x)]
+        (cond (zero? n) (.writeByte out 0)
+              (<= -128 n 127) (do (.writeByte out 100) (.writeByte out n))
+              (<= -32768 n 32767) (do (.writeByte out 101) (.writeShort out n))
+              (<= -2147483648 n 2147483647) (do (.writeByte out 102) (.writeInt out n))
+              :else (do (.writeByte out 43) (.writeLong out n))))
+      (identical? c Keyword)
+      (let [^String s (.toString (.-sym ^Keyword x))]
+        ;; under 32 KiB of UTF-8 (the md id is the largest: Nippy refuses longer
+        ;; keywords and symbols, with its message)
+        (if (< (.length s) 10000)
+          (write-text! out s 106 85 85)
+          (freeze-by-nippy! out x allowlist)))
+      (identical? c String)
+      (if (identical? x "")   ; as Nippy: another empty string is a str-sm of 0
+        (.writeByte out 34)
+        (write-text! out x 105 16 13))
+      (> depth max-fast-depth) (freeze-by-nippy! out x allowlist)
+      (identical? c PersistentVector)
+      (if (some? (.meta ^IMeta x))
+        (freeze-by-nippy! out x allowlist)
+        (let [n (.count ^PersistentVector x)]
+          (case n
+            0 (.writeByte out 17)
+            2 (.writeByte out 113)
+            3 (.writeByte out 114)
+            (write-count! out n 110 69 21))
+          (write-items! out x allowlist (inc depth))))
+      (identical? c Pid)
+      (let [^Pid p x]
+        (.writeByte out id-custom) (.writeShort out (long pid-type))
+        (.writeUTF out (.-node p)) (.writeLong out (.-serial p)) (.writeLong out (.-incarnation p)))
+      (identical? c Ref)
+      (let [^Ref r x]
+        (.writeByte out id-custom) (.writeShort out (long ref-type))
+        (.writeUTF out (.-node r)) (.writeLong out (.-id r)) (.writeLong out (.-incarnation r)))
+      (or (identical? c PersistentArrayMap) (identical? c PersistentHashMap))
+      (if (some? (.meta ^IMeta x))
+        (freeze-by-nippy! out x allowlist)
+        (let [n (count x) d (inc depth)]
+          (if (zero? n)
+            (.writeByte out 19)
+            (do (write-count! out n 112 33 30)
+                (.kvreduce ^IKVReduce x
+                           (fn [_ k v] (write-term! out k allowlist d) (write-term! out v allowlist d) nil)
+                           nil)))))
+      (identical? c PersistentHashSet)
+      (if (some? (.meta ^IMeta x))
+        (freeze-by-nippy! out x allowlist)
+        (let [n (count x)]
+          (if (zero? n)
+            (.writeByte out 18)
+            (do (write-count! out n 111 32 23) (write-items! out x allowlist (inc depth))))))
+      (identical? c Boolean) (.writeByte out (if (.booleanValue ^Boolean x) 8 9))
+      (identical? c Double)
+      (let [v (.doubleValue ^Double x)]
+        (if (zero? v)   ; as Nippy: -0.0 too
+          (.writeByte out 55)
+          (do (.writeByte out 61) (.writeDouble out v))))
+      (identical? c Symbol)
+      (if (or (some? (.meta ^IMeta x)) (>= (.length (.toString ^Symbol x)) 10000))
+        (freeze-by-nippy! out x allowlist)
+        (write-text! out (.toString ^Symbol x) 56 86 86))
+      :else (freeze-by-nippy! out x allowlist))))
+
+(def ^:private ^ThreadLocal out-local
+  "A PayloadOutput kept per platform thread for the next encode."
+  (ThreadLocal.))
+
+(defn- freeze-fields
+  "The payload of the vector of fields (an Object[]) or of one term x (fields
+  nil)."
+  ^bytes [^objects fields x allowlist]
+  (let [virtual? (.isVirtual (Thread/currentThread))   ; a tasklet's own thread: keep nothing per thread
+        ^PayloadOutput kept (when-not virtual? (.get out-local))
+        ^PayloadOutput out (if (and kept (.claim kept)) kept (PayloadOutput. 64))]
+    (try
+      (if fields
+        (let [n (alength fields)]
+          (case n
+            0 (.writeByte out 17)
+            2 (.writeByte out 113)
+            3 (.writeByte out 114)
+            (write-count! out n 110 69 21))
+          (dotimes [i n] (write-term! out (aget fields i) allowlist 1)))
+        (write-term! out x allowlist 0))
+      (.toByteArray out)
+      (finally
+        (if (identical? out kept)
+          (.release kept)
+          (when (and (not virtual?) (nil? kept) (.reusable out))
+            (.reset out)
+            (.set out-local out)))))))
+
+(defn- unserializable [^Exception e]
+  (ex-info (str "cannot send this value to another node: " (.getMessage e)
+                "; send plain Clojure data (maps, vectors, strings, numbers, keywords,"
+                " pids, refs, records...), or allow-list a Serializable class with"
+                " start!'s :serializable-allowlist")
+           (merge {:tasklet/error :unserializable}
+                  (select-keys (ex-data e) [:type]))
+           e))
+
 (defn encode
-  "Freezes x to bytes. Throws ex-info {:tasklet/error :unserializable} when x
-  holds something Nippy cannot freeze (or a class not in `allowlist` for Java
-  serialization). Any thread."
+  "Freezes x to bytes (Nippy's format, as fast-freeze writes it). Throws
+  ex-info {:tasklet/error :unserializable} when x holds something Nippy
+  cannot freeze (or a class not in `allowlist` for Java serialization). Any
+  thread."
   ^bytes [x allowlist]
   (try
-    (binding [nippy/*freeze-serializable-allowlist* allowlist]
-      (nippy/fast-freeze x))
-    (catch Exception e
-      (throw (ex-info (str "cannot send this value to another node: " (.getMessage e)
-                           "; send plain Clojure data (maps, vectors, strings, numbers, keywords,"
-                           " pids, refs, records...), or allow-list a Serializable class with"
-                           " start!'s :serializable-allowlist")
-                      (merge {:tasklet/error :unserializable}
-                             (select-keys (ex-data e) [:type]))
-                      e)))))
+    (freeze-fields nil x allowlist)
+    (catch Exception e (throw (unserializable e)))))
+
+(defn encode-fields
+  "As (encode (vec fields) allowlist), without making the vector: the node
+  protocol's payloads are vectors of fields. Any thread."
+  ^bytes [^objects fields allowlist]
+  (try
+    (freeze-fields fields nil allowlist)
+    (catch Exception e (throw (unserializable e)))))
+
+;; --- thaw
+
+(defn- thaw-by-nippy
+  "The value at in's position, thawed by Nippy under the guards (set up for
+  the rest of this decode on first need; `decode` clears them)."
+  [^PayloadInput in allowlist limit]
+  (when (nil? (.get guard-local))
+    (.set guard-local {:allowlist allowlist :limit limit :in in})
+    (.set cache-proxy (volatile! nil)))
+  (nippy/thaw-from-in! in))
+
+(defn- fast-count
+  "A count or length n read from a hostile payload: refused when negative or
+  larger than the bytes left (each item takes at least one)."
+  ^long [^PayloadInput in n]
+  (let [n (long n)]
+    (when (or (neg? n) (> n (.remaining in)))
+      (refuse! (str "a count of " n " with " (.remaining in) " bytes left in the payload") {:count n}))
+    n))
+
+(declare read-term)
+
+(defn- read-items
+  "n terms into an array."
+  ^objects [^PayloadInput in n allowlist limit depth]
+  (let [n (fast-count in n)
+        a (object-array n)]
+    (dotimes [i n] (aset a i (read-term in allowlist limit depth)))
+    a))
+
+(defn- read-vec [^PayloadInput in n allowlist limit depth]
+  (LazilyPersistentVector/createOwning (read-items in n allowlist limit depth)))
+
+(defn- read-map [^PayloadInput in n allowlist limit depth]
+  (let [n (fast-count in n)
+        ^objects kvs (read-items in (* 2 n) allowlist limit depth)]
+    ;; a repeated key: the later one, as Nippy's assoc does
+    (if (<= n 8) (PersistentArrayMap/createAsIfByAssoc kvs) (PersistentHashMap/create kvs))))
+
+(defn- read-term
+  "The value at in's position: the fast path's terms here, the rest by Nippy."
+  [^PayloadInput in allowlist limit ^long depth]
+  (let [at (.position in)
+        id (.readByte in)
+        d (inc depth)]
+    (if (> depth max-fast-depth)
+      (do (.seek in at) (thaw-by-nippy in allowlist limit))
+      (case (int id)
+        3 nil
+        8 true
+        9 false
+        0 0
+        100 (long (.readByte in))
+        101 (long (.readShort in))
+        102 (long (.readInt in))
+        43 (.readLong in)
+        55 0.0
+        61 (.readDouble in)
+        34 ""
+        105 (.readUtf8 in (fast-count in (.readByte in)))
+        16 (.readUtf8 in (fast-count in (.readShort in)))
+        13 (.readUtf8 in (fast-count in (.readInt in)))
+        106 (Keyword/intern (.readUtf8 in (fast-count in (.readByte in))))
+        85 (Keyword/intern (.readUtf8 in (fast-count in (.readShort in))))
+        56 (Symbol/intern (.readUtf8 in (fast-count in (.readByte in))))
+        86 (Symbol/intern (.readUtf8 in (fast-count in (.readShort in))))
+        17 []
+        113 (read-vec in 2 allowlist limit d)
+        114 (read-vec in 3 allowlist limit d)
+        110 (read-vec in (.readByte in) allowlist limit d)
+        69 (read-vec in (.readShort in) allowlist limit d)
+        21 (read-vec in (.readInt in) allowlist limit d)
+        19 {}
+        112 (read-map in (.readByte in) allowlist limit d)
+        33 (read-map in (.readShort in) allowlist limit d)
+        30 (read-map in (.readInt in) allowlist limit d)
+        18 #{}
+        111 (PersistentHashSet/create (read-items in (.readByte in) allowlist limit d))
+        32 (PersistentHashSet/create (read-items in (.readShort in) allowlist limit d))
+        23 (PersistentHashSet/create (read-items in (.readInt in) allowlist limit d))
+        82 (let [t (.readShort in)]
+             (cond (== t (long pid-type)) (Pid. (.readUTF in) (.readLong in) (.readLong in))
+                   (== t (long ref-type)) (Ref. (.readUTF in) (.readLong in) (.readLong in))
+                   :else (do (.seek in at) (thaw-by-nippy in allowlist limit))))
+        (do (.seek in at) (thaw-by-nippy in allowlist limit))))))
 
 (defn decode
-  "Thaws bytes made by `encode` (as Nippy's fast-thaw does), under the guards
+  "Thaws bytes made by `encode` (or by Nippy's fast-freeze), under the guards
   of the namespace doc; throws on a payload that does not thaw or is refused.
   Java-serialized classes not in `allowlist` thaw as Nippy's quarantine map,
   never instantiated. Any thread."
   [^bytes b allowlist]
-  (let [bin (ByteArrayInputStream. b)
-        in (DataInputStream. bin)]
-    (.set guard-local {:allowlist allowlist :limit (alength b) :in bin})
+  (let [in (PayloadInput. b)]
     (try
-      (.set cache-proxy (volatile! nil))
-      (nippy/thaw-from-in! in)
+      (read-term in allowlist (alength b) 0)
       (finally
-        (.remove cache-proxy)
-        (.remove guard-local)))))
+        (when (some? (.get guard-local))
+          (.remove cache-proxy)
+          (.remove guard-local))))))

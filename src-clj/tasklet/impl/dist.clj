@@ -59,11 +59,12 @@
 ;; The codec
 
 (def ^:private nippy
-  "[encode decode] of tasklet.impl.codec, loaded by the first `new-state`
+  "[encode decode encode-fields] of tasklet.impl.codec, loaded by the first `new-state`
   (start!), not with tasklet.node: Nippy takes seconds to load (most of
   tasklet.node's load time) and only a started node needs it."
   (delay [(requiring-resolve 'tasklet.impl.codec/encode)
-          (requiring-resolve 'tasklet.impl.codec/decode)]))
+          (requiring-resolve 'tasklet.impl.codec/decode)
+          (requiring-resolve 'tasklet.impl.codec/encode-fields)]))
 
 (defn printable
   "x printed for a log line or an exit-reason stand-in: at most 500 characters,
@@ -78,10 +79,10 @@
 (defn codec
   "The Codec of a node whose Java-serialization allow-list is allowlist."
   ^Codec [allowlist]
-  (let [[^IFn enc ^IFn dec] @nippy]
+  (let [[^IFn enc ^IFn dec ^IFn enc-fields] @nippy]
     (reify Codec
-      ;; createOwning: the fields array becomes the vector's tail, no copy
-      (encode [_ fields] (.invoke enc (LazilyPersistentVector/createOwning fields) allowlist))
+      ;; the fields are written as a vector, without making one
+      (encode [_ fields] (.invoke enc-fields fields allowlist))
       (encodeTerm [_ term] (.invoke enc term allowlist))
       (decode [_ payload] (.invoke dec payload allowlist))
       (keyword [_ s] (keyword s))

@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * frames between named, authenticated nodes. It knows nothing of what the frames mean.
  *
  * <p>{@link #start} binds and returns a running transport (epoll when available, else
- * NIO). {@link #connect} completes after the handshake with the one live connection to
+ * NIO; an epoll loop polls for 200 µs after its last event before it blocks, see
+ * {@link PollingSelectStrategy}). {@link #connect} completes after the handshake with the one live connection to
  * the peer: a new one, the one already open, or, when both nodes connect at once, the
  * one that won (see {@link Peers}). Incoming connections are announced only through
  * {@link Endpoint#connected}. {@link #close} closes every connection (each reported
@@ -94,7 +95,8 @@ public final class Transport implements AutoCloseable {
    */
   public static Transport start(Config config, Endpoint endpoint) throws IOException {
     boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory(0, PollingSelectStrategy.FACTORY)
+        : NioIoHandler.newFactory();
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads,
         new DefaultThreadFactory("tasklet-net-" + config.name, true), io);
     Transport t = new Transport(config, endpoint, group, epoll);
