@@ -319,6 +319,16 @@
         (write-count! out (alength b) (long sm) (long md) (long lg))
         (.write out b)))))
 
+(defn- write-vec-header!
+  "A vector of n items' id (and count), as Nippy writes it: its own ids for
+  0, 2 and 3 items."
+  [^PayloadOutput out ^long n]
+  (case n
+    0 (.writeByte out 17)
+    2 (.writeByte out 113)
+    3 (.writeByte out 114)
+    (write-count! out n 110 69 21)))
+
 (declare write-term!)
 
 (defn- freeze-by-nippy!
@@ -360,13 +370,8 @@
       (identical? c PersistentVector)
       (if (some? (.meta ^IMeta x))
         (freeze-by-nippy! out x allowlist)
-        (let [n (.count ^PersistentVector x)]
-          (case n
-            0 (.writeByte out 17)
-            2 (.writeByte out 113)
-            3 (.writeByte out 114)
-            (write-count! out n 110 69 21))
-          (write-items! out x allowlist (inc depth))))
+        (do (write-vec-header! out (.count ^PersistentVector x))
+            (write-items! out x allowlist (inc depth))))
       (identical? c Pid)
       (let [^Pid p x]
         (.writeByte out id-custom) (.writeShort out (long pid-type))
@@ -418,11 +423,7 @@
     (try
       (if fields
         (let [n (alength fields)]
-          (case n
-            0 (.writeByte out 17)
-            2 (.writeByte out 113)
-            3 (.writeByte out 114)
-            (write-count! out n 110 69 21))
+          (write-vec-header! out n)
           (dotimes [i n] (write-term! out (aget fields i) allowlist 1)))
         (write-term! out x allowlist 0))
       (.toByteArray out)
