@@ -15,9 +15,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Sending is any-thread: frames are encoded on the caller's thread and go through the
  * channel's {@link FrameWriter}, which writes a lone frame straight to the socket and
- * hands the rest to {@code writeAndFlush} (one task per frame in call order, bytes counted
- * against the water marks at once; the pipeline's {@code FlushConsolidationHandler} folds
- * the flushes together). Per-thread order holds either way.
+ * stages the rest in batches that the event loop hands to the pipeline with one flush each
+ * (staged bytes count against the high-water mark at once). Per-thread order holds either
+ * way.
  *
  * <p>Closing: the first {@link #closeWith} reason wins (a CAS on {@link #closing}); the
  * CLOSE frame is queued behind earlier frames, and the channel closes once it is written
@@ -78,13 +78,13 @@ final class ChannelConnection implements Connection {
     if (closing.get() != null || !ch.isActive()) {
       return false;
     }
-    writer.write(Frames.encode(ch.alloc(), type, payload));
+    writer.send(type, payload);
     return true;
   }
 
   @Override
   public boolean isWritable() {
-    return ch.isWritable() && closing.get() == null;
+    return writer.writable() && closing.get() == null;
   }
 
   @Override

@@ -75,7 +75,7 @@ final class Heartbeat {
     } catch (Throwable t) {
       figure = -1;
     }
-    conn.writer.write(Frames.encode(conn.ch.alloc(), FrameType.TICK, Frames.tick(figure)));
+    conn.writer.send(FrameType.TICK, Frames.tick(figure));
   }
 
   private void check() {

@@ -521,6 +521,6 @@ final class Session extends ChannelInboundHandlerAdapter {
   }
 
   private void write(int type, byte[] payload) {
-    FrameWriter.of(ch).write(Frames.encode(ch.alloc(), type, payload));
+    FrameWriter.of(ch).send(type, payload);
   }
 }

@@ -366,6 +366,16 @@ public final class Transport implements AutoCloseable {
     return FrameWriter.directWrites();
   }
 
+  /**
+   * Frames staged into a connection's batch buffer (a stream of sends, handed to the
+   * pipeline by one drain and one flush per batch; see FrameWriter), and the drains that
+   * handed them over, in this JVM, for tests and observability: {@code [frames drains]}.
+   * Any thread.
+   */
+  public static long[] batchedWrites() {
+    return new long[] {FrameWriter.batchedFrames(), FrameWriter.drains()};
+  }
+
   /** True if the transport runs on native epoll, false for NIO. Any thread. */
   public boolean isEpoll() {
     return epoll;

@@ -321,6 +321,87 @@
           (.whenWritable ab #(deliver now :ran))
           (is (= :ran (deref now s/timeout-ms ::timeout)) "fires at once when writable"))))))
 
+;; A stream of small frames is staged and handed to the pipeline in batches (one drain
+;; task and one flush per batch, FrameWriter): every frame arrives, in order, the stream's
+;; last one too, after which nothing is sent (nothing may stay staged); then lone frames,
+;; each awaited before the next.
+(deftest batched-stream-leaves-nothing-unflushed
+  (let [ra (s/recorder) rb (s/recorder)]
+    (s/with-transports [a (s/start (s/config "alpha" "c") ra)
+                        b (s/start (s/config "beta" "c") rb)]
+      (let [ab (s/connect! a b)
+            _ (s/await-event rb :connected)
+            [f0 d0] (vec (Transport/batchedWrites))
+            n 20000]
+        (dotimes [i n] (.send ab 0x10 (s/int-bytes i)))
+        (is (= (range n) (map (comp s/bytes-int second) (frames-of rb n))))
+        (let [[f1 d1] (vec (Transport/batchedWrites))]
+          (is (< f0 f1) "the stream was staged")
+          (is (< d0 d1) "and drained"))
+        (doseq [k (range 3)]
+          (.send ab 0x11 (s/int-bytes k))
+          (is (= [[0x11 k]] (map (fn [[t p]] [t (s/bytes-int p)]) (frames-of rb 1))) "a lone frame"))))))
+
+;; The event loop's own frames (heartbeat TICKs every 10 ms, written on the loop) go
+;; through the same writer as the staged streams of several threads: nothing interleaves
+;; (a cut frame would close the connection) and each thread's order holds.
+(deftest loop-writes-and-staged-streams-keep-order
+  (let [ra (s/recorder) rb (s/recorder)]
+    (s/with-transports [a (s/start (s/config "alpha" "c" :tick-ms 10 :silence-ms 60000) ra)
+                        b (s/start (s/config "beta" "c") rb)]
+      (let [ab (s/connect! a b)
+            threads 3
+            per 4000
+            by-type (send-from-threads ab rb threads per (fn [_ i] (s/int-bytes i))
+                                       (fn [i] (when (zero? (mod i 500))
+                                                 (java.util.concurrent.locks.LockSupport/parkNanos 15000000))))]
+        (doseq [t (range threads)]
+          (is (= (range per) (map (comp s/bytes-int second) (get by-type (+ 0x10 t))))))
+        (let [^Connection ba (some #(when (= :connected (first %)) (second %)) @(:log rb))]
+          (is (< 3 (.peerLoadReports ba)) "TICKs crossed meanwhile"))
+        (is (.isOpen ab))))))
+
+;; Staged bytes count against the high-water mark: with the sender's event loop held (its
+;; endpoint blocks in a frame delivered on the loop), nothing is drained, and a sender
+;; that checks isWritable before each send, as tasklet.dist's Connector does, is stopped
+;; after about the high-water mark's worth; once the loop runs again, every frame arrives.
+(deftest staged-bytes-count-against-the-water-mark
+  (let [held (CountDownLatch. 1)
+        entered (CountDownLatch. 1)
+        ra (s/recorder)
+        rb (s/recorder)
+        ^tasklet.net.Endpoint record-a (:endpoint ra)
+        ea (reify tasklet.net.Endpoint
+             (connected [_ c] (.connected record-a c))
+             (frame [_ c t p]
+               (when (= t 0x7f)
+                 (.countDown entered)
+                 (.await held s/timeout-ms TimeUnit/MILLISECONDS)))
+             (disconnected [_ c r] (.disconnected record-a c r))
+             (load [_] 0))
+        high (* 64 1024)]
+    (try
+      (s/with-transports [a (Transport/start (s/config "alpha" "c" :water [(* 32 1024) high]) ea)
+                          b (s/start (s/config "beta" "c") rb)]
+        (let [ab (s/connect! a b)
+              [_ ^Connection ba] (s/await-event rb :connected)
+              payload (fn [i] (.array (.putInt (java.nio.ByteBuffer/allocate 1000) (int i))))
+              cap 10000]
+          (.send ba 0x7f (byte-array 1))
+          (is (.await entered s/timeout-ms TimeUnit/MILLISECONDS) "alpha's loop is held")
+          (let [sent (loop [i 0]
+                       (if (and (< i cap) (.isWritable ab))
+                         (do (.send ab 0x10 ^bytes (payload i)) (recur (inc i)))
+                         i))]
+            ;; a few may go straight to the socket (a send after a pause is not a stream)
+            (is (< 0 sent (* 2 (quot high 1005))) "stopped at about the high-water mark's worth")
+            (.countDown held)
+            (is (= (range sent) (map (comp s/bytes-int second) (frames-of rb sent))))
+            (let [now (promise)]
+              (.whenWritable ab #(deliver now (.isWritable ab)))
+              (is (= true (deref now s/timeout-ms ::timeout)) "writable again")))))
+      (finally (.countDown held)))))
+
 ;; A connect to a port where nothing listens fails with the socket's error.
 (deftest connect-refused
   (let [ra (s/recorder)]
