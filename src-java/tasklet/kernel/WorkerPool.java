@@ -62,10 +62,10 @@ import java.util.concurrent.locks.LockSupport;
  * ring at 0.9-5M hops/s depending on the split, 6M+ kept on one worker).
  * Spawns from outside (a plain thread) made in quick succession go to one
  * worker's arrivals queue, as a tasklet's go to its own worker, and a burst
- * starts on the least loaded worker ({@link OutsideSpawns}); the global queue
- * takes only a retiring worker's new tasklets. At most half of the busy workers spin at once; the
- * last spinner to find work wakes another idle worker, so parallelism ramps
- * up one worker at a time (Go's wakep rule). Spreading happens at spawn; a
+ * starts on the least loaded worker ({@link OutsideSpawns}). At most half of
+ * the busy workers spin at once; the last spinner to find work wakes another
+ * idle worker, so parallelism ramps up one worker at a time (Go's wakep
+ * rule). Spreading happens at spawn; a
  * home is for life (doc/adr/0002 and 0003).
  *
  * Parking
