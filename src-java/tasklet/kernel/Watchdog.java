@@ -17,8 +17,11 @@ import java.util.concurrent.locks.LockSupport;
  * --------------------
  * Per worker and sample:
  *  - backlogged: a new tasklet queued before the previous sample still waits
- *    (the fresh ring's head has not passed the tail seen then, or the
- *    overflow's oldest is the one seen then). Thieves may then take half.
+ *    (the fresh ring's head has not passed the tail seen then, the
+ *    overflow's oldest is the one seen then, or fewer arrivals from plain
+ *    threads were taken than had come then). Thieves may then take half.
+ *    The tail and arrival count seen are also published to the worker, which
+ *    starts such late tasklets every other turn (WorkerPool.pollOwn).
  *  - slow: one slice has run for two samples while new tasklets wait. Thieves
  *    may take even a lone new tasklet.
  *  - blocked: one slice for STUCK_CHECKS samples while stealable work waits,
@@ -50,6 +53,7 @@ final class Watchdog implements Runnable {
   private static final class Seen {
     int tail;                 // the fresh ring's tail
     Tasklet overflowHead;     // the overflow's oldest
+    int arrived;              // the arrivals counted so far
     int tick;                 // the slice counter
     int stuckChecks;          // samples with the same slice running
     long cpuNanos = -1;       // the thread's CPU time when the slice was first seen stuck
@@ -69,6 +73,7 @@ final class Watchdog implements Runnable {
     long rounds = 0;
     while (!pool.isShutdown()) {
       LockSupport.parkNanos(WATCH_NANOS);
+      pool.periodPassed();
       Worker[] ws = pool.workers();
       if (seen.size() > ws.length) seen.keySet().retainAll(java.util.Arrays.asList(ws));
       for (Worker w : ws) sampleQueues(w, seen.computeIfAbsent(w, k -> new Seen()));
@@ -88,8 +93,10 @@ final class Watchdog implements Runnable {
     // a new tasklet queued before the previous sample still waits: it has
     // waited a whole period, so an idle worker may take some
     Tasklet oldest = w.overflow.peek();
+    int arrived = w.arrived.get();
     boolean waited = w.fresh.headIndex() - s.tail < 0
-        || (oldest != null && oldest == s.overflowHead);
+        || (oldest != null && oldest == s.overflowHead)
+        || w.taken.get() - s.arrived < 0;
     if (waited && !w.backlogged) {
       w.backlogged = true;
       pool.wakeOne();
@@ -97,6 +104,9 @@ final class Watchdog implements Runnable {
       w.backlogged = false;
     }
     s.tail = w.fresh.tailIndex();
+    s.arrived = arrived;
+    w.sampledTail = s.tail;
+    w.sampledArrived = arrived;
     s.overflowHead = oldest;
   }
 

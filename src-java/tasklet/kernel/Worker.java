@@ -2,6 +2,7 @@ package tasklet.kernel;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A scheduler thread ("tasklet-worker-N"). A continuation tasklet that has run
@@ -25,7 +26,13 @@ final class Worker extends Thread {
   volatile boolean slow;        // the watchdog saw one slice run long: thieves may take new tasklets
   int homed;                    // live tasklets homed here (owner only: they start and end here)
   final ConcurrentLinkedQueue<Tasklet> overflow = new ConcurrentLinkedQueue<>(); // new tasklets past fresh's capacity: owner adds
+  final ConcurrentLinkedQueue<Tasklet> arrivals = new ConcurrentLinkedQueue<>(); // new tasklets placed here by plain threads (OutsideSpawns)
+  final AtomicInteger arrived = new AtomicInteger(); // arrivals offered so far (spawners add after the offer)
+  final AtomicInteger taken = new AtomicInteger();   // arrivals taken so far (the owner and thieves add)
+  volatile boolean retired;     // left the pool: spawners must not place tasklets here any more
   volatile boolean backlogged;  // the watchdog saw a new tasklet wait a whole period: thieves may take some
+  volatile int sampledTail;     // fresh's tail at the watchdog's last sample (the watchdog writes)
+  volatile int sampledArrived;  // arrived at the watchdog's last sample (the watchdog writes)
   int nextStreak;               // consecutive runs from the next slot (owner only)
   int sinceFresh;               // homed tasklets run since a new one last got a turn (owner only)
   // counters, owner-written plain longs (no cost on any path but the increment), read racily by
@@ -48,12 +55,45 @@ final class Worker extends Thread {
 
   /** Whether new (never-run) tasklets wait here. Any thread. */
   boolean hasNewWork() {
-    return fresh.hasWork() || !overflow.isEmpty();
+    return fresh.hasWork() || !overflow.isEmpty() || !arrivals.isEmpty();
+  }
+
+  /**
+   * About how much waits here, 0 when nothing runs and nothing is queued:
+   * where a plain thread's next burst of spawns should go (OutsideSpawns).
+   * Any thread (racy reads: an estimate).
+   */
+  int load() {
+    int n = fresh.size();
+    if (current != null) n++;
+    if (next != null || !local.isEmpty() || !inbox.isEmpty()) n++;
+    n += Math.max(0, arrived.get() - taken.get());
+    if (!overflow.isEmpty()) n += RunQueue.CAPACITY;
+    if (slow || backlogged) n += 2 * RunQueue.CAPACITY;
+    return n;
   }
 
   /** Whether thieves may take new tasklets from here: flagged by the watchdog, and some wait. Any thread. */
   boolean lendsNewWork() {
     return (slow || backlogged) && hasNewWork();
+  }
+
+  /** Whether a new tasklet queued here before the watchdog's last sample still waits. Owner only. */
+  boolean startsLate() {
+    return fresh.headIndex() - sampledTail < 0 || taken.get() - sampledArrived < 0;
+  }
+
+  /** Place a new tasklet from a plain thread here. Any thread; the caller wakes this worker. */
+  void arrive(Tasklet t) {
+    arrivals.offer(t);
+    arrived.incrementAndGet();   // after the offer: taken never runs ahead of a real wait
+  }
+
+  /** The oldest arrival, or null. Any thread. */
+  Tasklet pollArrival() {
+    Tasklet t = arrivals.poll();
+    if (t != null) taken.incrementAndGet();
+    return t;
   }
 
   @Override public void run() { pool.loop(this); }

@@ -35,15 +35,16 @@ import java.util.concurrent.locks.LockSupport;
  * homed tasklets, an inbox of homed tasklets woken by other threads (it
  * joins the back of the deque whenever the deque is served, so a woken
  * tasklet never waits behind one that keeps yielding; doc/adr/0007), and a
- * stealable ring of tasklets that never ran, with an overflow queue behind it.
+ * stealable ring of tasklets that never ran, with an overflow queue behind it
+ * and an arrivals queue of new tasklets that plain threads placed here.
  * A worker takes from next at most NEXT_STREAK times in a row before serving
  * the rest, so a ping-pong pair cannot starve its neighbours; after every
  * FRESH_EVERY homed tasklets from the deque it runs one of its new ones, so
  * a new tasklet is neither starved by busy homed ones nor left waiting long
  * enough for a thief to take it (which would split a group of tasklets that
  * talk to each other across workers for life; doc/adr/0009); a global queue
- * takes new tasklets from outside (and a retiring worker's), and is checked
- * first every 61st slice.
+ * takes a retiring worker's new tasklets, and is checked first every 61st
+ * slice.
  *
  * Stealing
  * --------
@@ -59,10 +60,12 @@ import java.util.concurrent.locks.LockSupport;
  * later, so a ring or pipeline spawned from one tasklet and split one tasklet
  * at a time among workers pays that on every message (measured: a 10,000
  * ring at 0.9-5M hops/s depending on the split, 6M+ kept on one worker).
- * Spawns from outside (a plain thread) go to a global queue that any worker
- * takes from in batches. At most half of the busy workers spin at once; the
- * last spinner to find work wakes another idle worker, so parallelism ramps
- * up one worker at a time (Go's wakep rule). Spreading happens at spawn; a
+ * Spawns from outside (a plain thread) made in quick succession go to one
+ * worker's arrivals queue, as a tasklet's go to its own worker, and a burst
+ * starts on the least loaded worker ({@link OutsideSpawns}). At most half of
+ * the busy workers spin at once; the last spinner to find work wakes another
+ * idle worker, so parallelism ramps up one worker at a time (Go's wakep
+ * rule). Spreading happens at spawn; a
  * home is for life (doc/adr/0002 and 0003).
  *
  * Parking
@@ -117,6 +120,8 @@ public final class WorkerPool implements Scheduler {
   private final int maxWorkers;
   private volatile Worker[] workers = new Worker[0];  // copy-on-write under this
   private final ConcurrentLinkedQueue<Tasklet> global = new ConcurrentLinkedQueue<>();
+  private final OutsideSpawns outside = new OutsideSpawns(this);
+  private volatile int period;   // watchdog periods so far: the watchdog writes, spawners read
   private final ConcurrentLinkedQueue<Worker> idleWorkers = new ConcurrentLinkedQueue<>();
   private final AtomicInteger nIdle = new AtomicInteger();
   private final AtomicInteger nSpinning = new AtomicInteger();
@@ -168,9 +173,7 @@ public final class WorkerPool implements Scheduler {
           wakeOne();
         }
       } else {
-        global.offer(t);
-        VarHandle.fullFence();
-        wakeOne();
+        placeFromOutside(t);
       }
     } else if (cur == home) {                // woken by a tasklet on its own home worker
       if (handoff) {
@@ -182,13 +185,48 @@ public final class WorkerPool implements Scheduler {
     } else {                                 // woken from elsewhere: its home runs it
       home.inbox.offer(t);
       VarHandle.fullFence();
-      if (home.idle == Worker.IDLE && IDLE.compareAndSet(home, Worker.IDLE, Worker.ACTIVE)) {
-        nIdle.decrementAndGet();
-        wakeups.increment();
-        LockSupport.unpark(home);
-      }
+      wakeIfIdle(home);
     }
   }
+
+  /**
+   * A new tasklet spawned by a thread outside the pool: to the arrivals of the
+   * worker its thread's burst of spawns goes to (OutsideSpawns), which a
+   * parked worker is woken for.
+   */
+  private void placeFromOutside(Tasklet t) {
+    Worker to = outside.place();
+    if (to == null) {                        // no worker to take it (shutting down)
+      global.offer(t);
+      VarHandle.fullFence();
+      wakeOne();
+      return;
+    }
+    to.arrive(t);
+    VarHandle.fullFence();                   // pairs with park's and retireIfSurplus's fences
+    if (to.retired) {                        // it left the pool after it was chosen
+      Tasklet a;
+      while ((a = to.pollArrival()) != null) global.offer(a);
+      VarHandle.fullFence();
+      wakeOne();
+    } else {
+      wakeIfIdle(to);
+    }
+  }
+
+  private void wakeIfIdle(Worker w) {
+    if (w.idle == Worker.IDLE && IDLE.compareAndSet(w, Worker.IDLE, Worker.ACTIVE)) {
+      nIdle.decrementAndGet();
+      wakeups.increment();
+      LockSupport.unpark(w);
+    }
+  }
+
+  /** Watchdog periods so far (OutsideSpawns' clock). Any thread. */
+  int period() { return period; }
+
+  /** One more watchdog period has passed. The watchdog only. */
+  void periodPassed() { period = period + 1; }
 
   void wakeOne() {
     if (nIdle.get() == 0 || nSpinning.get() != 0) return;
@@ -261,8 +299,8 @@ public final class WorkerPool implements Scheduler {
 
   /**
    * Take one tasklet from the global queue and move a fair share of the rest
-   * (at most GLOBAL_BATCH) to this worker's fresh ring, so that a burst of
-   * spawns from outside is not taken one contended poll at a time.
+   * (at most GLOBAL_BATCH) to this worker's fresh ring, so that a retiring
+   * worker's new tasklets are not taken one contended poll at a time.
    */
   private Tasklet pollGlobal(Worker w) {
     Tasklet t = global.poll();
@@ -299,7 +337,14 @@ public final class WorkerPool implements Scheduler {
     // period let a thief take it, homing part of a many-to-many group on the
     // other worker for life (Savina Big: one of 120 actors stolen cost 40%;
     // doc/adr/0009)
-    if (w.sinceFresh >= FRESH_EVERY && (t = pollFresh(w)) != null) return t;
+    // and every other turn while some were queued before the watchdog's last
+    // sample: those flag this worker backlogged at the next one (a thief then
+    // takes half) unless they start first. A group spawned from a plain
+    // thread, such as a fan-in receiver and four senders each sending for
+    // hundreds of slices, took 8 sender slices a start, longer than a period,
+    // and lost its last sender to the other worker (doc/adr/0009)
+    int every = w.startsLate() ? 1 : FRESH_EVERY;
+    if (w.sinceFresh >= every && (t = pollFresh(w)) != null) return t;
     if ((t = w.local.poll()) != null) {
       w.sinceFresh++;
       return t;
@@ -312,7 +357,8 @@ public final class WorkerPool implements Scheduler {
   private static Tasklet pollFresh(Worker w) {
     w.sinceFresh = 0;
     Tasklet t = w.fresh.pollRing();
-    return t != null ? t : w.overflow.poll();
+    if (t == null) t = w.overflow.poll();
+    return t != null ? t : w.pollArrival();
   }
 
   private Tasklet steal(Worker w) {
@@ -352,21 +398,30 @@ public final class WorkerPool implements Scheduler {
   private Tasklet stealFrom(Worker w, Worker v) {
     if (!v.lendsNewWork()) return null;
     Tasklet t = v.fresh.stealInto(w.fresh, 1);
-    if (t == null) {
-      t = v.overflow.poll();
-      if (t != null) {
-        int share = Math.min(GLOBAL_BATCH * 4, RunQueue.CAPACITY / 2 - w.fresh.size());
-        for (int i = 0; i < share; i++) {
-          Tasklet more = v.overflow.poll();
-          if (more == null) break;
-          w.fresh.put(more, w.overflow);
-        }
-      }
-    }
+    if (t == null) t = takeSome(w, v.overflow, null);
+    if (t == null) t = takeSome(w, v.arrivals, v.taken);
     if (t != null) {
       v.backlogged = false;   // the next piece waits for the next sample
       v.slow = false;
     }
+    return t;
+  }
+
+  /**
+   * One tasklet of another worker's queue q to run, and a share of the rest
+   * moved to w's ring; what was taken is added to {@code taken} (when not null).
+   */
+  private static Tasklet takeSome(Worker w, ConcurrentLinkedQueue<Tasklet> q, AtomicInteger taken) {
+    Tasklet t = q.poll();
+    if (t == null) return null;
+    int n = 1;
+    int share = Math.min(GLOBAL_BATCH * 4, RunQueue.CAPACITY / 2 - w.fresh.size());
+    for (; n <= share; n++) {
+      Tasklet more = q.poll();
+      if (more == null) break;
+      w.fresh.put(more, w.overflow);
+    }
+    if (taken != null) taken.addAndGet(n);
     return t;
   }
 
@@ -450,9 +505,12 @@ public final class WorkerPool implements Scheduler {
       for (Worker v : ws) if (v != w) out[k++] = v;
       workers = out;
     }
+    w.retired = true;
+    VarHandle.fullFence();   // pairs with placeFromOutside's: its arrival is drained here or there
     Tasklet t;
     while ((t = w.fresh.pollRing()) != null) global.offer(t);
     while ((t = w.overflow.poll()) != null) global.offer(t);
+    while ((t = w.pollArrival()) != null) global.offer(t);
     retirements.increment();
     VarHandle.fullFence();
     wakeOne();
@@ -464,7 +522,7 @@ public final class WorkerPool implements Scheduler {
   @Override public SchedulerStats stats() {
     Worker[] ws = workers;
     int[] lengths = new int[ws.length];
-    for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].fresh.size() + ws[i].local.size() + ws[i].inbox.size();
+    for (int i = 0; i < ws.length; i++) lengths[i] = ws[i].fresh.size() + ws[i].local.size() + ws[i].inbox.size() + ws[i].arrivals.size();
     return new SchedulerStats(parallelism, ws.length, lengths, global.size(), nIdle.get(),
         steals.sum(), wakeups.sum(), compensations.sum(), retirements.sum(), null);
   }

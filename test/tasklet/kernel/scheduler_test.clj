@@ -256,3 +256,53 @@
           (is (= :child-ran (await-msg #{:child-ran} 10000 "the spawned tasklet")))
           (exit hog :kill)))
       (finally (.shutdown node)))))
+
+;; Tasklets spawned from a plain thread in quick succession land on one worker,
+;; as a tasklet's own spawns do (doc/adr/0009, OutsideSpawns). A fan-in
+;; receiver and four senders spawned from the REPL (bench W4's shape, here
+;; 4 x 20,000 messages) talk across workers for life when split: before, they
+;; went to a global queue and the workers raced for each one (W4: 4-5M
+;; msgs/s split, about 20M together; split in 3 to 12 rounds of 20 here).
+;; Only a worker that falls behind (flagged by the watchdog) loses new
+;; tasklets, which an OS that deschedules a worker can cause: hence a
+;; majority of rounds, not all.
+(deftest a-plain-threads-burst-of-spawns-lands-on-one-worker
+  (let [node (make-node "outside-burst" 2 2)
+        me (self)
+        round (fn []
+                (let [r (spawn-on-node node (fn []
+                                              (! me [:on (thread-name)])
+                                              (dotimes [_ 80000] (receive [:msg _] nil))
+                                              (! me :received)))]
+                  (dotimes [_ 4]
+                    (spawn-on-node node (fn [] (! me [:on (thread-name)]) (dotimes [i 20000] (! r [:msg i])))))
+                  (let [seen (frequencies (repeatedly 5 #(second (await-msg (fn [m] (and (vector? m) (= :on (first m)))) 10000 "a member's worker"))))]
+                    (await-msg #{:received} 10000 "the receiver's 80,000")
+                    seen)))]
+    (try
+      (when (continuation? node)
+        (let [rounds (vec (repeatedly 20 round))
+              whole (count (filter #(= 1 (count %)) rounds))]
+          (is (>= whole 17) (str whole " of 20 rounds on one worker: " rounds))))
+      (finally (.shutdown node)))))
+
+;; The other side: work spawned from a plain thread still uses both workers
+;; when one cannot keep up, by the same flags as a tasklet's spawns: a slice
+;; computing across two watchdog samples (slow) and new tasklets still waiting
+;; after a sample (backlogged, counted exactly for a plain thread's arrivals).
+(deftest a-plain-threads-fan-out-still-spreads
+  (let [node (make-node "outside-spread" 2 2)
+        me (self)
+        compute (fn [nanos] (let [until (+ (System/nanoTime) (long nanos))] (while (< (System/nanoTime) until))))]
+    (try
+      (when (continuation? node)
+        (testing "four tasklets computing 200 ms each in one slice"
+          (dotimes [_ 4] (spawn-on-node node (fn [] (compute 200000000) (! me [:long (thread-name)]))))
+          (let [threads (set (repeatedly 4 #(second (await-msg (fn [m] (and (vector? m) (= :long (first m)))) 10000 "a long one"))))]
+            (is (= 2 (count threads)) (str "both workers ran them: " threads))))
+        (testing "400 tasklets computing 1 ms each"
+          (dotimes [_ 400] (spawn-on-node node (fn [] (compute 1000000) (! me [:short (thread-name)]))))
+          (let [seen (frequencies (repeatedly 400 #(second (await-msg (fn [m] (and (vector? m) (= :short (first m)))) 10000 "a short one"))))]
+            (is (= 2 (count seen)) (str "both workers ran them: " seen))
+            (is (every? #(>= (long %) 40) (vals seen)) (str "each ran at least a tenth: " seen)))))
+      (finally (.shutdown node)))))
