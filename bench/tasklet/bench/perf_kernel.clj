@@ -126,9 +126,9 @@
 ;; W4 with placement: which worker each tasklet was homed on (by reflection)
 
 (defn- home-of [pid]
-  (let [hf (doto (.getDeclaredField tasklet.kernel.Tasklet "home") (.setAccessible true))
+  (let [hm (doto (.getDeclaredMethod tasklet.kernel.Tasklet "home" (make-array Class 0)) (.setAccessible true))
         tk (tasklet.kernel.NodeTable/resolve pid)
-        ^Thread h (when tk (.get hf tk))]
+        ^Thread h (when tk (.invoke hm tk (object-array 0)))]
     (if h (subs (.getName h) (count "tasklet-worker-")) "-")))
 
 (defn- w4-placed [{:keys [senders per-sender]}]

@@ -86,7 +86,7 @@ public final class Await {
     Timers.Timeout timeout = timers.schedule(nanos, t::wake);
     try {
       for (;;) {
-        if (!t.takePermit()) t.strand.suspend(t);
+        if (!t.takePermit()) t.strand().suspend(t);
         t.checkExit();
         if (f.fired) return true;
         if (timers.clock().nanoTime() - deadline >= 0) return false;

@@ -29,7 +29,12 @@ import javax.management.ObjectName;
  * ("already compiled into a big method", depending on which got compiled
  * first), so W1's chunk was 20, 26 or 28 words from one JVM to the next.
  * Forcing those two (once per tasklet, never hot) into {@code enter}'s
- * compile makes the one-frame shape the usual one (doc/adr/0011).
+ * compile makes the one-frame shape the usual one (doc/adr/0011). A
+ * tasklet's end ({@code Node.terminate}, {@code CrashHandler.crashed}) is
+ * kept out of that compile: inlined, it is never on a waiting tasklet's stack
+ * yet its call sites widened the frame, and whether C2 inlined it depended on
+ * the JVM ({@code Signals.terminate} "too big" in one, "inline (hot)" in the
+ * next: 20 against 22 or 28 words, PrintInlining of the final compile).
  *
  * <p>Best effort: on a JVM without the DiagnosticCommand MBean nothing
  * happens. System property {@code tasklet.compiler-hints=false} turns it off.
@@ -43,6 +48,10 @@ final class CompilerHints {
   /** Inlined into the compile of {@code Continuation.enter}: see the class comment. */
   private static final String[] INTO_ENTRY = {
     "jdk.internal.vm.Continuation::enter0", "tasklet.kernel.Tasklet::run"
+  };
+  /** Kept out of {@code enter}'s compile: a tasklet's end (see the class comment). */
+  private static final String[] OUT_OF_ENTRY = {
+    "tasklet.kernel.Node::terminate", "tasklet.kernel.CrashHandler::crashed"
   };
   private static volatile boolean installed;
 
@@ -58,7 +67,7 @@ final class CompilerHints {
     if (installed || "false".equals(System.getProperty("tasklet.compiler-hints"))) return;
     installed = true;
     String out = inlineList(OUT_OF_LINE, '-');
-    String entry = inlineList(INTO_ENTRY, '+') + ", " + out;
+    String entry = inlineList(INTO_ENTRY, '+') + ", " + inlineList(OUT_OF_ENTRY, '-') + ", " + out;
     // the first directive that matches a method being compiled applies to it alone
     String json = "[ { match: \"jdk.internal.vm.Continuation::enter\", c2: { inline: [" + entry + "] } },"
         + " { match: \"*.*\", c1: { inline: [" + out + "] }, c2: { inline: [" + out + "] } } ]";

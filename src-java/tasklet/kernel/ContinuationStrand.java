@@ -19,14 +19,24 @@ import jdk.internal.vm.ContinuationScope;
 public final class ContinuationStrand implements Strand {
   static final ContinuationScope SCOPE = new ContinuationScope("tasklet");
 
-  /** A continuation whose pinned yield reports failure instead of throwing. */
+  /**
+   * A continuation whose pinned yield reports failure instead of throwing,
+   * and which holds its tasklet's home worker ({@link Tasklet#home}): the
+   * JDK's Continuation has 43 bytes of fields, so one reference here costs
+   * nothing (48 bytes either way) where it would cost the Tasklet 8.
+   */
   static final class Cont extends Continuation {
+    Worker home;   // set once by the first worker to run it (WorkerPool); see Tasklet.home()
+
     Cont(Runnable body) { super(SCOPE, body); }
 
     @Override protected void onPinned(Continuation.Pinned reason) {
       // yield returns false and the caller blocks its worker instead
     }
   }
+
+  /** The home worker kept in a continuation carrier (see {@link Tasklet#home}), or null. Any thread. */
+  static Worker homeOf(Object carrier) { return ((Cont) carrier).home; }
 
   private final Scheduler scheduler;
 
@@ -70,7 +80,7 @@ public final class ContinuationStrand implements Strand {
   static void saveContext(Tasklet t) {
     Object frame = t.node.context.capture();
     if (frame != t.context) t.context = frame;
-    Worker w = t.home;
+    Worker w = t.home();
     if (w != null && w.frame != frame && w == Thread.currentThread()) w.frame = frame;
   }
 
@@ -87,19 +97,18 @@ public final class ContinuationStrand implements Strand {
     try {
       c.run();
     } catch (Throwable e) {
-      forgetContext(t);
+      forgetContext(c.home);
       throw e;
     }
     if (c.isDone()) {
       t.carrier = null;
-      forgetContext(t);   // the ended body may have left any context installed
+      forgetContext(c.home);   // the ended body may have left any context installed
       return false;
     }
     return t.afterYield();
   }
 
-  private static void forgetContext(Tasklet t) {
-    Worker w = t.home;
+  private static void forgetContext(Worker w) {
     if (w != null) w.frame = Tasklet.NO_CONTEXT;
   }
 

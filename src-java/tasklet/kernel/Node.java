@@ -99,7 +99,7 @@ public final class Node {
    */
   public static Node current() {
     Tasklet t = currentTasklet();
-    return t != null && t.strand != t.node.threadStrand ? t.node : local();
+    return t != null && !t.isThreadTasklet() ? t.node : local();
   }
 
   /** The tasklet running on this thread, or null. Any thread. */
@@ -164,7 +164,7 @@ public final class Node {
   public void preempt(String what, Object a, Object b) {
     if (!preemptive) return;
     Tasklet me = currentTasklet();
-    if (me != null && me.node == this && me.strand == strand && me.state == Tasklet.RUNNING) {
+    if (me != null && me.node == this && !me.isThreadTasklet() && me.state == Tasklet.RUNNING) {
       Tracer tr = what == null ? null : me.tracer();
       if (tr != null) tr.trace(me.pid, what, a, b);   // "whereis", "register", "unregister"
       strand.yieldSlice(me);
@@ -225,7 +225,7 @@ public final class Node {
 
   /** The node a send by {@code me} (null: a thread without a tasklet) goes out from. */
   private static Node here(Tasklet me) {
-    return me != null && me.strand != me.node.threadStrand ? me.node : local();
+    return me != null && !me.isThreadTasklet() ? me.node : local();
   }
 
   // ---- messages --------------------------------------------------------------
@@ -386,7 +386,7 @@ public final class Node {
   void terminate(Tasklet t, Object reason) {
     Signals.terminate(t, reason);
     WorkerPool.homedEnded(t);
-    if (t.strand == threadStrand) threads.ended(t);
+    if (t.isThreadTasklet()) threads.ended(t);
   }
 
   /**
@@ -415,7 +415,7 @@ public final class Node {
     processes.forEach(t -> {
       if (t == me) return;   // it ends itself: its exit signal is pending
       Signals.terminate(t, reason);
-      if (t.strand == threadStrand) threads.ended(t);
+      if (t.isThreadTasklet()) threads.ended(t);
     });
   }
 
@@ -430,7 +430,7 @@ public final class Node {
     processes.forEach(t -> { if (t != me && !t.isExiting()) all.add(t); });
     for (Tasklet t : all) t.signalExit(reason);
     for (Tasklet t : all) {
-      while (t.state != Tasklet.DONE && t.strand != threadStrand && System.nanoTime() < deadline) {
+      while (t.state != Tasklet.DONE && !t.isThreadTasklet() && System.nanoTime() < deadline) {
         java.util.concurrent.locks.LockSupport.parkNanos(200_000);
       }
     }

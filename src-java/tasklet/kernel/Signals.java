@@ -142,7 +142,7 @@ public final class Signals {
       m.put("registered-name", t.ex().registeredName);
       m.put("initial-fn", t.initialFn());
       m.put("reductions", t.totalReductions);
-      m.put("strand", t.strand.name());
+      m.put("strand", t.strand().name());
       MailboxLimit lim = t.ex().limit;
       m.put("max-mailbox", lim == null ? null : lim.max);
       m.put("dropped", lim == null ? 0L : lim.dropped());

@@ -67,15 +67,17 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   final Node node;
   final Pid pid;
-  final Strand strand;
+  // Which of its node's two strands runs it: a plain thread's tasklet (see
+  // ThreadTasklets) or a spawned one. A flag rather than the strand itself: one
+  // reference less per waiting tasklet (doc/adr/0011); see strand().
+  private final boolean threadTasklet;
   // The initial function (process-info, crash reports; see initialFn()). Until
   // the body starts it is a Start when the body differs from it (spawn with
   // arguments wraps the function in a closure): one field for both, since a
   // million waiting tasklets pay for each (doc/adr/0011). Racy reads from
   // other threads see either form; both give the same initial function.
   private Object initial;
-  Object carrier;                  // strand-specific: a Continuation or a Thread
-  Worker home;                     // continuation strand: the worker it first ran on, and always resumes on
+  Object carrier;                  // strand-specific: a Continuation or a Thread; its home worker: see home()
   Object context;                  // dynamic bindings: conveyed at spawn, saved at each suspension; dropped at the end
   volatile int state;
   volatile int permit;
@@ -97,9 +99,31 @@ public final class Tasklet extends Mailbox implements Runnable {
   Tasklet(Node node, long serial, Strand strand, IFn fn, Object initialFn, Object context) {
     this.node = node;
     this.pid = new Pid(node.name, serial, node.incarnation, this);
-    this.strand = strand;
+    this.threadTasklet = strand == node.threadStrand;
+    assert threadTasklet || strand == node.strand;
     this.initial = fn == null || fn == initialFn ? initialFn : new Start(fn, initialFn);
     this.context = context;
+  }
+
+  /** The strand that suspends and resumes it: its node's, or the thread strand for a plain thread's. Any thread. */
+  Strand strand() { return threadTasklet ? node.threadStrand : node.strand; }
+
+  /** Whether it is a plain thread's tasklet (ThreadTasklets). Any thread. */
+  boolean isThreadTasklet() { return threadTasklet; }
+
+  /**
+   * Continuation strand: the worker it first ran on, and always resumes on;
+   * null before that, after it ended, and on the other strands. It lives in
+   * the continuation object, whose own fields leave room for it (one
+   * reference less per waiting tasklet, doc/adr/0011). Set once by that
+   * worker before the first run; read by wakers, who see it through the
+   * state transition that made the tasklet runnable again. No instanceof on
+   * the continuation class here: without the jdk.internal.vm export that class
+   * must never load (the other strands' carrier is a Thread). Any thread.
+   */
+  Worker home() {
+    Object c = carrier;
+    return c == null || c instanceof Thread ? null : ContinuationStrand.homeOf(c);
   }
 
   /** The function it was spawned with (for a plain thread's tasklet, a description). Any thread. */
@@ -220,7 +244,7 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   void installContext() {
     Object frame = context;
-    Worker w = home;
+    Worker w = home();
     if (w != null && w == Thread.currentThread()) {
       if (w.frame == frame) return;
       w.frame = frame;
@@ -255,7 +279,7 @@ public final class Tasklet extends Mailbox implements Runnable {
    */
   public void wake() {
     if (state == PARKED && STATE.compareAndSet(this, PARKED, RUNNABLE)) {
-      strand.resume(this);
+      strand().resume(this);
       return;
     }
     // No fence of its own: the caller's change (a message, an exit signal, a
@@ -265,11 +289,11 @@ public final class Tasklet extends Mailbox implements Runnable {
     if (permit == 1 || (int) PERMIT.getAndSet(this, 1) == 1) return;
     int s = state;
     if (s == PARKED) {
-      if (STATE.compareAndSet(this, PARKED, RUNNABLE)) strand.resume(this);
+      if (STATE.compareAndSet(this, PARKED, RUNNABLE)) strand().resume(this);
     } else if (s == BLOCKED) {
       // a blocked plain or virtual thread is the carrier itself; a pinned
       // continuation blocks the worker it always runs on (its home)
-      Thread t = carrier instanceof Thread th ? th : home;
+      Thread t = carrier instanceof Thread th ? th : home();
       if (t != null) LockSupport.unpark(t);
     }
   }
@@ -358,7 +382,7 @@ public final class Tasklet extends Mailbox implements Runnable {
       endScan();
       Object r;
       while ((r = scan(matcher)) == null) {
-        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand().suspend(this);
         checkExit();
         if (extra != null && tracer() != null) return TracedReceive.receive(this, matcher, -1, null, true);
       }
@@ -399,7 +423,7 @@ public final class Tasklet extends Mailbox implements Runnable {
     try {
       for (;;) {
         // the park step above, written inline: every frame here is kept per waiting tasklet
-        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand.suspend(this);
+        if (permit == 0 || (int) PERMIT.getAndSet(this, 0) == 0) strand().suspend(this);
         checkExit();
         if (extra != null && !(matcher instanceof TracedReceive.Taking) && tracer() != null) {
           // traced while waiting: carry on as a traced receive, from the same
@@ -465,7 +489,7 @@ public final class Tasklet extends Mailbox implements Runnable {
   void reduce() {
     if (++reductions >= node.reductionBudget) {
       reductions = 0;
-      strand.yieldSlice(this);
+      strand().yieldSlice(this);
     }
   }
 
@@ -481,7 +505,7 @@ public final class Tasklet extends Mailbox implements Runnable {
    * thread gets a fresh pid if it asks again. Owner only.
    */
   public void exitNow(Object reason) {
-    if (strand instanceof ThreadStrand) node.terminate(this, reason);
+    if (threadTasklet) node.terminate(this, reason);
     throw new TaskletExit(reason);
   }
 

@@ -52,7 +52,7 @@ final class ThreadTasklets {
   static boolean forget() {
     Tasklet t = Node.CURRENT.get();
     if (t == null || t.state == Tasklet.DONE) return true;
-    if (t.strand != t.node.threadStrand) return false;
+    if (!t.isThreadTasklet()) return false;
     synchronized (t) {
       // held across the end, so no link or monitor can be made in between;
       // an idle tasklet's end takes no other lock (it has nobody to signal)

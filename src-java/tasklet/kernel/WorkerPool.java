@@ -161,7 +161,7 @@ public final class WorkerPool implements Scheduler {
   // ---- submission ------------------------------------------------------------
 
   @Override public void submit(Tasklet t, boolean handoff) {
-    Worker home = t.home;
+    Worker home = t.home();
     Thread cur = Thread.currentThread();
     if (home == null) {                      // never ran: not homed yet
       if (cur instanceof Worker w && w.pool == this) {
@@ -253,8 +253,8 @@ public final class WorkerPool implements Scheduler {
         if (w.homed == 0 && retireIfSurplus(w)) return;
         continue;
       }
-      if (t.home == null) {
-        t.home = w;
+      if (t.home() == null) {
+        ((ContinuationStrand.Cont) t.carrier).home = w;
         w.homed++;
       }
       w.current = t;
@@ -277,7 +277,7 @@ public final class WorkerPool implements Scheduler {
 
   /** A homed tasklet ended. Its home worker only. */
   static void homedEnded(Tasklet t) {
-    Worker w = t.home;
+    Worker w = t.home();
     if (w != null) w.homed--;
   }
 

@@ -26,16 +26,20 @@
   (t/! owner [tag :ready])
   (receive :stop :stopped))
 
-;; A Tasklet is at most 104 bytes (it was 112 before the body and the initial function shared a field and the slice counter became a short), a Pid at most 40.
+;; A Tasklet is at most 96 bytes (112 before the body and the initial function shared a field and the slice
+;; counter became a short; 104 before its strand became a flag and its home worker moved into the
+;; continuation), a Pid at most 40, and the continuation object no bigger than the JDK's own fields make it.
 (deftest a-tasklet-and-its-pid-are-no-bigger-than-measured
   (let [me (t/self)
         tag (gensym)
         p (t/spawn waiter me tag (Object.))]
     (try
       (receive [tag :ready] :ok (after 5000 (is false "the tasklet never started")))
-      (let [sizes (instance-bytes #{"tasklet.kernel.Tasklet" "tasklet.kernel.Pid"})]
-        (is (<= (sizes "tasklet.kernel.Tasklet") 104))
-        (is (<= (sizes "tasklet.kernel.Pid") 40)))
+      (let [sizes (instance-bytes #{"tasklet.kernel.Tasklet" "tasklet.kernel.Pid" "tasklet.kernel.ContinuationStrand$Cont"})]
+        (is (<= (sizes "tasklet.kernel.Tasklet") 96))
+        (is (<= (sizes "tasklet.kernel.Pid") 40))
+        (when (= :continuation (:strand (t/runtime-info)))
+          (is (<= (sizes "tasklet.kernel.ContinuationStrand$Cont") 48))))
       ;; spawned with arguments, the body was a closure apart from the function: process-info still names the function
       (is (identical? waiter (:initial-fn (t/process-info p))))
       (finally (t/! p :stop)))))
