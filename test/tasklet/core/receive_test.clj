@@ -394,3 +394,35 @@
                      (receive x [:got x] (after 0 :none))
                      (receive x [:got x] (after 0 :none))]))]
     (is (= [:nil-first [:got [:after-nil]] :none] r))))
+
+;; What a matcher returns is tasklet.kernel.Matched or the one bare-value
+;; clause's value itself (doc/adr/0008): every message, whatever it is (nil,
+;; false, a vector like the old [i & values] results, the timeout marker, a
+;; Matched), reaches the right clause with the right bindings.
+(deftest receive-result-shapes
+  (let [tag0 (tasklet.kernel.Matched/tag 0)
+        odd-msgs [nil false [0] [1 :x] t/timeout-marker tag0 [:two 1 2] [:one 5] :plain]]
+    (doseq [r (both (fn []
+                      (apply send-self odd-msgs)
+                      (vec (for [_ odd-msgs]
+                             (receive
+                               :plain :kw
+                               [:two a b] [:two a b]
+                               x (if (identical? x tag0) :tag0 [:bare x])
+                               [:one y] [:never y]
+                               (after 0 :timeout))))))]
+      (is (= [[:bare nil] [:bare false] [:bare [0]] [:bare [1 :x]] [:bare t/timeout-marker]
+              :tag0 [:two 1 2] [:bare [:one 5]] :kw]
+             r))))
+  (testing "a one-local clause after the bare-value clause, and a timeout among them"
+    (doseq [r (both (fn []
+                      (send-self [:one 5] [:x nil] [:y 1 2])
+                      [(receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:y a b] (+ a b))]))]
+      (is (= [[:one 5] [:x nil] :timeout 3] r))))
+  (testing "more clauses that bind nothing than Matched keeps tags for"
+    (let [f (eval `(fn [] (receive ~@(mapcat (fn [i] [i [:clause i]]) (range 70)))))]
+      (doseq [r (both (fn [] (send-self 3 69) [(f) (f)]))]
+        (is (= [[:clause 3] [:clause 69]] r))))))
