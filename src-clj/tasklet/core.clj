@@ -378,7 +378,8 @@
   (let [[pairs after] (rcv/parse &form clauses)
         env (set (keys &env))
         result (gensym "result")
-        matcher (rcv/matcher-form pairs env)]
+        matcher (cond-> (rcv/matcher-form pairs env)
+                  (not (rcv/closes-over? pairs env)) rcv/hoisted-form)]
     (if after
       (let [[ms after-body] after]
         `(let [~result (.receive (current-tasklet) ~matcher (timeout-nanos ~ms) timeout-marker false)]

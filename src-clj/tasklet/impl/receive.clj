@@ -92,6 +92,34 @@
                       (catch Throwable _# nil))))
                clauses)))))
 
+(defn closes-over?
+  "Whether the clauses' patterns (guards included) name a local in scope, so
+  that their matcher is a closure; a conservative look at every symbol."
+  [clauses env]
+  (boolean (some #(and (symbol? %) (contains? env %))
+                 (tree-seq coll? seq (map first clauses)))))
+
+(defn bind-matcher!
+  "Give var v its matcher f, the first time a hoisted receive runs (a race
+  binds an equivalent one: a matcher that closes over nothing is stateless)."
+  [^clojure.lang.Var v f]
+  (.bindRoot v f)
+  f)
+
+(defn hoisted-form
+  "matcher-form's fn made once and kept in a private var of the namespace
+  being compiled (interned now; RT.var makes it again when AOT-compiled code
+  loads), for a matcher that closes over nothing. Why: a fn expression is a
+  new object each time it is evaluated (Clojure does not hoist one without
+  closed-overs), so every receive allocated its matcher, and a waiting
+  tasklet kept it alive across its wait (16 bytes each; doc/adr/0008)."
+  [matcher]
+  (let [sym (gensym "receive-matcher__")
+        _ (intern *ns* (with-meta sym {:private true :no-doc true}))
+        v (gensym "matchers")]
+    `(let [~(with-meta v {:tag 'clojure.lang.Var}) (var ~(symbol (str (ns-name *ns*)) (name sym)))]
+       (if (.hasRoot ~v) (.getRawRoot ~v) (tasklet.impl.receive/bind-matcher! ~v ~matcher)))))
+
 (defn body-form
   "Dispatch on the matcher's result (a Matched, or the bare-value clause's
   value): bind the clause's locals and run its body, each body once and in

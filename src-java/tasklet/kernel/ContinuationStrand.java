@@ -19,9 +19,18 @@ import jdk.internal.vm.ContinuationScope;
 public final class ContinuationStrand implements Strand {
   static final ContinuationScope SCOPE = new ContinuationScope("tasklet");
 
-  /** A continuation whose pinned yield reports failure instead of throwing. */
+  /**
+   * A continuation whose pinned yield reports failure instead of throwing,
+   * and which knows its tasklet (what {@link #current} returns).
+   */
   static final class Cont extends Continuation {
-    Cont(Runnable body) { super(SCOPE, body); }
+    // in the padding of Continuation's last word: a Cont is 48 bytes with or without it
+    final Tasklet tasklet;
+
+    Cont(Tasklet t) {
+      super(SCOPE, t);
+      tasklet = t;
+    }
 
     @Override protected void onPinned(Continuation.Pinned reason) {
       // yield returns false and the caller blocks its worker instead
@@ -31,6 +40,18 @@ public final class ContinuationStrand implements Strand {
   private final Scheduler scheduler;
 
   public ContinuationStrand(Scheduler scheduler) { this.scheduler = scheduler; }
+
+  /**
+   * The tasklet whose continuation is mounted on this thread (the innermost
+   * one of this scope), or null. Why not a field the worker sets per slice: a
+   * reference store into the old Worker costs a StoreLoad fence in G1's
+   * post-write barrier on JDK 25, once per slice (doc/adr/0008). A worker
+   * thread only (Node.currentTasklet): loaded with the continuation strand.
+   */
+  static Tasklet current() {
+    Continuation c = Continuation.getCurrentContinuation(SCOPE);
+    return c instanceof Cont k ? k.tasklet : null;
+  }
 
   @Override public void start(Tasklet t) {
     t.carrier = new Cont(t);

@@ -104,8 +104,8 @@ public final class Node {
 
   /** The tasklet running on this thread, or null. Any thread. */
   public static Tasklet currentTasklet() {
-    if (Thread.currentThread() instanceof Worker w) {
-      Tasklet t = w.current;
+    if (Thread.currentThread() instanceof Worker) {   // workers exist only with continuations
+      Tasklet t = ContinuationStrand.current();
       if (t != null) return t;
     }
     return CURRENT.get();

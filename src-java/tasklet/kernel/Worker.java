@@ -16,7 +16,8 @@ final class Worker extends Thread {
   final ArrayDeque<Tasklet> local = new ArrayDeque<>(); // homed tasklets to run: owner only
   final ConcurrentLinkedQueue<Tasklet> inbox = new ConcurrentLinkedQueue<>(); // homed, woken by other threads
   Tasklet next;                 // homed tasklet woken by the one running now (hand-off): owner only
-  Tasklet current;              // the tasklet running now; read by Node.currentTasklet() on this thread
+  boolean inSlice;              // running a slice now (owner writes; the watchdog reads racily). Not the
+                                // tasklet itself: see ContinuationStrand.current
   Object frame = Tasklet.NO_CONTEXT; // the context this thread holds between slices (Tasklet.installContext): owner only
   volatile int schedtick;       // bumped for every slice; the watchdog samples it
   volatile int idle;            // ACTIVE, IDLE (parked), WOKEN (cas by a waker: wake as a spinner)

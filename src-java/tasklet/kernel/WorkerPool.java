@@ -219,7 +219,7 @@ public final class WorkerPool implements Scheduler {
         t.home = w;
         w.homed++;
       }
-      w.current = t;
+      w.inSlice = true;
       w.slices++;
       SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
@@ -229,7 +229,7 @@ public final class WorkerPool implements Scheduler {
         System.getLogger("tasklet").log(System.Logger.Level.ERROR, "kernel error running " + t, e);
         again = false;
       }
-      w.current = null;
+      w.inSlice = false;
       if (w.slow) w.slow = false;
       if (again) w.local.add(t);
       if (w.compensated) w.compensated = false;

@@ -426,3 +426,21 @@
     (let [f (eval `(fn [] (receive ~@(mapcat (fn [i] [i [:clause i]]) (range 70)))))]
       (doseq [r (both (fn [] (send-self 3 69) [(f) (f)]))]
         (is (= [[:clause 3] [:clause 69]] r))))))
+
+;; A receive whose patterns name no local keeps one matcher for every
+;; evaluation (a private var of its namespace); one that names a local, in a
+;; pattern or inside a guard, makes its matcher each time, so each evaluation
+;; matches against its own values (a hoisted one would keep the first's).
+(deftest receive-matcher-hoisting
+  (let [var-of #(re-find #"receive-matcher__\d+" (pr-str (macroexpand-1 %)))
+        a (var-of '(tasklet.core/receive [:a x] x))]
+    (is (some? a))
+    (is (not= a (var-of '(tasklet.core/receive [:a x] x))) "each receive form has its own var")
+    (is (some? (var-of '(tasklet.core/receive [:a (x :guard #(= % 1))] x))) "a guard of constants hoists"))
+  (let [f (fn [n] (receive [:n (m :guard #(= n %))] [:guard m] (after 0 :none)))
+        g (fn [n] (receive [:n n] [:local n] (after 0 :none)))
+        h (fn [] (receive [:n m] [:any m] (after 0 :none)))]
+    (doseq [r (both (fn []
+                      (send-self [:n 1] [:n 2] [:n 3] [:n 4] [:n 5])
+                      [(f 2) (f 1) (g 4) (g 3) (h) (h)]))]
+      (is (= [[:guard 2] [:guard 1] [:local 4] [:local 3] [:any 5] :none] r)))))
