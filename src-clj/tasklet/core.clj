@@ -304,8 +304,10 @@
   (send-msg dest msg))
 
 (def ^:no-doc timeout-marker
-  "Returned by receive-fn on timeout; used by the expansion of `receive`."
-  (Object.))
+  "Returned by receive-fn on timeout; used by the expansion of `receive`. A
+  Matched, so that a receive's bare-value clause (tasklet.impl.receive) wraps
+  a message that is this object and it is never taken for a timeout."
+  tasklet.kernel.Matched/TIMEOUT)
 
 (defn ^:no-doc timeout-nanos
   "receive's timeout in ms (nil or :infinity: for ever, as -1) in nanoseconds."
@@ -376,7 +378,8 @@
   (let [[pairs after] (rcv/parse &form clauses)
         env (set (keys &env))
         result (gensym "result")
-        matcher (rcv/matcher-form pairs env)]
+        matcher (cond-> (rcv/matcher-form pairs env)
+                  (not (rcv/closes-over? pairs env)) rcv/hoisted-form)]
     (if after
       (let [[ms after-body] after]
         `(let [~result (.receive (current-tasklet) ~matcher (timeout-nanos ~ms) timeout-marker false)]

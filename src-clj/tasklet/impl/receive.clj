@@ -56,29 +56,86 @@
               :else []))]
     (vec (distinct (walk pat)))))
 
-(defn matcher-form
-  "A (fn [msg] ...) that returns [clause-index & bound-values] for the first
-  clause whose pattern matches msg, else nil. Each clause is matched in its
-  own try, so a guard that throws only fails that clause."
+(defn- value-clause
+  "The index of the receive's bare-value clause: the first clause whose
+  pattern binds exactly one local (its matcher returns that value itself), or
+  nil when no clause does."
   [clauses env]
-  (let [msg (gensym "msg")]
+  (first (keep-indexed (fn [i [pat _]] (when (= 1 (count (pattern-locals pat env))) i)) clauses)))
+
+(defn- result-form
+  "What the matcher returns when clause i matched with these locals bound
+  (see tasklet.kernel.Matched): a shared tag when it binds nothing, the value
+  itself for the bare-value clause, else a Matched carrying the values."
+  [i locals value-i]
+  (cond
+    (empty? locals) `(tasklet.kernel.Matched/tag ~i)
+    (= i value-i) `(tasklet.kernel.Matched/value ~i ~(first locals))
+    :else (let [a (gensym "values")]
+            `(let [~a (object-array ~(count locals))]
+               ~@(map-indexed (fn [j sym] `(aset ~a ~j ~sym)) locals)
+               (tasklet.kernel.Matched. ~i ~a)))))
+
+(defn matcher-form
+  "A (fn [msg] ...) that returns, for the first clause whose pattern matches
+  msg, what result-form says (non-nil), else nil. Each clause is matched in
+  its own try, so a guard that throws only fails that clause."
+  [clauses env]
+  (let [msg (gensym "msg")
+        value-i (value-clause clauses env)]
     `(fn [~msg]
        (or ~@(map-indexed
                (fn [i [pat _]]
                  (let [locals (pattern-locals pat env)]
                    `(try
-                      (clojure.core.match/match [~msg] [~pat] [~i ~@locals] :else nil)
+                      (clojure.core.match/match [~msg] [~pat] ~(result-form i locals value-i) :else nil)
                       (catch Throwable _# nil))))
                clauses)))))
 
+(defn closes-over?
+  "Whether the clauses' patterns (guards included) name a local in scope, so
+  that their matcher is a closure; a conservative look at every symbol."
+  [clauses env]
+  (boolean (some #(and (symbol? %) (contains? env %))
+                 (tree-seq coll? seq (map first clauses)))))
+
+(defn bind-matcher!
+  "Give var v its matcher f, the first time a hoisted receive runs (a race
+  binds an equivalent one: a matcher that closes over nothing is stateless)."
+  [^clojure.lang.Var v f]
+  (.bindRoot v f)
+  f)
+
+(defn hoisted-form
+  "matcher-form's fn made once and kept in a private var of the namespace
+  being compiled (interned now; RT.var makes it again when AOT-compiled code
+  loads), for a matcher that closes over nothing. Why: a fn expression is a
+  new object each time it is evaluated (Clojure does not hoist one without
+  closed-overs), so every receive allocated its matcher, and a waiting
+  tasklet kept it alive across its wait (16 bytes each; doc/adr/0008)."
+  [matcher]
+  (let [sym (gensym "receive-matcher__")
+        _ (intern *ns* (with-meta sym {:private true :no-doc true}))
+        v (gensym "matchers")]
+    `(let [~(with-meta v {:tag 'clojure.lang.Var}) (var ~(symbol (str (ns-name *ns*)) (name sym)))]
+       (if (.hasRoot ~v) (.getRawRoot ~v) (tasklet.impl.receive/bind-matcher! ~v ~matcher)))))
+
 (defn body-form
-  "Dispatch on the matcher's result: bind the clause's locals and run its body
-  in tail position (so `recur` reaches an enclosing loop or fn)."
+  "Dispatch on the matcher's result (a Matched, or the bare-value clause's
+  value): bind the clause's locals and run its body, each body once and in
+  tail position (so `recur` reaches an enclosing loop or fn)."
   [result clauses env]
-  `(case (int (nth ~result 0))
-     ~@(mapcat (fn [i [pat body]]
-                 (let [locals (pattern-locals pat env)]
-                   [i `(let [~@(mapcat (fn [j sym] [sym `(nth ~result ~(inc j))])
-                                       (range) locals)]
-                         ~body)]))
-               (range) clauses)))
+  (let [value-i (value-clause clauses env)
+        wrapped (gensym "wrapped")]
+    `(let [~wrapped (instance? tasklet.kernel.Matched ~result)]
+       (case ~(if value-i
+                `(if ~wrapped (.-clause ~(with-meta result {:tag 'tasklet.kernel.Matched})) (int ~value-i))
+                `(.-clause ~(with-meta result {:tag 'tasklet.kernel.Matched})))
+         ~@(mapcat (fn [i [pat body]]
+                     (let [locals (pattern-locals pat env)
+                           values `(.-values ~(with-meta result {:tag 'tasklet.kernel.Matched}))]
+                       [i `(let [~@(if (= i value-i)
+                                     [(first locals) `(if ~wrapped (aget ~values 0) ~result)]
+                                     (mapcat (fn [j sym] [sym `(aget ~values ~j)]) (range) locals))]
+                             ~body)]))
+                   (range) clauses)))))

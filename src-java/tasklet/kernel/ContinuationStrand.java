@@ -23,12 +23,16 @@ public final class ContinuationStrand implements Strand {
    * A continuation whose pinned yield reports failure instead of throwing,
    * and which holds its tasklet's home worker ({@link Tasklet#home}): the
    * JDK's Continuation has 43 bytes of fields, so one reference here costs
-   * nothing (48 bytes either way) where it would cost the Tasklet 8.
+   * nothing (48 bytes either way) where it would cost the Tasklet 8. The one
+   * spare reference goes to the home rather than to the tasklet itself (which
+   * would spare the worker's per-slice store of Worker.current): that store
+   * bought no measurable hop time, the home saves 8 bytes in every waiting
+   * tasklet (doc/adr/0008, 0011).
    */
   static final class Cont extends Continuation {
     Worker home;   // set once by the first worker to run it (WorkerPool); see Tasklet.home()
 
-    Cont(Runnable body) { super(SCOPE, body); }
+    Cont(Tasklet t) { super(SCOPE, t); }
 
     @Override protected void onPinned(Continuation.Pinned reason) {
       // yield returns false and the caller blocks its worker instead

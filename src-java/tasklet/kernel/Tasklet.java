@@ -264,9 +264,26 @@ public final class Tasklet extends Mailbox implements Runnable {
     if (e == null || (l = e.limit) == null || l.admit(this)) super.put(msg);
   }
 
-  /** Put {@code msg} in the mailbox and wake the tasklet; dropped once it is dead. Any thread. */
+  /**
+   * Put {@code msg} in the mailbox and wake the tasklet; dropped once it is
+   * dead. Any thread. To a parked tasklet without a mailbox limit (a hop of
+   * request/reply or a ring) the message goes uncounted and the state cas is
+   * the only atomic after the xchg: it publishes the message and resumes the
+   * tasklet, as wake() does; losing the cas (another waker, or an exit signal
+   * first) falls back to wake() behind a fence of its own, since no counter
+   * add fenced this put.
+   */
   void deliver(Object msg) {
-    if (state != DONE) {
+    int s = state;
+    if (s == PARKED && extra == null) {
+      putUncounted(msg);
+      if (STATE.compareAndSet(this, PARKED, RUNNABLE)) {
+        strand().resume(this);
+        return;
+      }
+      VarHandle.fullFence();
+      wake();
+    } else if (s != DONE) {
       put(msg);
       wake();
     }

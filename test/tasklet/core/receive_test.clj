@@ -394,3 +394,53 @@
                      (receive x [:got x] (after 0 :none))
                      (receive x [:got x] (after 0 :none))]))]
     (is (= [:nil-first [:got [:after-nil]] :none] r))))
+
+;; What a matcher returns is tasklet.kernel.Matched or the one bare-value
+;; clause's value itself (doc/adr/0008): every message, whatever it is (nil,
+;; false, a vector like the old [i & values] results, the timeout marker, a
+;; Matched), reaches the right clause with the right bindings.
+(deftest receive-result-shapes
+  (let [tag0 (tasklet.kernel.Matched/tag 0)
+        odd-msgs [nil false [0] [1 :x] t/timeout-marker tag0 [:two 1 2] [:one 5] :plain]]
+    (doseq [r (both (fn []
+                      (apply send-self odd-msgs)
+                      (vec (for [_ odd-msgs]
+                             (receive
+                               :plain :kw
+                               [:two a b] [:two a b]
+                               x (if (identical? x tag0) :tag0 [:bare x])
+                               [:one y] [:never y]
+                               (after 0 :timeout))))))]
+      (is (= [[:bare nil] [:bare false] [:bare [0]] [:bare [1 :x]] [:bare t/timeout-marker]
+              :tag0 [:two 1 2] [:bare [:one 5]] :kw]
+             r))))
+  (testing "a one-local clause after the bare-value clause, and a timeout among them"
+    (doseq [r (both (fn []
+                      (send-self [:one 5] [:x nil] [:y 1 2])
+                      [(receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:x v] [:x v] [:one y] [:one y] (after 0 :timeout))
+                       (receive [:y a b] (+ a b))]))]
+      (is (= [[:one 5] [:x nil] :timeout 3] r))))
+  (testing "more clauses that bind nothing than Matched keeps tags for"
+    (let [f (eval `(fn [] (receive ~@(mapcat (fn [i] [i [:clause i]]) (range 70)))))]
+      (doseq [r (both (fn [] (send-self 3 69) [(f) (f)]))]
+        (is (= [[:clause 3] [:clause 69]] r))))))
+
+;; A receive whose patterns name no local keeps one matcher for every
+;; evaluation (a private var of its namespace); one that names a local, in a
+;; pattern or inside a guard, makes its matcher each time, so each evaluation
+;; matches against its own values (a hoisted one would keep the first's).
+(deftest receive-matcher-hoisting
+  (let [var-of #(re-find #"receive-matcher__\d+" (pr-str (macroexpand-1 %)))
+        a (var-of '(tasklet.core/receive [:a x] x))]
+    (is (some? a))
+    (is (not= a (var-of '(tasklet.core/receive [:a x] x))) "each receive form has its own var")
+    (is (some? (var-of '(tasklet.core/receive [:a (x :guard #(= % 1))] x))) "a guard of constants hoists"))
+  (let [f (fn [n] (receive [:n (m :guard #(= n %))] [:guard m] (after 0 :none)))
+        g (fn [n] (receive [:n n] [:local n] (after 0 :none)))
+        h (fn [] (receive [:n m] [:any m] (after 0 :none)))]
+    (doseq [r (both (fn []
+                      (send-self [:n 1] [:n 2] [:n 3] [:n 4] [:n 5])
+                      [(f 2) (f 1) (g 4) (g 3) (h) (h)]))]
+      (is (= [[:guard 2] [:guard 1] [:local 4] [:local 3] [:any 5] :none] r)))))
