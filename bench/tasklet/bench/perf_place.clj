@@ -25,13 +25,13 @@
   - W1: the bench's W1 (1,000,000 waiting tasklets, one message each), with
     the homes counted per worker.
   Prints one line a run, then each figure's median, lowest and highest."
-  (:require [tasklet.bench.tasklet-peer :as tp]
+  (:require [tasklet.bench.perf-savina :as ps]
+            [tasklet.bench.tasklet-peer :as tp]
             [tasklet.bench.util :as u]
             [tasklet.core :as t :refer [receive]])
   (:import [clojure.lang Var]
            [java.lang.management GarbageCollectorMXBean ManagementFactory]
            [java.lang.reflect Field]
-           [java.util SplittableRandom]
            [java.util.concurrent CountDownLatch]
            [java.util.concurrent.atomic AtomicLong]
            [tasklet.kernel Node]))
@@ -100,22 +100,6 @@
       {:figure (u/per-second total (- t1 t0))
        :placed (str (aget homes 0) "<" (apply str (rest homes)))})))
 
-(defn- big-actor [idx pings sink]
-  (let [pings (long pings) idx (long idx) rnd (SplittableRandom. (+ 42 idx)) me (t/self)]
-    (receive
-      [:peers ^objects peers]
-      (let [k (alength peers)
-            ping! (fn [] (let [j (.nextInt rnd (dec k)) j (if (>= j idx) (inc j) j)]
-                           (t/! (aget peers j) [:ping me])))]
-        (ping!)
-        (loop [sent 1]
-          (receive
-            [:ping from] (do (t/! from :pong) (recur sent))
-            :pong (if (< sent pings)
-                    (do (ping!) (recur (inc sent)))
-                    (do (t/! sink :done) (recur sent)))
-            :stop nil))))))
-
 (defn- big-outside [node s]
   (let [n 60
         pings (max 2 (long (* (double s) 5000)))
@@ -124,7 +108,7 @@
         fr (Var/cloneThreadBindingFrame)
         sink (spawn! node fr (fn [] (dotimes [_ n] (receive :done nil)) (deliver done (u/now))))
         pids (object-array n)
-        _ (dotimes [i n] (aset pids i (spawn! node fr (fn [] (aset homes i (worker-no)) (big-actor i pings sink)))))
+        _ (dotimes [i n] (aset pids i (spawn! node fr (fn [] (aset homes i (worker-no)) (ps/big-actor i pings sink)))))
         t0 (u/now)]
     (dotimes [i n] (t/! (aget pids i) [:peers pids]))
     (let [t1 (long (u/await! done "Big from outside"))]

@@ -51,7 +51,11 @@
 
 ;; Big with the actors spawned from the plain thread (the global queue)
 
-(defn- big-actor [idx pings sink]
+(defn big-actor
+  "A Savina Big actor spawned from outside: waits for [:peers array], then
+  pings random peers (seeded by idx) `pings` times, answering every ping with
+  :pong, and tells `sink` :done after its last pong (perf-place uses it too)."
+  [idx pings sink]
   (let [pings (long pings) idx (long idx) rnd (SplittableRandom. (+ 42 idx)) me (t/self)]
     (receive
       [:peers ^objects peers]
