@@ -30,31 +30,19 @@
             [tasklet.bench.util :as u]
             [tasklet.core :as t :refer [receive]])
   (:import [clojure.lang Var]
-           [java.lang.management GarbageCollectorMXBean ManagementFactory]
-           [java.lang.reflect Field]
            [java.util.concurrent CountDownLatch]
            [java.util.concurrent.atomic AtomicLong]
            [tasklet.kernel Node]))
 
 (set! *warn-on-reflection* true)
 
-(def ^:private counter-fields
-  (delay (let [c (Class/forName "tasklet.kernel.Worker")]
-           (mapv (fn [n] (doto (.getDeclaredField c ^String n) (.setAccessible true))) ["slices" "fromInbox"]))))
-
 (defn- counters
   "worker number -> [slices fromInbox] now."
   []
-  (into (sorted-map)
-        (for [^Thread w (keys (Thread/getAllStackTraces))
-              :when (.startsWith (.getName w) "tasklet-worker-")]
-          [(subs (.getName w) (count "tasklet-worker-")) (mapv #(.getLong ^Field % w) @counter-fields)])))
+  (ps/worker-counters ["slices" "fromInbox"] #(subs % (count "tasklet-worker-"))))
 
 (defn- delta [before after]
   (into (sorted-map) (for [[k v] after] [k (mapv - v (get before k [0 0]))])))
-
-(defn- gc-ms []
-  (reduce + (map #(.getCollectionTime ^GarbageCollectorMXBean %) (ManagementFactory/getGarbageCollectorMXBeans))))
 
 (defn- cpu-jiffies
   "[user+system steal idle] of the whole machine from /proc/stat (Linux), in jiffies."
@@ -173,11 +161,11 @@
     (dotimes [i n] (aset pids i (spawn! node fr (fn [] (waiter waiting ended homes i)))))
     (u/poll-until! #(>= (.get waiting) n) "W1 parking")
     (let [t1 (u/now)
-          g0 (gc-ms)]
+          g0 (ps/gc-ms)]
       (dotimes [i n] (t/! (aget pids i) :wake))
       (u/await-latch! ended "W1 ending")
       (let [t2 (u/now)]
-        {:figure (u/ms (- t2 t1)) :create-ms (u/ms (- t1 t0)) :end-gc-ms (- (gc-ms) g0)
+        {:figure (u/ms (- t2 t1)) :create-ms (u/ms (- t1 t0)) :end-gc-ms (- (ps/gc-ms) g0)
          :placed (frequencies homes)}))))
 
 (defn- run-once [w s]
@@ -202,11 +190,11 @@
         figures (vec (for [i (range runs)]
                        (let [c0 (counters)
                              st0 (.steals (.schedulerStats node))
-                             g0 (gc-ms)
+                             g0 (ps/gc-ms)
                              j0 (cpu-jiffies)
                              r (run-once w s)
                              j1 (cpu-jiffies)
-                             g1 (gc-ms)
+                             g1 (ps/gc-ms)
                              c1 (counters)]
                          (println w "run" i (format "%.4g" (double (:figure r)))
                                   (pr-str (dissoc r :figure))

@@ -32,21 +32,29 @@
 
 (def ^:private counter-names ["slices" "fromInbox" "parks" "spinYields"])
 
-(def ^:private counter-fields
-  (delay (let [c (Class/forName "tasklet.kernel.Worker")]
-           (mapv (fn [n] (doto (.getDeclaredField c ^String n) (.setAccessible true))) counter-names))))
+(def ^:private worker-field
+  (memoize (fn [^String n] (doto (.getDeclaredField (Class/forName "tasklet.kernel.Worker") n) (.setAccessible true)))))
 
-(defn- workers []
-  (filter #(.startsWith (.getName ^Thread %) "tasklet-worker-") (keys (Thread/getAllStackTraces))))
+(defn worker-counters
+  "(key-of worker-thread-name) -> the named long fields of each tasklet.kernel.Worker
+  now, read by reflection (racily: read them while the workers are idle).
+  perf-place reads its counters through this too."
+  [names key-of]
+  (let [fields (mapv worker-field names)]
+    (into (sorted-map)
+          (for [^Thread w (keys (Thread/getAllStackTraces))
+                :let [n (.getName w)]
+                :when (.startsWith n "tasklet-worker-")]
+            [(key-of n) (mapv #(.getLong ^Field % w) fields)]))))
 
 (defn- counters
   "worker name -> [slices fromInbox parks spinYields] now."
   []
-  (into (sorted-map)
-        (for [w (workers)]
-          [(.getName ^Thread w) (mapv #(.getLong ^Field % w) @counter-fields)])))
+  (worker-counters counter-names identity))
 
-(defn- gc-ms []
+(defn gc-ms
+  "Milliseconds spent in every collector of this JVM so far."
+  []
   (reduce + (map #(.getCollectionTime ^GarbageCollectorMXBean %) (ManagementFactory/getGarbageCollectorMXBeans))))
 
 ;; Big with the actors spawned from the plain thread (the global queue)
