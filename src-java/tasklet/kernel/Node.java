@@ -105,7 +105,7 @@ public final class Node {
   /** The tasklet running on this thread, or null. Any thread. */
   public static Tasklet currentTasklet() {
     if (Thread.currentThread() instanceof Worker w) {
-      Tasklet t = w.current;
+      Tasklet t = w.slots.current;
       if (t != null) return t;
     }
     return CURRENT.get();

@@ -112,7 +112,7 @@ final class Watchdog implements Runnable {
 
   private void sampleSlice(Worker w, Seen s, boolean pending) {
     int tick = w.schedtick;
-    if (w.current == null || tick != s.tick) {
+    if (w.slots.current == null || tick != s.tick) {
       s.tick = tick;
       s.stuckChecks = 0;
       s.cpuNanos = -1;

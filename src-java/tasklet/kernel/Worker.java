@@ -16,8 +16,26 @@ final class Worker extends Thread {
   final RunQueue fresh = new RunQueue();            // never-run tasklets: owner and thieves
   final ArrayDeque<Tasklet> local = new ArrayDeque<>(); // homed tasklets to run: owner only
   final ConcurrentLinkedQueue<Tasklet> inbox = new ConcurrentLinkedQueue<>(); // homed, woken by other threads
-  Tasklet next;                 // homed tasklet woken by the one running now (hand-off): owner only
-  Tasklet current;              // the tasklet running now; read by Node.currentTasklet() on this thread
+  /**
+   * The two references the worker writes every slice or hop, in an object of
+   * their own that the worker replaces every {@link #SLOTS_RENEW} slices, so
+   * that it is young whenever they are written. Why: under G1 (JDK 25) a
+   * reference store into an object of an old region takes a StoreLoad fence
+   * in the post-write barrier, and a Worker is old for life (after the first
+   * full collection at the latest; `make bench` runs one before every run);
+   * a store into a young object leaves the barrier at its young-card check.
+   * Measured, W2 after System.gc: ~13 ns a hop (doc/adr/0008, third round).
+   * Only the owner replaces or writes it; others read it racily (estimates).
+   */
+  static final class Slots {
+    Tasklet next;               // homed tasklet woken by the one running now (hand-off): owner only
+    Tasklet current;            // the tasklet running now; read by Node.currentTasklet() on this thread
+  }
+
+  /** Slices between two replacements of {@link #slots}: far fewer than a tenuring's worth of young collections. */
+  static final int SLOTS_RENEW = 4096;
+
+  Slots slots = new Slots();    // owner writes; see Slots
   Object frame = Tasklet.NO_CONTEXT; // the context this thread holds between slices (Tasklet.installContext): owner only
   volatile int schedtick;       // bumped for every slice; the watchdog samples it
   volatile int idle;            // ACTIVE, IDLE (parked), WOKEN (cas by a waker: wake as a spinner)
@@ -50,7 +68,7 @@ final class Worker extends Thread {
 
   /** Whether homed work waits here. Owner only (the inbox part: any thread). */
   boolean hasOwnWork() {
-    return next != null || !local.isEmpty() || !inbox.isEmpty();
+    return slots.next != null || !local.isEmpty() || !inbox.isEmpty();
   }
 
   /** Whether new (never-run) tasklets wait here. Any thread. */
@@ -65,8 +83,9 @@ final class Worker extends Thread {
    */
   int load() {
     int n = fresh.size();
-    if (current != null) n++;
-    if (next != null || !local.isEmpty() || !inbox.isEmpty()) n++;
+    Slots sl = slots;
+    if (sl.current != null) n++;
+    if (sl.next != null || !local.isEmpty() || !inbox.isEmpty()) n++;
     n += Math.max(0, arrived.get() - taken.get());
     if (!overflow.isEmpty()) n += RunQueue.CAPACITY;
     if (slow || backlogged) n += 2 * RunQueue.CAPACITY;
@@ -81,6 +100,16 @@ final class Worker extends Thread {
   /** Whether a new tasklet queued here before the watchdog's last sample still waits. Owner only. */
   boolean startsLate() {
     return fresh.headIndex() - sampledTail < 0 || taken.get() - sampledArrived < 0;
+  }
+
+  /**
+   * Replace {@link #slots} by a fresh (young) copy. Owner only, between two
+   * slices (current is null).
+   */
+  void renewSlots() {
+    Slots fresh = new Slots();
+    fresh.next = slots.next;
+    slots = fresh;
   }
 
   /** Place a new tasklet from a plain thread here. Any thread; the caller wakes this worker. */

@@ -177,8 +177,9 @@ public final class WorkerPool implements Scheduler {
       }
     } else if (cur == home) {                // woken by a tasklet on its own home worker
       if (handoff) {
-        if (home.next != null) home.local.add(home.next);
-        home.next = t;
+        Worker.Slots sl = home.slots;
+        if (sl.next != null) home.local.add(sl.next);
+        sl.next = t;
       } else {
         home.local.add(t);
       }
@@ -257,7 +258,8 @@ public final class WorkerPool implements Scheduler {
         ((ContinuationStrand.Cont) t.carrier).home = w;
         w.homed++;
       }
-      w.current = t;
+      Worker.Slots sl = w.slots;
+      sl.current = t;
       w.slices++;
       SCHEDTICK.setRelease(w, w.schedtick + 1);   // the watchdog needs it soon, not fenced
       boolean again;
@@ -267,7 +269,8 @@ public final class WorkerPool implements Scheduler {
         System.getLogger("tasklet").log(System.Logger.Level.ERROR, "kernel error running " + t, e);
         again = false;
       }
-      w.current = null;
+      sl.current = null;
+      if ((w.slices & (Worker.SLOTS_RENEW - 1)) == 0) w.renewSlots();
       if (w.slow) w.slow = false;
       if (again) w.local.add(t);
       if (w.compensated) w.compensated = false;
@@ -315,9 +318,10 @@ public final class WorkerPool implements Scheduler {
   }
 
   private Tasklet pollOwn(Worker w) {
-    Tasklet t = w.next;
+    Worker.Slots sl = w.slots;
+    Tasklet t = sl.next;
     if (t != null && w.nextStreak < NEXT_STREAK) {
-      w.next = null;
+      sl.next = null;
       w.nextStreak++;
       return t;
     }
@@ -350,7 +354,7 @@ public final class WorkerPool implements Scheduler {
       return t;
     }
     if ((t = pollFresh(w)) != null) return t;
-    if ((t = w.next) != null) w.next = null;
+    if ((t = sl.next) != null) sl.next = null;
     return t;
   }
 
