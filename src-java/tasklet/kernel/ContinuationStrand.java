@@ -25,7 +25,7 @@ public final class ContinuationStrand implements Strand {
    * JDK's Continuation has 43 bytes of fields, so one reference here costs
    * nothing (48 bytes either way) where it would cost the Tasklet 8. The one
    * spare reference goes to the home rather than to the tasklet itself (which
-   * would spare the worker's per-slice store of Worker.current): that store
+   * would spare the worker's per-slice store of Worker.Slots.current): that store
    * bought no measurable hop time, the home saves 8 bytes in every waiting
    * tasklet (doc/adr/0008, 0011).
    */
