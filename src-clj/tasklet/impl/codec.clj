@@ -472,7 +472,8 @@
   [^PayloadInput in allowlist limit]
   (when (nil? (.get guard-local))
     (.set guard-local {:allowlist allowlist :limit limit :in in})
-    (.set cache-proxy (volatile! nil)))
+    (.set cache-proxy (volatile! nil))
+    (.markGuarded in))
   (nippy/thaw-from-in! in))
 
 (defn- fast-count
@@ -560,6 +561,6 @@
     (try
       (read-term in allowlist (alength b) 0)
       (finally
-        (when (some? (.get guard-local))
+        (when (.guarded in)
           (.remove cache-proxy)
           (.remove guard-local))))))
