@@ -93,6 +93,7 @@
 
 (defn- on-node [kind sym] (fn [params] ((requiring-resolve sym) (node-of kind) params)))
 (defn- plain [sym] (fn [params] ((requiring-resolve sym) params)))
+(defn- requiring-resolve-later [sym] (fn [] ((requiring-resolve sym))))
 
 (defn- tasklet-runs
   "The tasklet workloads of W1-W4, W7, W8 and Savina on the node of kind."
@@ -114,11 +115,17 @@
 (defn peers
   "The peers in column order: {:id :label :flags (JVM options beyond
   default-flags) :run {workload (fn [params] figures)} :na {workload why}
+  :setup {workload (fn [])} (run before its warm-up)
   :scale-by {workload factor}}. A workload missing from :run and :na is
   left blank. :scaling peers appear only in the scaling table."
   []
   [{:id :tasklet :label "tasklet (continuation)" :flags []
-    :run (assoc (tasklet-runs :default) :W5 (plain 'tasklet.bench.remote/w5) :W6 (plain 'tasklet.bench.remote/w6))}
+    :run (assoc (tasklet-runs :default) :W5 (plain 'tasklet.bench.remote/w5) :W6 (plain 'tasklet.bench.remote/w6))
+    ;; the child JVM's start (4-6 s) is set-up, not warm-up: inside the warm-up
+    ;; window it left W6 one warm-up run of 100k messages, and the measured
+    ;; runs paid both JVMs' JIT (ADR 0010, session 5)
+    :setup {:W5 (requiring-resolve-later 'tasklet.bench.remote/setup!)
+            :W6 (requiring-resolve-later 'tasklet.bench.remote/setup!)}}
    {:id :tasklet-vt :label "tasklet virtual" :flags ["-Dtasklet.strand=virtual"] :vt true
     :run (tasklet-runs :virtual)
     :na {:W5 "n/a (remote runs on the default strand only)" :W6 "n/a (remote runs on the default strand only)"}}
@@ -184,8 +191,9 @@
            :bench/scale scale :bench/runs runs :bench/workers workers)))
 
 (defn run-workload
-  "Run workload w of peer in this JVM: warm-up runs for warmup-ms (none when
-  warmup is false), then `runs` measured runs. Returns {:runs [figures...]},
+  "Run workload w of peer in this JVM: its set-up (the peer's :setup for w,
+  e.g. W5/W6's child JVM), warm-up runs for warmup-ms (none when warmup is
+  false), then `runs` measured runs. Returns {:runs [figures...]},
   or {:na why} / {:error why}. A peer that runs itself (Erlang) returns its
   own {:runs [...]}."
   [peer w {:keys [runs warmup warmup-ms log] :or {runs 5 warmup true warmup-ms 3000 log (fn [_])} :as opts}]
@@ -198,7 +206,9 @@
       (nil? f) {:na nil}
       (:in-process peer) (let [r (run-once f params)] (log (str "  " (name w) " " (:label peer) ": " (pr-str r))) r)
       :else
-      (do (when warmup
+      (do (when-let [setup (get-in peer [:setup w])]
+            (setup))
+          (when warmup
             ;; a fresh JVM needs more than one short run before C2 has compiled
             ;; the hot path (W3's first runs in a fresh JVM: 0.9M, 3.0M, 3.9M,
             ;; then 6M hops/s): warm up for warmup-ms, with at least one run, at

@@ -481,6 +481,32 @@
                                                          (:tasklet/error (ex-data e))))))))
       (is (empty? (node/run-on a node/nodes))))))
 
+;; A stream of sends to two remote tasklets, interleaved in bursts, then an exit
+;; signal to each: the receiving loop puts a read's messages and wakes each target once
+;; per run of frames (ADR 0010), so this checks that every message arrives in order, none
+;; waits for more traffic to be seen, and a signal after the stream comes after all of it.
+(deftest a-stream-of-sends-arrives-in-order-before-a-later-signal
+  (with-nodes [a (start :ns-a) b (start :ns-b)]
+    (let [n 20000
+          q (LinkedBlockingQueue.)
+          sink (fn []
+                 (t/trap-exit! true)
+                 (loop [next-i 0]
+                   (receive
+                     [:n i] (if (= i next-i) (recur (inc next-i)) (.add q [:out-of-order next-i i]))
+                     [:EXIT _ reason] (.add q [:exit (self) next-i reason]))))
+          x (node/spawn-on b sink)
+          y (node/spawn-on b sink)]
+      (node/run-on a
+        (fn []
+          (dotimes [i n]
+            (! x [:n i])
+            (when (zero? (mod i 7)) (! y [:n (quot i 7)])))
+          (t/exit x :bye)
+          (t/exit y :bye)))
+      (let [got (set (repeatedly 2 #(.poll q 10 TimeUnit/SECONDS)))]
+        (is (= #{[:exit x n :bye] [:exit y (inc (quot (dec n) 7)) :bye]} got))))))
+
 ;; After disconnect! between two nodes of one JVM, what was linked stays
 ;; unlinked, and a later send connects again on demand (as over a socket:
 ;; the address is known), reaching the peer over the new connection.

@@ -349,11 +349,14 @@
     (cond
       (nil? x) (.writeByte out 3)
       (identical? c Long)
+      ;; two-argument comparisons only: Clojure inlines those on primitives,
+      ;; while (<= a n b) is a variadic call that boxes n and allocates its
+      ;; arguments (a quarter of a W6 sender's samples, JFR)
       (let [n (long x)]
         (cond (zero? n) (.writeByte out 0)
-              (<= -128 n 127) (do (.writeByte out 100) (.writeByte out n))
-              (<= -32768 n 32767) (do (.writeByte out 101) (.writeShort out n))
-              (<= -2147483648 n 2147483647) (do (.writeByte out 102) (.writeInt out n))
+              (and (<= -128 n) (<= n 127)) (do (.writeByte out 100) (.writeByte out n))
+              (and (<= -32768 n) (<= n 32767)) (do (.writeByte out 101) (.writeShort out n))
+              (and (<= -2147483648 n) (<= n 2147483647)) (do (.writeByte out 102) (.writeInt out n))
               :else (do (.writeByte out 43) (.writeLong out n))))
       (identical? c Keyword)
       (let [^String s (.toString (.-sym ^Keyword x))]
@@ -469,7 +472,8 @@
   [^PayloadInput in allowlist limit]
   (when (nil? (.get guard-local))
     (.set guard-local {:allowlist allowlist :limit limit :in in})
-    (.set cache-proxy (volatile! nil)))
+    (.set cache-proxy (volatile! nil))
+    (.markGuarded in))
   (nippy/thaw-from-in! in))
 
 (defn- fast-count
@@ -557,6 +561,6 @@
     (try
       (read-term in allowlist (alength b) 0)
       (finally
-        (when (some? (.get guard-local))
+        (when (.guarded in)
           (.remove cache-proxy)
           (.remove guard-local))))))

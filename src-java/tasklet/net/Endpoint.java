@@ -37,6 +37,14 @@ public interface Endpoint {
   void disconnected(Connection c, String reason);
 
   /**
+   * The end of a run of {@link #frame} calls on this thread (one socket read's frames, or
+   * one drain of a connection's backlog): what the callee deferred per frame (waking a
+   * receiver once for many messages) it must do now. Called on the thread that called
+   * {@code frame}, after its last frame of the run, before that thread waits for anything.
+   */
+  default void framesDone() {}
+
+  /**
    * This node's load figure, sent to every peer with each heartbeat (e.g. the number of
    * runnable tasklets). Must be cheap and thread-safe: any event-loop thread.
    */

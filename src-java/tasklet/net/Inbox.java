@@ -71,6 +71,19 @@ final class Inbox implements Runnable {
     schedule();
   }
 
+  /** After a socket read: ends the run of frames it delivered here (see add). Event loop. */
+  void readDone() {
+    framesDone();
+  }
+
+  private void framesDone() {
+    try {
+      endpoint.framesDone();
+    } catch (Throwable t) {
+      LOG.log(Level.ERROR, "tasklet.net: Endpoint.framesDone threw", t);
+    }
+  }
+
   /** Queues the last task (the loss report), run after every frame queued before. Event loop. */
   void finish(Runnable last) {
     queue.add(last);
@@ -95,7 +108,13 @@ final class Inbox implements Runnable {
   @Override
   public void run() {
     for (;;) {
-      if (drain()) {
+      boolean waiting;
+      try {
+        waiting = drain();
+      } finally {
+        framesDone();
+      }
+      if (waiting) {
         return; // waiting for writability; whenWritable schedules the next drain
       }
       scheduled.set(false);

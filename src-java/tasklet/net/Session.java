@@ -158,6 +158,9 @@ final class Session extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (conn != null && conn.inbox != null) {
+      conn.inbox.readDone();
+    }
     State was = state;
     state = State.CLOSED;
     if (handshakeTimer != null) {
@@ -227,6 +230,9 @@ final class Session extends ChannelInboundHandlerAdapter {
   public void channelReadComplete(ChannelHandlerContext ctx) {
     if (heartbeat != null) {
       heartbeat.touched();
+    }
+    if (conn != null && conn.inbox != null) {
+      conn.inbox.readDone();   // frames this read delivered on the loop
     }
     ctx.fireChannelReadComplete();
   }

@@ -32,6 +32,13 @@
            (= x (codec/decode theirs #{}))
            (= x (nippy/fast-thaw ours))))))
 
+(deftest longs-at-every-size-boundary
+  (testing "each edge of the byte, short and int sizes is Nippy's bytes, and thaws back"
+    (doseq [n [0 1 -1 127 128 -128 -129 32767 32768 -32768 -32769
+               2147483647 2147483648 -2147483648 -2147483649 Long/MAX_VALUE Long/MIN_VALUE]]
+      (is (Arrays/equals ^bytes (codec/encode n #{}) ^bytes (nippy/fast-freeze n)) (str n))
+      (is (= n (codec/decode (codec/encode n #{}) #{})) (str n)))))
+
 (deftest fields-are-a-vector
   (let [p (Pid. "n" 3 4)]
     (is (Arrays/equals ^bytes (codec/encode [p [:msg 1]] #{})
