@@ -101,6 +101,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class WorkerPool implements Scheduler {
   private static final int NEXT_STREAK = 64;
   private static final int FRESH_EVERY = 8;
+  private static final int INBOX_BATCH = 256;
   private static final int SPIN_ROUNDS = 4;
   private static final int GLOBAL_BATCH = 32;
   private static final int GLOBAL_EVERY = 61;
@@ -331,7 +332,13 @@ public final class WorkerPool implements Scheduler {
     // wait for as long as a local tasklet kept yielding (measured: a fan-in
     // receiver woken from the other worker waited behind a yielding sender
     // for a whole sender's run while its mailbox grew by 5M messages/s)
-    while ((t = w.inbox.poll()) != null) {
+    // but only as many as keep local at INBOX_BATCH (at least one a turn, so
+    // the inbox drains however many yield): moved all at once, a burst of
+    // wakes from a plain thread (bench W1: a million) grew local's array to
+    // megabytes, a humongous allocation that starts a G1 concurrent cycle when
+    // the old generation is full of waiting tasklets (doc/adr/0011, session 5)
+    int room = Math.max(1, INBOX_BATCH - w.local.size());
+    while (room-- > 0 && (t = w.inbox.poll()) != null) {
       w.local.add(t);
       w.fromInbox++;
     }
