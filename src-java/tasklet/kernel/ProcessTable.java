@@ -14,22 +14,15 @@ import java.util.function.Consumer;
  * bytes per tasklet, a sixth of what a waiting tasklet weighs in all, for a
  * table that is written twice per tasklet (spawn, end) and read rarely (pids
  * that arrive without their cached tasklet, process listings). Here a tasklet
- * costs one slot of an open-addressing array, 5.3 to 8 bytes at the load
- * factors kept (1/2 to 3/4 while it grows).
+ * costs one slot of an open-addressing array, about 8 bytes at the load
+ * factors kept (3/8 to 3/4).
  *
  * Layout: SEGMENTS independent linear-probing tables, chosen by the serial's
  * low bits (serials are consecutive, so segments fill evenly), each guarded by
  * its own monitor, held only for a probe sequence. The key is the tasklet's
- * own pid serial, so a slot holds just the Tasklet. A segment grows by half
- * (not double) when it would pass 3/4 full, so it stays at least half full
- * while it grows: with doubling a million tasklets sat at 0.48 (8.4 bytes
- * each; W1, doc/adr/0011), with 1.5x at 0.60 (6.7). Its length is then any
- * number, so the home slot is the hash's high bits scaled to the length (a
- * multiply and shift, as a power-of-two mask was). Removal shifts the
+ * own pid serial, so a slot holds just the Tasklet. Removal shifts the
  * following entries of the probe run back (no tombstones), and a segment
- * shrinks by a third (the growth step backwards, so a table that shrank
- * grows on about the same lengths again) when it falls below an eighth full,
- * so a burst of a million
+ * shrinks again when it falls below an eighth full, so a burst of a million
  * short-lived tasklets does not leave megabytes behind.
  * </pre>
  */
@@ -53,22 +46,16 @@ final class ProcessTable {
     return segs[(int) serial & (SEGMENTS - 1)];
   }
 
-  /** Home slot of a serial in a table of {@code length}: Fibonacci hashing, the top 32 bits scaled to length. */
+  /** Home slot of a serial in a table of {@code length} (a power of two): Fibonacci hashing. */
   private static int home(long serial, int length) {
-    long h = ((serial >>> SEGMENT_BITS) * 0x9E3779B97F4A7C15L) >>> 32;
-    return (int) ((h * length) >>> 32);
-  }
-
-  /** The slot after {@code i} in a table of {@code length}, cyclically. */
-  private static int next(int i, int length) {
-    return ++i == length ? 0 : i;
+    return (int) (((serial >>> SEGMENT_BITS) * 0x9E3779B97F4A7C15L) >>> (64 - Integer.numberOfTrailingZeros(length)));
   }
 
   /** Add a tasklet; its serial must be new to this table. Any thread. */
   void add(Tasklet t) {
     Segment s = segmentOf(segments, t.pid.serial);
     synchronized (s) {
-      if ((s.count + 1) * 4 > s.slots.length * 3) s.slots = rehash(s.slots, s.slots.length + s.slots.length / 2);
+      if ((s.count + 1) * 4 > s.slots.length * 3) s.slots = rehash(s.slots, s.slots.length * 2);
       insert(s.slots, t);
       s.count++;
     }
@@ -79,12 +66,13 @@ final class ProcessTable {
     Segment s = segmentOf(segments, t.pid.serial);
     synchronized (s) {
       Tasklet[] a = s.slots;
+      int mask = a.length - 1;
       int i = home(t.pid.serial, a.length);
-      while (a[i] != null && a[i] != t) i = next(i, a.length);
+      while (a[i] != null && a[i] != t) i = (i + 1) & mask;
       if (a[i] == null) return;
       shiftBack(a, i);
       s.count--;
-      if (a.length > MIN_CAPACITY && s.count * 8 < a.length) s.slots = rehash(a, Math.max(MIN_CAPACITY, a.length * 2 / 3));
+      if (a.length > MIN_CAPACITY && s.count * 8 < a.length) s.slots = rehash(a, a.length / 2);
     }
   }
 
@@ -93,7 +81,8 @@ final class ProcessTable {
     Segment s = segmentOf(segments, serial);
     synchronized (s) {
       Tasklet[] a = s.slots;
-      for (int i = home(serial, a.length); a[i] != null; i = next(i, a.length)) {
+      int mask = a.length - 1;
+      for (int i = home(serial, a.length); a[i] != null; i = (i + 1) & mask) {
         if (a[i].pid.serial == serial) return a[i];
       }
       return null;
@@ -122,8 +111,9 @@ final class ProcessTable {
   }
 
   private static void insert(Tasklet[] a, Tasklet t) {
+    int mask = a.length - 1;
     int i = home(t.pid.serial, a.length);
-    while (a[i] != null) i = next(i, a.length);
+    while (a[i] != null) i = (i + 1) & mask;
     a[i] = t;
   }
 
@@ -138,8 +128,9 @@ final class ProcessTable {
    * every entry stays reachable from its home slot without tombstones.
    */
   private static void shiftBack(Tasklet[] a, int i) {
+    int mask = a.length - 1;
     int hole = i;
-    for (int j = next(i, a.length); a[j] != null; j = next(j, a.length)) {
+    for (int j = (i + 1) & mask; a[j] != null; j = (j + 1) & mask) {
       int h = home(a[j].pid.serial, a.length);
       // move a[j] into the hole unless its home lies cyclically in (hole, j]
       boolean homeBetween = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
