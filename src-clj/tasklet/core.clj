@@ -844,8 +844,10 @@
 
 (defn- read-triple [what form]
   (when-not (and (vector? form) (= 3 (count form)) (keyword? (form 0))
-                 (integer? (form 1)) (integer? (form 2)))
-    (throw (badarg (str "#tasklet/" what " takes [node-keyword serial incarnation], got " (pr-str form))
+                 (integer? (form 1)) (integer? (form 2))
+                 (<= Integer/MIN_VALUE (form 2) Integer/MAX_VALUE))
+    (throw (badarg (str "#tasklet/" what " takes [node-keyword serial incarnation], the incarnation"
+                        " a 32-bit integer, got " (pr-str form))
                    {:form form})))
   form)
 
@@ -854,13 +856,13 @@
   works in code: (! #tasklet/pid [:alpha 3 1] :x) sends to that pid."
   ^Pid [form]
   (let [[n s i] (read-triple "pid" form)]
-    (Pid. (name n) (long s) (long i))))
+    (Pid. (name n) (long s) (int i))))
 
 (defn read-ref
   "Data reader for #tasklet/ref [node id incarnation]."
   ^Ref [form]
   (let [[n s i] (read-triple "ref" form)]
-    (Ref. (name n) (long s) (long i))))
+    (Ref. (name n) (long s) (int i))))
 
 ;; ---------------------------------------------------------------------------
 ;; Distribution: the node layer's hook

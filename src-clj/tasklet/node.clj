@@ -91,8 +91,6 @@
         (string? n) n
         :else (throw (dist/error :badarg (str "a node is named by a keyword, got " (pr-str n)) {:node n}))))
 
-(def ^:private incarnations (atom 0))
-
 (defn- tls-of
   "The tasklet.net.Tls for start!'s :tls option: a Tls as is, or built from a
   map of key and trust store files. Throws :badarg saying what is wrong."
@@ -131,9 +129,6 @@
     (try (Cookie/load p)
          (catch java.io.IOException e
            (throw (dist/error :badarg (str "start! without :cookie: " (.getMessage e)) {:cookie-file (str p)}))))))
-
-(defn- fresh-incarnation []
-  (swap! incarnations (fn [prev] (max (inc prev) (System/currentTimeMillis)))))
 
 ;; ---------------------------------------------------------------------------
 ;; Starting and stopping
@@ -235,16 +230,16 @@
       ;; tasklets local-only since stop!, gives the name to the new incarnation
       (NodeTable/release (Node/local)))
     (let [tls (some-> tls tls-of)   ; before the node exists: a bad :tls leaves nothing behind
-          incarnation (fresh-incarnation)
+          incarnation (Config/freshIncarnation)   ; random, never one this JVM gave out before
           ^NodeOptions$Builder nb (-> (NodeOptions/builder (clojure.core/name name))
-                                      (.incarnation (long incarnation)))
+                                      (.incarnation (int incarnation)))
           _ (when (and workers (not default?)) (.parallelism nb (int workers)))
           _ (when default? (.shareRegistryWith nb (Node/local)))  ; names outlive the switch
           node (Node. (.build nb))
           st (dist/new-state node opts)
           d (dist/dist st)
           ^Config$Builder b (Config/builder (clojure.core/name name) ^String cookie)]
-      (.incarnation b (long incarnation))
+      (.incarnation b (int incarnation))
       (.host b ^String host)
       (.port b (int port))
       (.tickMs b (long tick-ms))

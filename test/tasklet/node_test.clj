@@ -534,13 +534,15 @@
 ;; ---------------------------------------------------------------------------
 ;; The codec
 
+(def ^:private gen-incarnation (gen/large-integer* {:min Integer/MIN_VALUE :max Integer/MAX_VALUE}))
+
 (def ^:private gen-pid
   (gen/fmap (fn [[n s i]] (Pid. n s i))
-            (gen/tuple (gen/elements ["a" "beta" "nt-x"]) gen/large-integer gen/large-integer)))
+            (gen/tuple (gen/elements ["a" "beta" "nt-x"]) gen/large-integer gen-incarnation)))
 
 (def ^:private gen-ref
   (gen/fmap (fn [[n s i]] (Ref. n s i))
-            (gen/tuple (gen/elements ["a" "beta"]) gen/large-integer gen/large-integer)))
+            (gen/tuple (gen/elements ["a" "beta"]) gen/large-integer gen-incarnation)))
 
 (def gen-term
   "Random nested Clojure data with pids and refs (no NaN: it is not = to itself)."

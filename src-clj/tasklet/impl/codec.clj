@@ -2,7 +2,7 @@
   "How values cross nodes: Nippy (fast-freeze, no header, no compression) with
   extensions for pids, refs and Throwables, and a Java-serialization allow-list.
 
-  - Pid and Ref: [node-name serial incarnation]; a thawed pid resolves lazily
+  - Pid and Ref: [node-name serial incarnation] (UTF, i64, i32); a thawed pid resolves lazily
     through its node's process table (tasklet.kernel.NodeTable/resolve).
   - Throwable: written as class name, message, ex-data, cause (recursively) and
     up to 64 stack frames; it is thawed as an ex-info whose data is the original
@@ -45,18 +45,18 @@
 (nippy/extend-freeze Pid :tasklet/pid [^Pid p ^DataOutput out]
   (.writeUTF out (.-node p))
   (.writeLong out (.-serial p))
-  (.writeLong out (.-incarnation p)))
+  (.writeInt out (.-incarnation p)))
 
 (nippy/extend-thaw :tasklet/pid [^DataInput in]
-  (Pid. (.readUTF in) (.readLong in) (.readLong in)))
+  (Pid. (.readUTF in) (.readLong in) (.readInt in)))
 
 (nippy/extend-freeze Ref :tasklet/ref [^Ref r ^DataOutput out]
   (.writeUTF out (.-node r))
   (.writeLong out (.-id r))
-  (.writeLong out (.-incarnation r)))
+  (.writeInt out (.-incarnation r)))
 
 (nippy/extend-thaw :tasklet/ref [^DataInput in]
-  (Ref. (.readUTF in) (.readLong in) (.readLong in)))
+  (Ref. (.readUTF in) (.readLong in) (.readInt in)))
 
 (def ^:private max-frames 64)
 
@@ -378,11 +378,11 @@
       (identical? c Pid)
       (let [^Pid p x]
         (.writeByte out id-custom) (.writeShort out (long pid-type))
-        (.writeUTF out (.-node p)) (.writeLong out (.-serial p)) (.writeLong out (.-incarnation p)))
+        (.writeUTF out (.-node p)) (.writeLong out (.-serial p)) (.writeInt out (.-incarnation p)))
       (identical? c Ref)
       (let [^Ref r x]
         (.writeByte out id-custom) (.writeShort out (long ref-type))
-        (.writeUTF out (.-node r)) (.writeLong out (.-id r)) (.writeLong out (.-incarnation r)))
+        (.writeUTF out (.-node r)) (.writeLong out (.-id r)) (.writeInt out (.-incarnation r)))
       (or (identical? c PersistentArrayMap) (identical? c PersistentHashMap))
       (if (some? (.meta ^IMeta x))
         (freeze-by-nippy! out x allowlist)
@@ -546,8 +546,8 @@
         32 (PersistentHashSet/create (read-items in (.readShort in) allowlist limit d))
         23 (PersistentHashSet/create (read-items in (.readInt in) allowlist limit d))
         82 (let [t (.readShort in)]
-             (cond (== t (long pid-type)) (Pid. (.readUTF in) (.readLong in) (.readLong in))
-                   (== t (long ref-type)) (Ref. (.readUTF in) (.readLong in) (.readLong in))
+             (cond (== t (long pid-type)) (Pid. (.readUTF in) (.readLong in) (.readInt in))
+                   (== t (long ref-type)) (Ref. (.readUTF in) (.readLong in) (.readInt in))
                    :else (do (.seek in at) (thaw-by-nippy in allowlist limit))))
         (do (.seek in at) (thaw-by-nippy in allowlist limit))))))
 

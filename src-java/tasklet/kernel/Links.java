@@ -39,7 +39,7 @@ public final class Links {
   static int lockOrder(Tasklet x, Tasklet y) {
     int c = Long.compare(x.pid.serial, y.pid.serial);
     if (c == 0) c = x.pid.node.compareTo(y.pid.node);
-    return c != 0 ? c : Long.compare(x.pid.incarnation, y.pid.incarnation);
+    return c != 0 ? c : Integer.compare(x.pid.incarnation, y.pid.incarnation);
   }
 
   /** Link a new tasklet {@code child} (not yet started) to {@code parent}. The parent's strand. */

@@ -24,7 +24,7 @@ public final class Node {
   static final ThreadLocal<Tasklet> CURRENT = new ThreadLocal<>();
 
   public final String name;
-  public final long incarnation;
+  public final int incarnation;   // 0 for a node without distribution; see NodeOptions
   final Terms terms;
   final Context context;
   final Timers timers;

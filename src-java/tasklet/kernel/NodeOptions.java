@@ -9,7 +9,7 @@ package tasklet.kernel;
  *   <caption>Settings and defaults</caption>
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>name</td><td>(required)</td><td>the node's name, unique among the live nodes of this JVM</td></tr>
- *   <tr><td>incarnation</td><td>0</td><td>distinguishes restarts of a node with the same name</td></tr>
+ *   <tr><td>incarnation</td><td>0</td><td>distinguishes restarts of a node with the same name (32 bits, as OTP's creation; distribution gives a node a random non-zero one)</td></tr>
  *   <tr><td>strand</td><td>property tasklet.strand</td><td>"continuation", "virtual" or "" (see {@link Strand#kind})</td></tr>
  *   <tr><td>parallelism</td><td>property tasklet.workers, else cores</td><td>workers of the WorkerPool</td></tr>
  *   <tr><td>maxWorkers</td><td>property tasklet.max-workers, else 256</td><td>workers including compensation</td></tr>
@@ -25,7 +25,7 @@ package tasklet.kernel;
  */
 public final class NodeOptions {
   final String name;
-  final long incarnation;
+  final int incarnation;
   final String strand;
   final int parallelism;
   final int maxWorkers;
@@ -63,7 +63,7 @@ public final class NodeOptions {
   /** Builds {@link NodeOptions}; each setter returns the builder. One thread at a time. */
   public static final class Builder {
     private final String name;
-    private long incarnation = 0;
+    private int incarnation = 0;
     private String strand = System.getProperty("tasklet.strand", "");
     private int parallelism = Integer.getInteger("tasklet.workers", Runtime.getRuntime().availableProcessors());
     private int maxWorkers = Integer.getInteger("tasklet.max-workers", 256);
@@ -80,7 +80,7 @@ public final class NodeOptions {
     }
 
     /** Sets the incarnation (default 0). */
-    public Builder incarnation(long v) { incarnation = v; return this; }
+    public Builder incarnation(int v) { incarnation = v; return this; }
 
     /** Sets the strand: "continuation", "virtual", or "" for the default (see {@link Strand#kind}). */
     public Builder strand(String v) { strand = v == null ? "" : v; return this; }

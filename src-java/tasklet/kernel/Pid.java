@@ -12,17 +12,19 @@ package tasklet.kernel;
 public final class Pid {
   public final String node;       // node name ("nonode" until distribution starts)
   public final long serial;       // unique per node incarnation
-  public final long incarnation;  // distinguishes restarts of a node with the same name
+  // distinguishes restarts of a node with the same name: 32 bits, as OTP's creation (a pid is
+  // 32 bytes with it, a long made it 40: a waiting tasklet keeps one, see ADR 0011)
+  public final int incarnation;
   transient Tasklet tasklet;      // local target, cached; benign race (idempotent)
 
   /** A pid as read or received; it resolves lazily. Any thread. */
-  public Pid(String node, long serial, long incarnation) {
+  public Pid(String node, long serial, int incarnation) {
     this.node = node;
     this.serial = serial;
     this.incarnation = incarnation;
   }
 
-  Pid(String node, long serial, long incarnation, Tasklet t) {
+  Pid(String node, long serial, int incarnation, Tasklet t) {
     this(node, serial, incarnation);
     this.tasklet = t;
   }

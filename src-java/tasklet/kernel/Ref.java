@@ -8,10 +8,10 @@ package tasklet.kernel;
 public final class Ref {
   public final String node;
   public final long id;
-  public final long incarnation;
+  public final int incarnation;   // its node's: 32 bits, as a pid's
 
   /** Any thread. */
-  public Ref(String node, long id, long incarnation) {
+  public Ref(String node, long id, int incarnation) {
     this.node = node;
     this.id = id;
     this.incarnation = incarnation;

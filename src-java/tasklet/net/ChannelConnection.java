@@ -56,7 +56,7 @@ final class ChannelConnection implements Connection {
   }
 
   @Override
-  public long peerIncarnation() {
+  public int peerIncarnation() {
     return peer.incarnation();
   }
 

@@ -1,6 +1,9 @@
 package tasklet.net;
 
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Settings of one {@link Transport}: who this node is, where it listens, the cookie, and
@@ -11,7 +14,7 @@ import java.nio.charset.StandardCharsets;
  *   <tr><th>setting</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>name</td><td>(required)</td><td>this node's name, unique among connected nodes</td></tr>
  *   <tr><td>cookie</td><td>(required)</td><td>shared secret; never sent</td></tr>
- *   <tr><td>incarnation</td><td>start time in ms</td><td>changes when the node restarts</td></tr>
+ *   <tr><td>incarnation</td><td>{@link #freshIncarnation()}</td><td>changes when the node restarts: a non-zero 32-bit value</td></tr>
  *   <tr><td>host / port</td><td>127.0.0.1 / 0</td><td>where to listen; port 0 = any free port</td></tr>
  *   <tr><td>advertisedHost</td><td>host</td><td>host peers should use to reach us</td></tr>
  *   <tr><td>maxFrameBytes</td><td>64 MiB</td><td>largest length field (type + payload) accepted</td></tr>
@@ -29,8 +32,12 @@ import java.nio.charset.StandardCharsets;
  * <p>Any thread (immutable). The builder is for one thread at a time.
  */
 public final class Config {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** Every incarnation {@link #freshIncarnation()} gave out in this JVM. */
+  private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
+
   final String name;
-  final long incarnation;
+  final int incarnation;
   final String host;
   final int port;
   final String advertisedHost;
@@ -86,8 +93,23 @@ public final class Config {
     return name;
   }
 
+  /**
+   * A new incarnation, as OTP chooses a node's creation: a random non-zero 32-bit value,
+   * different from every one given out before in this JVM (a node restarted under its
+   * name in the same JVM always gets another). A node restarted in another process draws
+   * again: the same value as its previous incarnation comes up once in 2^32 - 1 restarts
+   * (OTP's epmd remembers the last creation per name; there is no such registry here).
+   * 0 is left to nodes without distribution ({@code NodeOptions}' default). Any thread.
+   */
+  public static int freshIncarnation() {
+    while (true) {
+      int v = RANDOM.nextInt();
+      if (v != 0 && GIVEN.add(v)) return v;
+    }
+  }
+
   /** This node's incarnation. Any thread. */
-  public long incarnation() {
+  public int incarnation() {
     return incarnation;
   }
 
@@ -120,7 +142,7 @@ public final class Config {
   public static final class Builder {
     private final String name;
     private final byte[] cookie;
-    private long incarnation = System.currentTimeMillis();
+    private int incarnation = freshIncarnation();
     private String host = "127.0.0.1";
     private int port = 0;
     private String advertisedHost;
@@ -148,8 +170,15 @@ public final class Config {
       this.cookie = cookie;
     }
 
-    /** Sets the incarnation (default: the current time in ms). */
-    public Builder incarnation(long v) { incarnation = v; return this; }
+    /**
+     * Sets the incarnation (default: {@link #freshIncarnation()}); not 0, which a peer
+     * refuses (it is the incarnation of a node without distribution).
+     */
+    public Builder incarnation(int v) {
+      if (v == 0) throw new IllegalArgumentException("incarnation must not be 0");
+      incarnation = v;
+      return this;
+    }
 
     /** Sets the listen host (default 127.0.0.1). */
     public Builder host(String v) { host = v; return this; }

@@ -14,7 +14,7 @@ public interface Connection {
   String peerName();
 
   /** The peer's incarnation, learned in the handshake. Any thread. */
-  long peerIncarnation();
+  int peerIncarnation();
 
   /** The peer's advertised listen address, {@code host:port}. Any thread. */
   String peerAddress();

@@ -43,8 +43,11 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>All methods are pure (or use a thread-safe {@link SecureRandom}): any thread.
  */
 public final class Handshake {
-  /** Protocol version carried in every HELLO; a peer with another version is refused. */
-  public static final int VERSION = 2;
+  /**
+   * Protocol version carried in every HELLO; a peer with another version is refused.
+   * 3: the incarnation (in HELLO and in every pid and ref) is 32 bits, was 64 in 2.
+   */
+  public static final int VERSION = 3;
   /** Bytes in a nonce. */
   public static final int NONCE_BYTES = 32;
   /** Bytes in a proof (HMAC-SHA256). */
@@ -58,9 +61,9 @@ public final class Handshake {
   public static final int MAX_FRAME_BYTES = 4096;
 
   /** The role label of the connecting side's proof. */
-  public static final String INITIATOR = "tasklet-v2 initiator";
+  public static final String INITIATOR = "tasklet-v3 initiator";
   /** The role label of the accepting side's proof. */
-  public static final String ACCEPTOR = "tasklet-v2 acceptor";
+  public static final String ACCEPTOR = "tasklet-v3 acceptor";
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -70,17 +73,18 @@ public final class Handshake {
    * The contents of a HELLO frame.
    *
    * @param name        the sender's node name
-   * @param incarnation the sender's incarnation (changes each time the node restarts)
+   * @param incarnation the sender's incarnation (changes each time the node restarts;
+   *                    never 0, the incarnation of a node without distribution)
    * @param address     the sender's advertised listen address, {@code host:port}
    * @param nonce       {@link #NONCE_BYTES} random bytes, fresh for this connection
    */
-  public record Hello(String name, long incarnation, String address, byte[] nonce) {
-    /** The payload: {@code [u8 version][lp name][i64 incarnation][lp address][nonce]}. */
+  public record Hello(String name, int incarnation, String address, byte[] nonce) {
+    /** The payload: {@code [u8 version][lp name][i32 incarnation][lp address][nonce]}. */
     public byte[] encode() {
       byte[] n = utf8(name);
       byte[] a = utf8(address);
-      ByteBuffer b = ByteBuffer.allocate(1 + 2 + n.length + 8 + 2 + a.length + NONCE_BYTES);
-      b.put((byte) VERSION).putShort((short) n.length).put(n).putLong(incarnation);
+      ByteBuffer b = ByteBuffer.allocate(1 + 2 + n.length + 4 + 2 + a.length + NONCE_BYTES);
+      b.put((byte) VERSION).putShort((short) n.length).put(n).putInt(incarnation);
       b.putShort((short) a.length).put(a).put(nonce);
       return b.array();
     }
@@ -99,12 +103,15 @@ public final class Handshake {
               + ", this node speaks " + VERSION);
         }
         String name = readString(b);
-        long incarnation = b.getLong();
+        int incarnation = b.getInt();
         String address = readString(b);
         byte[] nonce = new byte[NONCE_BYTES];
         b.get(nonce);
         if (b.hasRemaining() || name.isEmpty()) {
           throw new HandshakeException("malformed HELLO");
+        }
+        if (incarnation == 0) {   // a pid of it would name a node without distribution
+          throw new HandshakeException("malformed HELLO: incarnation 0");
         }
         if (!printable(name) || !printable(address)) {
           throw new HandshakeException("malformed HELLO: a node name or address with a"

@@ -344,7 +344,7 @@ public final class Transport implements AutoCloseable {
   }
 
   /** This node's incarnation. Any thread. */
-  public long incarnation() {
+  public int incarnation() {
     return config.incarnation;
   }
 

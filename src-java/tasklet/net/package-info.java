@@ -12,14 +12,14 @@
  *   t.close();
  * }</pre>
  *
- * <h2>Wire protocol (version 2)</h2>
+ * <h2>Wire protocol (version 3)</h2>
  * Every frame is {@code [u32 length][u8 type][payload]}, big-endian, {@code length}
  * counting the type byte and the payload, at most {@code maxFrameBytes} (4096 until the
  * peer has proved the cookie).
  * <table>
  *   <caption>Frame types</caption>
  *   <tr><th>type</th><th>name</th><th>payload</th></tr>
- *   <tr><td>0x01</td><td>HELLO</td><td>{@code [u8 version][u16 len][name][i64 incarnation]
+ *   <tr><td>0x01</td><td>HELLO</td><td>{@code [u8 version][u16 len][name][i32 incarnation]
  *       [u16 len][host:port][32-byte nonce]}</td></tr>
  *   <tr><td>0x02</td><td>PROOF</td><td>HMAC-SHA256(cookie, lp(role) || lp(initiator HELLO) ||
  *       lp(acceptor HELLO) || lp(TLS binding)), see {@link tasklet.net.Handshake}</td></tr>

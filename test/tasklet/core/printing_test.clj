@@ -5,7 +5,7 @@
             [clojure.test :refer [deftest is testing]]
             [tasklet.core :as t :refer [spawn ! receive self exit]]
             [tasklet.core.support :as s :refer [recv start-probe]])
-  (:import [tasklet.kernel Pid]))
+  (:import [tasklet.kernel Pid Ref]))
 
 (set! *warn-on-reflection* true)
 
@@ -15,7 +15,7 @@
 (deftest pid-prints-as-tagged-literal
   (let [p (start-probe)
         node (:node (t/runtime-info))
-        shape (re-pattern (str "#tasklet/pid \\[" node " \\d+ \\d+\\]"))]
+        shape (re-pattern (str "#tasklet/pid \\[" node " \\d+ -?\\d+\\]"))]
     (try
       (is (keyword? node))
       (is (re-matches shape (pr-str p)))
@@ -50,14 +50,24 @@
         p (start-probe)
         m (t/monitor p)]
     (doseq [x [r m]]
-      (is (re-matches #"#tasklet/ref \[:\S+ \d+ \d+\]" (pr-str x)))
+      (is (re-matches #"#tasklet/ref \[:\S+ \d+ -?\d+\]" (pr-str x)))
       (is (= x (edn/read-string {:readers readers} (pr-str x)))))
     (exit p :kill)))
 
-;; A malformed #tasklet/pid form is rejected with ex-info :badarg.
+;; An incarnation is any 32-bit value but 0 for a distributed node (a random one, so
+;; often negative): the extremes print and read back equal.
+(deftest extreme-incarnations-read-back
+  (doseq [i [Integer/MIN_VALUE -1 1 Integer/MAX_VALUE]]
+    (let [p (Pid. "alpha" 3 (int i)) r (Ref. "alpha" 4 (int i))]
+      (is (= (str "#tasklet/pid [:alpha 3 " i "]") (pr-str p)))
+      (is (= p (edn/read-string {:readers readers} (pr-str p))))
+      (is (= r (edn/read-string {:readers readers} (pr-str r)))))))
+
+;; A malformed #tasklet/pid form (an incarnation beyond 32 bits too) is rejected with ex-info :badarg.
 (deftest malformed-pid-literal-is-badarg
   (doseq [bad ["#tasklet/pid [:nonode 1]" "#tasklet/pid [\"nonode\" 1 0]" "#tasklet/pid [:nonode :x 0]"
-               "#tasklet/pid {:node :nonode}"]]
+               "#tasklet/pid {:node :nonode}"
+               "#tasklet/pid [:nonode 1 4294967296]" "#tasklet/ref [:nonode 1 -2147483649]"]]
     (let [e (s/thrown-error (edn/read-string {:readers readers} bad))]
       (is (= :badarg (s/error-kind e)) bad))))
 

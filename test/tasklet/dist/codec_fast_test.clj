@@ -50,7 +50,7 @@
         wide (vec (range 40000))
         text (apply str (repeat 5000 "héllo "))]
     (doseq [x [deep wide text (keyword (subs text 0 600)) (symbol "ns" (subs text 0 700)) (set wide) (zipmap wide wide) (with-meta [1 2] {:m 1})
-               (Ref. "r" -1 Long/MIN_VALUE) -0.0 Long/MIN_VALUE Long/MAX_VALUE]]
+               (Ref. "r" -1 Integer/MIN_VALUE) (Pid. "p" Long/MAX_VALUE Integer/MAX_VALUE) -0.0 Long/MIN_VALUE Long/MAX_VALUE]]
       (is (Arrays/equals ^bytes (codec/encode x #{}) ^bytes (nippy/fast-freeze x)))
       (is (= x (codec/decode (codec/encode x #{}) #{}))))
     (is (= {:m 1} (meta (codec/decode (codec/encode (with-meta [1 2] {:m 1}) #{}) #{}))))))
@@ -68,7 +68,11 @@
       (is (= :refused-payload (refused (byte-array bytes))))))
   (is (= :refused-payload (refused (byte-array [113 3]))) "a vector cut short")
   (is (= java.io.EOFException (refused (byte-array [113 3 43 0 0]))) "a long cut short")
-  (is (= java.io.EOFException (refused (byte-array [82]))) "a custom type cut short"))
+  (is (= java.io.EOFException (refused (byte-array [82]))) "a custom type cut short")
+  (let [^bytes pid (codec/encode (Pid. "p" 1 -7) #{})]
+    (is (= (Pid. "p" 1 -7) (codec/decode pid #{})) "a pid's incarnation is its last 4 bytes")
+    (is (= java.io.EOFException (refused (Arrays/copyOf pid (- (alength pid) 1))))
+        "a pid whose incarnation is cut short")))
 
 (deftest payload-streams
   (let [o (PayloadOutput. 1)]

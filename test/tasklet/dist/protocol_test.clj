@@ -47,7 +47,7 @@
       (remoteError [_ v] (ex-info (str (:message v)) v)))))
 
 (defn- node ^Node [nm inc]
-  (Node. (-> (NodeOptions/builder nm) (.incarnation (long inc)) (.parallelism 1) (.build))))
+  (Node. (-> (NodeOptions/builder nm) (.incarnation (int inc)) (.parallelism 1) (.build))))
 
 (defn- joined
   "Nodes pa and pb with their protocols connected over embedded channels:

@@ -28,7 +28,8 @@
 
 ;; A Tasklet is at most 96 bytes (112 before the body and the initial function shared a field and the slice
 ;; counter became a short; 104 before its strand became a flag and its home worker moved into the
-;; continuation), a Pid at most 40, and the continuation object no bigger than the JDK's own fields make it.
+;; continuation), a Pid at most 32 (40 while its incarnation was a long), and the continuation object no
+;; bigger than the JDK's own fields make it.
 (deftest a-tasklet-and-its-pid-are-no-bigger-than-measured
   (let [me (t/self)
         tag (gensym)
@@ -37,7 +38,7 @@
       (receive [tag :ready] :ok (after 5000 (is false "the tasklet never started")))
       (let [sizes (instance-bytes #{"tasklet.kernel.Tasklet" "tasklet.kernel.Pid" "tasklet.kernel.ContinuationStrand$Cont"})]
         (is (<= (sizes "tasklet.kernel.Tasklet") 96))
-        (is (<= (sizes "tasklet.kernel.Pid") 40))
+        (is (<= (sizes "tasklet.kernel.Pid") 32))
         (when (= :continuation (:strand (t/runtime-info)))
           (is (<= (sizes "tasklet.kernel.ContinuationStrand$Cont") 48))))
       ;; spawned with arguments, the body was a closure apart from the function: process-info still names the function

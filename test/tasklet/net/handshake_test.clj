@@ -184,6 +184,47 @@
       (is (= :error k))
       (is (.contains (.getMessage e) "x\\nWARNING:") (.getMessage e)))))
 
+;; The incarnation is 32 bits (protocol version 3, as OTP's creation) and never 0 (a node
+;; without distribution's, whose pids a peer's must never equal): a HELLO claiming 0, one of
+;; version 2 (its incarnation an i64) and one of version 3 with an i64 incarnation (a peer
+;; lying about its layout) are refused with a CLOSE, and the node learns no peer.
+(deftest hello-incarnation-refused
+  (let [hello (fn [version ^bytes name inc-bytes]
+                (let [addr (.getBytes "h:1" "UTF-8")
+                      b (java.nio.ByteBuffer/allocate (+ 1 2 (alength name) (count inc-bytes) 2
+                                                         (alength addr) Handshake/NONCE_BYTES))]
+                  (.put b (byte version))
+                  (.putShort b (short (alength name))) (.put b name)
+                  (.put b (byte-array inc-bytes))
+                  (.putShort b (short (alength addr))) (.put b addr) (.put b (Handshake/nonce))
+                  (s/frame-bytes FrameType/HELLO (.array b))))
+        zed (.getBytes "zed" "UTF-8")]
+    (doseq [[what frame msg] [["incarnation 0" (s/hello-bytes "zed" 0 "h:1" (Handshake/nonce)) "incarnation 0"]
+                              ["version 2" (hello 2 zed [0 0 0 0 0 0 0 7]) "version 2"]
+                              ["version 3, an i64 incarnation" (hello 3 zed [0 0 0 0 0 0 0 7]) "malformed HELLO"]]]
+      (testing what
+        (let [a (node "alpha" "secret")
+              ch (s/embedded)
+              f (.attach ^Transport (:t a) ch false)]
+          (s/feed! ch frame)
+          (let [[k ^Throwable e] (s/outcome f 0)]
+            (is (= :error k))
+            (is (some-> e .getMessage (.contains ^String msg)) (some-> e .getMessage)))
+          (is (= [FrameType/HELLO FrameType/CLOSE] (mapv first (s/outbound-frames ch))))
+          (is (not (.isOpen ch)))
+          (is (= [] (s/drain-events (:rec a)))))))
+    (testing "a well-formed version-3 HELLO with the same name and a non-zero incarnation decodes"
+      (is (= -5 (.incarnation (Handshake$Hello/decode (.encode (Handshake$Hello. "zed" -5 "h:1" (Handshake/nonce))))))))))
+
+;; A node's incarnation, as OTP chooses a creation: non-zero, 32 bits, and a different one for
+;; each start in this JVM; a Config refuses 0.
+(deftest fresh-incarnations
+  (let [xs (repeatedly 10000 #(tasklet.net.Config/freshIncarnation))]
+    (is (every? #(and (int? %) (not (zero? %)) (<= Integer/MIN_VALUE % Integer/MAX_VALUE)) xs))
+    (is (= 10000 (count (set xs))) "never one given out before"))
+  (is (not= (.incarnation (s/config "alpha" "c")) (.incarnation (s/config "alpha" "c"))))
+  (is (thrown? IllegalArgumentException (s/config "alpha" "c" :incarnation 0))))
+
 ;; A peer's CLOSE reason goes into log lines and errors escaped and cut to a bound (the
 ;; old code logged it whole, newlines included: a peer could forge log lines, or send
 ;; 4 MiB of log text).

@@ -96,7 +96,7 @@
     (when max-frame (.maxFrameBytes b (int max-frame)))
     (when water (.writeBufferWaterMarks b (int (first water)) (int (second water))))
     (when tls (.tls b tls))
-    (when incarnation (.incarnation b (long incarnation)))
+    (when incarnation (.incarnation b (int incarnation)))
     (.build b)))
 
 (defn start
@@ -144,7 +144,7 @@
 (defn hello-payload
   "A HELLO payload, as the proofs cover it."
   ^bytes [node-name incarnation address ^bytes nonce]
-  (.encode (Handshake$Hello. node-name (long incarnation) address nonce)))
+  (.encode (Handshake$Hello. node-name (int incarnation) address nonce)))
 
 (defn hello-bytes
   "An encoded HELLO frame."
