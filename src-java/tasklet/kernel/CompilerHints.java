@@ -15,10 +15,12 @@ import javax.management.ObjectName;
  * parks, each waiting tasklet's stack chunk roughly triples (measured on
  * Temurin 25: about 1,070 bytes instead of about 380). The scan runs once per
  * wake-up, so the out-of-line call costs a few nanoseconds where it happens.
- * Likewise the save and restore of the dynamic-binding frame around a yield
- * (ThreadLocal lookups): out of line, the chunk of a tasklet waiting in
- * receive went from 296–368 to 232–248 bytes. So is {@link Tasklet}'s
- * {@code begin} (installing the conveyed bindings, once per tasklet).
+ * So is {@link Tasklet}'s {@code begin} (installing the conveyed bindings,
+ * once per tasklet). The save and restore of the dynamic-binding frame
+ * around a yield (ThreadLocal lookups) were kept out of line for the same
+ * reason (the chunk of a tasklet waiting in receive went from 296–368 to
+ * 232–248 bytes); they now run on the worker's side of the yield
+ * (ContinuationStrand.runSlice), in no frame a waiting tasklet keeps.
  *
  * <p>The other half: a tasklet's frames from {@code Continuation.enter} (the
  * JDK's entry frame) down to the user's receive are best one compiled frame,
@@ -42,7 +44,6 @@ import javax.management.ObjectName;
 final class CompilerHints {
   private static final String[] OUT_OF_LINE = {
     "tasklet.kernel.Mailbox::scan", "tasklet.kernel.Tasklet::handled", "tasklet.kernel.Tasklet::checkExit",
-    "tasklet.kernel.ContinuationStrand::saveContext", "tasklet.kernel.ContinuationStrand::restoreContext",
     "tasklet.kernel.Tasklet::begin"
   };
   /** Inlined into the compile of {@code Continuation.enter}: see the class comment. */

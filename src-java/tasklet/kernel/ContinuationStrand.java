@@ -65,38 +65,46 @@ public final class ContinuationStrand implements Strand {
   }
 
   /**
-   * Set {@code state} and yield the continuation, carrying the tasklet's
-   * dynamic bindings across. Returns false when the stack is pinned (nothing
-   * yielded; the caller decides what to do instead). Owner only.
+   * Set {@code state} and yield the continuation. Returns false when the
+   * stack is pinned (nothing yielded; the caller decides what to do
+   * instead). The dynamic bindings are carried across by {@link #runSlice},
+   * on the worker's side of the yield. Owner only.
    */
   private static boolean yieldAs(Tasklet t, int state) {
-    // the frame is frozen with the tasklet, so only t stays live across the yield
-    saveContext(t);
     t.setStateQuietly(state);   // PARKING or YIELDING: wake() acts on neither
-    boolean yielded = Continuation.yield(SCOPE);
-    if (yielded) restoreContext(t);
-    return yielded;
+    return Continuation.yield(SCOPE);
   }
-
-  // Kept out of line by CompilerHints: inlined, the binding-frame lookups would
-  // widen the frame every waiting tasklet keeps (by about 60 bytes, measured).
-  // Both skip what is already in place: see Tasklet.installContext.
-  static void saveContext(Tasklet t) {
-    Object frame = t.node.context.capture();
-    if (frame != t.context) t.context = frame;
-    Worker w = t.home();
-    if (w != null && w.frame != frame && w == Thread.currentThread()) w.frame = frame;
-  }
-
-  static void restoreContext(Tasklet t) { t.installContext(); }
 
   /**
    * Run {@code t} until it suspends or ends. Returns true when it must be
    * queued again (it yielded its slice, or was woken while parking).
-   * Scheduler worker only.
+   * Scheduler worker only (or the deterministic scheduler's driver).
+   *
+   * <p>The tasklet's dynamic bindings are installed here before the
+   * continuation runs and captured here after it yields, not inside the
+   * continuation around its yield: a continuation runs on its carrier
+   * thread, so the thread's binding frame before {@code run} is the one the
+   * resumed body sees, and the one after {@code run} returns is the one the
+   * body held at its yield. Why here: the check is two loads and a compare
+   * in the worker's frame, where around the yield it was two out-of-line
+   * calls (kept out of line so as not to widen the frame every waiting
+   * tasklet freezes), each finding the home worker again (doc/adr/0008,
+   * session 6). On the home worker the frame is installed only when it
+   * differs from the one the thread holds ({@link Worker#frame}, see
+   * Tasklet.installContext for the invariant); on any other thread (the
+   * deterministic scheduler's driver) it is installed always.
    */
   public static boolean runSlice(Tasklet t) {
     Cont c = (Cont) t.carrier;
+    Worker w = c.home;
+    boolean home = w != null && w == Thread.currentThread();
+    Object frame = t.context;
+    if (!home) {
+      t.node.context.install(frame);
+    } else if (w.frame != frame) {
+      w.frame = frame;
+      t.node.context.install(frame);
+    }
     t.onResume();
     try {
       c.run();
@@ -109,6 +117,9 @@ public final class ContinuationStrand implements Strand {
       forgetContext(c.home);   // the ended body may have left any context installed
       return false;
     }
+    Object now = t.node.context.capture();
+    if (now != t.context) t.context = now;
+    if (home && w.frame != now) w.frame = now;
     return t.afterYield();
   }
 

@@ -246,7 +246,11 @@ public final class Node {
     }
     if (me != null && me.state == Tasklet.DONE) me = null;  // sends made while ending (links, :DOWN)
     if (me != null) {
-      me.checkExit();   // a send is a point where an exit signal takes effect
+      // a send is a point where an exit signal takes effect: checkExit, written
+      // out because CompilerHints keeps that method out of line everywhere (for
+      // the frames of waiting tasklets), and a send parks no frame of its own
+      Object exit = me.pendingExit;
+      if (exit != null) me.exitNow(exit);
       if (me.extra != null) {
         Tracer tr = me.tracer();
         if (tr != null) tr.trace(me.pid, "send", msg, to);

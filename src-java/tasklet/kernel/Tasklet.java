@@ -211,7 +211,7 @@ public final class Tasklet extends Mailbox implements Runnable {
 
   /**
    * Install the conveyed bindings and hand over the body, once. The context
-   * stays in {@link #context} (see ContinuationStrand.saveContext). Its strand only.
+   * stays in {@link #context} (see ContinuationStrand.runSlice). Its strand only.
    */
   private IFn begin() {
     installContext();
@@ -240,7 +240,8 @@ public final class Tasklet extends Mailbox implements Runnable {
    * frame is NO_CONTEXT or its thread's context; only the home worker runs a
    * tasklet's continuation, and nothing but slices runs on a worker thread.
    * Elsewhere (the virtual or thread strand, the deterministic scheduler's
-   * driver) it always installs. Its strand only.
+   * driver) it always installs. ContinuationStrand.runSlice makes the same
+   * check before every slice of a continuation tasklet. Its strand only.
    */
   void installContext() {
     Object frame = context;

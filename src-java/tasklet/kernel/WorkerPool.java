@@ -255,8 +255,9 @@ public final class WorkerPool implements Scheduler {
         if (w.homed == 0 && retireIfSurplus(w)) return;
         continue;
       }
-      if (t.home() == null) {
-        ((ContinuationStrand.Cont) t.carrier).home = w;
+      ContinuationStrand.Cont c = (ContinuationStrand.Cont) t.carrier;
+      if (c.home == null) {
+        c.home = w;
         w.homed++;
       }
       Worker.Slots sl = w.slots;

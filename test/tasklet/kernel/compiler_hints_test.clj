@@ -28,6 +28,6 @@
           (is (some? entry) "a directive of its own for Continuation.enter, ahead of the general one")
           (is (str/includes? (str entry) "+jdk/internal/vm/Continuation.enter0, +tasklet/kernel/Tasklet.run")
               "the entry chain is forced into enter's compile")
-          (doseq [m ["Mailbox.scan" "Tasklet.begin" "Tasklet.checkExit" "ContinuationStrand.saveContext"]]
+          (doseq [m ["Mailbox.scan" "Tasklet.begin" "Tasklet.checkExit" "Tasklet.handled"]]
             (is (str/includes? d (str "-tasklet/kernel/" m)) (str m " is kept out of line")))))
       (finally (.shutdown node)))))
