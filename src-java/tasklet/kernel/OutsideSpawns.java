@@ -107,7 +107,8 @@ final class OutsideSpawns {
 
   /**
    * The first worker after {@code w} in ws (cyclically, w last) that has not retired and
-   * is not flagged slow or backlogged; the least loaded when every one is.
+   * is not flagged slow (backlogged does not count in a long burst: see the class comment);
+   * the least loaded when every one is retired or slow.
    */
   private static Worker nextInTurn(Worker[] ws, Worker w) {
     int from = 0;
